@@ -1,0 +1,51 @@
+/** The exporter's validated configuration. Durations are milliseconds. */
+
+export const OTLP_PROTOCOLS = ["http/protobuf", "http/json", "grpc"] as const;
+export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ["logfmt", "json"] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+export const TEMPORALITIES = ["cumulative", "delta", "lowmemory"] as const;
+export type Temporality = (typeof TEMPORALITIES)[number];
+
+export interface PulumiConfig {
+  accessToken: string;
+  apiUrl: string;
+  organizations: string[];
+  collectIntervalMs: number;
+  maxConcurrency: number;
+  /** Per-request timeout. */
+  requestTimeoutMs: number;
+  /** Extra CA certificate (PEM) path for the Pulumi API. */
+  caFile: string | undefined;
+}
+
+export interface OtlpConfig {
+  /** False when push is switched off (demo without an endpoint, or --otlp.enabled=false). */
+  enabled: boolean;
+  /** `host:port` (seed style) or a URL with scheme; the base endpoint (`/v1/metrics` is appended for HTTP). */
+  endpoint: string;
+  /** OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: the full metrics URL, used as is. */
+  metricsEndpoint: string | undefined;
+  protocol: OtlpProtocol;
+  insecure: boolean;
+  headers: Record<string, string>;
+  /** Replaces the URL path (e.g. `/api/v1/otlp/v1/metrics` for Prometheus). */
+  urlPath: string | undefined;
+  timeoutMs: number;
+  compression: "gzip" | "none";
+  /** CA certificate (PEM) path for the OTLP endpoint. */
+  certificateFile: string | undefined;
+  temporality: Temporality;
+}
+
+export interface Config {
+  pulumi: PulumiConfig;
+  otlp: OtlpConfig;
+  web: { listenAddress: string; preview: boolean };
+  log: { level: LogLevel; format: LogFormat };
+  state: { file: string | undefined };
+  resource: { serviceName: string; attributes: Record<string, string> };
+  configFile: string | undefined;
+}

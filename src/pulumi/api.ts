@@ -1,0 +1,86 @@
+/**
+ * What the collector needs from Pulumi Cloud. The HTTP client implements it; tests may implement it in memory.
+ * List methods walk every page; items that fail validation are dropped (and reported through the client hooks).
+ */
+import type {
+  DeploymentCounts,
+  DeploymentSummary,
+  NeoTask,
+  NeoTokenBudget,
+  OrganizationMember,
+  OrgEnvironment,
+  PolicyGroup,
+  PolicyPack,
+  PolicyResultsMetadata,
+  PolicyViolation,
+  StackSummary,
+  StackUpdate,
+  Team,
+} from "./types.ts";
+
+export interface StackRef {
+  org: string;
+  project: string;
+  stack: string;
+}
+
+/** Pick the fields the exporter reads; validation checks exactly these. */
+export type Member = Pick<OrganizationMember, "role">;
+export type TeamItem = Pick<Team, "name">;
+export type Environment = Pick<OrgEnvironment, "name">;
+export type PolicyGroupItem = Pick<PolicyGroup, "name">;
+export type PolicyPackItem = Pick<PolicyPack, "name">;
+export type Violation = Pick<PolicyViolation, "level" | "kind">;
+export type NeoTaskItem = Pick<NeoTask, "id" | "status" | "createdAt" | "tokensUsed">;
+
+export interface UpdatesPage {
+  updates: StackUpdate[];
+  /** Total number of updates in the stack's history, when the API reports it. */
+  total: number | undefined;
+}
+
+export interface PulumiApi {
+  listStacks(org: string): Promise<StackSummary[]>;
+  getStackResourceCount(ref: StackRef): Promise<number>;
+  /** One page of a stack's update history, newest first. Pages start at 1. */
+  getStackUpdates(ref: StackRef, page: number, pageSize: number): Promise<UpdatesPage>;
+  getOrgDeploymentCounts(org: string): Promise<DeploymentCounts>;
+  listOrgDeployments(org: string): Promise<DeploymentSummary[]>;
+  listMembers(org: string): Promise<Member[]>;
+  listTeams(org: string): Promise<TeamItem[]>;
+  listEnvironments(org: string): Promise<Environment[]>;
+  listPolicyGroups(org: string): Promise<PolicyGroupItem[]>;
+  listPolicyPacks(org: string): Promise<PolicyPackItem[]>;
+  listPolicyViolations(org: string): Promise<Violation[]>;
+  getPolicyResultsMetadata(org: string): Promise<PolicyResultsMetadata>;
+  listNeoTasks(org: string): Promise<NeoTaskItem[]>;
+  /** `null` when the organization has no Neo token budget (HTTP 404). */
+  getNeoTokenBudget(org: string): Promise<NeoTokenBudget | null>;
+}
+
+/** Operation names used in logs, hooks and the `operation` label of self-metrics. */
+export type Operation =
+  | "ListUserStacks"
+  | "GetStackResourceCount"
+  | "GetStackUpdates"
+  | "ListStackDeploymentsHandlerV2"
+  | "OrgDeploymentsMetadata"
+  | "ListOrgDeployments"
+  | "ListOrganizationMembers"
+  | "ListTeams"
+  | "ListOrgEnvironments_esc"
+  | "ListPolicyGroups"
+  | "ListPolicyPacks_orgs"
+  | "ListPolicyViolationsV2"
+  | "GetPolicyResultsMetadata"
+  | "ListTasks"
+  | "GetOrgNeoTokenBudget";
+
+/** Observation hooks: the exporter turns these into self-metrics. */
+export interface ClientHooks {
+  /** Once per HTTP attempt. `status` is the HTTP status, or "error" / "timeout" when no response arrived. */
+  onRequest?(operation: Operation, status: number | "error" | "timeout", durationSeconds: number): void;
+  onRetry?(operation: Operation, attempt: number, delayMs: number): void;
+  /** Items that failed validation and were skipped. */
+  onDropped?(operation: Operation, count: number, reason: string): void;
+}
