@@ -1,0 +1,321 @@
+/**
+ * Every metric the exporter emits, defined once. Instruments, the Prometheus endpoint, the preview page and the
+ * README's metrics table all read this catalog.
+ */
+
+export type MetricKind = "gauge" | "counter" | "histogram";
+
+export interface MetricDefinition {
+  readonly name: string;
+  readonly kind: MetricKind;
+  /** Integer metrics are exported as OTLP `asInt`, the rest as `asDouble`. */
+  readonly valueType: "int" | "double";
+  /** UCUM unit. Only where Prometheus' OTLP translation would not add a suffix the name lacks. */
+  readonly unit?: string;
+  readonly description: string;
+  readonly labels: readonly string[];
+  readonly buckets?: readonly number[];
+  readonly group: "stack" | "update" | "deployment" | "org" | "policy" | "neo" | "exporter";
+}
+
+const STACK = ["org", "project", "stack"] as const;
+const ORG = ["org"] as const;
+
+/** Update durations in seconds: a refresh takes seconds, a large update half an hour. */
+export const UPDATE_DURATION_BUCKETS = [5, 10, 30, 60, 120, 300, 600, 1800] as const;
+
+export const CATALOG = {
+  stackResourceCount: {
+    name: "pulumi_stack_resource_count",
+    kind: "gauge",
+    valueType: "int",
+    description: "Number of resources in a Pulumi stack",
+    labels: STACK,
+    group: "stack",
+  },
+  stackLastUpdateTimestamp: {
+    name: "pulumi_stack_last_update_timestamp",
+    kind: "gauge",
+    valueType: "double",
+    description:
+      "Unix time (seconds) at which the latest completed update of the stack ended; the start of the latest update while none has completed",
+    labels: STACK,
+    group: "stack",
+  },
+  stackUpdateInProgress: {
+    name: "pulumi_stack_update_in_progress",
+    kind: "gauge",
+    valueType: "int",
+    description: "1 while an update of this kind is running on the stack",
+    labels: [...STACK, "kind"],
+    group: "stack",
+  },
+  updateTotal: {
+    name: "pulumi_update_total",
+    kind: "counter",
+    valueType: "int",
+    description: "Pulumi stack updates that reached a terminal result, counted once when they finish",
+    labels: [...STACK, "kind", "result"],
+    group: "update",
+  },
+  updateDuration: {
+    name: "pulumi_update_duration_seconds",
+    kind: "histogram",
+    valueType: "double",
+    unit: "s",
+    description: "Duration of finished Pulumi stack updates in seconds",
+    labels: [...STACK, "kind", "result"],
+    buckets: UPDATE_DURATION_BUCKETS,
+    group: "update",
+  },
+  updateResourceChanges: {
+    name: "pulumi_update_resource_changes",
+    kind: "counter",
+    valueType: "int",
+    description: "Resource changes of finished Pulumi updates, by operation",
+    labels: [...STACK, "kind", "operation"],
+    group: "update",
+  },
+  deploymentStatus: {
+    name: "pulumi_deployment_status",
+    kind: "gauge",
+    valueType: "int",
+    description: "Number of Pulumi Deployments by status (every status reported, 0 included)",
+    labels: ["org", "status"],
+    group: "deployment",
+  },
+  orgMemberCount: {
+    name: "pulumi_org_member_count",
+    kind: "gauge",
+    valueType: "int",
+    description: "Number of members in a Pulumi organization",
+    labels: ORG,
+    group: "org",
+  },
+  orgTeamCount: {
+    name: "pulumi_org_team_count",
+    kind: "gauge",
+    valueType: "int",
+    description: "Number of teams in a Pulumi organization",
+    labels: ORG,
+    group: "org",
+  },
+  orgEnvironmentCount: {
+    name: "pulumi_org_environment_count",
+    kind: "gauge",
+    valueType: "int",
+    description: "Number of ESC environments in a Pulumi organization",
+    labels: ORG,
+    group: "org",
+  },
+  orgPolicyGroupCount: {
+    name: "pulumi_org_policy_group_count",
+    kind: "gauge",
+    valueType: "int",
+    description: "Number of policy groups in a Pulumi organization",
+    labels: ORG,
+    group: "policy",
+  },
+  orgPolicyPackCount: {
+    name: "pulumi_org_policy_pack_count",
+    kind: "gauge",
+    valueType: "int",
+    description: "Number of policy packs in a Pulumi organization",
+    labels: ORG,
+    group: "policy",
+  },
+  orgPolicyViolations: {
+    name: "pulumi_org_policy_violations",
+    kind: "gauge",
+    valueType: "int",
+    description: "Number of policy violations by level and kind (every known combination reported, 0 included)",
+    labels: ["org", "level", "kind"],
+    group: "policy",
+  },
+  orgPolicyTotal: {
+    name: "pulumi_org_policy_total",
+    kind: "gauge",
+    valueType: "int",
+    description: "Total number of policies in a Pulumi organization",
+    labels: ORG,
+    group: "policy",
+  },
+  orgPolicyWithIssues: {
+    name: "pulumi_org_policy_with_issues",
+    kind: "gauge",
+    valueType: "int",
+    description: "Number of policies with issues in a Pulumi organization",
+    labels: ORG,
+    group: "policy",
+  },
+  orgGovernedResourcesTotal: {
+    name: "pulumi_org_governed_resources_total",
+    kind: "gauge",
+    valueType: "int",
+    description: "Total number of resources governed by policies in a Pulumi organization",
+    labels: ORG,
+    group: "policy",
+  },
+  orgGovernedResourcesWithIssues: {
+    name: "pulumi_org_governed_resources_with_issues",
+    kind: "gauge",
+    valueType: "int",
+    description: "Number of governed resources with issues in a Pulumi organization",
+    labels: ORG,
+    group: "policy",
+  },
+  orgNeoTaskCount: {
+    name: "pulumi_org_neo_task_count",
+    kind: "gauge",
+    valueType: "int",
+    description: "Number of Pulumi Neo tasks by status (every known status reported, 0 included)",
+    labels: ["org", "status"],
+    group: "neo",
+  },
+  orgNeoTokensUsedCurrentMonth: {
+    name: "pulumi_org_neo_tokens_used_current_month",
+    kind: "gauge",
+    valueType: "int",
+    description: "Neo tokens used by tasks created in the current calendar month (UTC)",
+    labels: ORG,
+    group: "neo",
+  },
+  orgNeoTokensUsedTotal: {
+    name: "pulumi_org_neo_tokens_used_total",
+    kind: "gauge",
+    valueType: "int",
+    description: "Neo tokens used by all tasks of the organization (lifetime)",
+    labels: ORG,
+    group: "neo",
+  },
+  orgNeoTokenBudgetConsumed: {
+    name: "pulumi_org_neo_token_budget_consumed",
+    kind: "gauge",
+    valueType: "int",
+    description: "Neo tokens consumed in the current budget window (absent when the org has no budget)",
+    labels: ORG,
+    group: "neo",
+  },
+  orgNeoTokenBudgetAllowance: {
+    name: "pulumi_org_neo_token_budget_allowance",
+    kind: "gauge",
+    valueType: "int",
+    description: "Effective Neo token allowance of the current budget window (base plus any active bonus)",
+    labels: ORG,
+    group: "neo",
+  },
+  orgNeoTokenBudgetExhausted: {
+    name: "pulumi_org_neo_token_budget_exhausted",
+    kind: "gauge",
+    valueType: "int",
+    description: "1 when the Neo token budget of the current window is exhausted, else 0",
+    labels: ORG,
+    group: "neo",
+  },
+  exporterUp: {
+    name: "pulumi_exporter_up",
+    kind: "gauge",
+    valueType: "int",
+    description: "1 when the last collection cycle listed the stacks of every configured organization",
+    labels: [],
+    group: "exporter",
+  },
+  exporterCollectDuration: {
+    name: "pulumi_exporter_collect_duration_seconds",
+    kind: "gauge",
+    valueType: "double",
+    description: "Wall time of the last collection cycle in seconds",
+    labels: [],
+    group: "exporter",
+  },
+  exporterLastSuccess: {
+    name: "pulumi_exporter_last_success_timestamp_seconds",
+    kind: "gauge",
+    valueType: "double",
+    description: "Unix time (seconds) at which the last fully successful collection cycle ended",
+    labels: [],
+    group: "exporter",
+  },
+  exporterApiRequests: {
+    name: "pulumi_exporter_api_requests_total",
+    kind: "counter",
+    valueType: "int",
+    description: "Pulumi Cloud API requests (each attempt) by operation and HTTP status code (error/timeout without one)",
+    labels: ["operation", "code"],
+    group: "exporter",
+  },
+  exporterApiRequestDuration: {
+    name: "pulumi_exporter_api_request_duration_seconds",
+    kind: "histogram",
+    valueType: "double",
+    unit: "s",
+    description: "Latency of Pulumi Cloud API requests in seconds",
+    labels: ["operation"],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    group: "exporter",
+  },
+  exporterApiRetries: {
+    name: "pulumi_exporter_api_retries_total",
+    kind: "counter",
+    valueType: "int",
+    description: "Retried Pulumi Cloud API requests by operation",
+    labels: ["operation"],
+    group: "exporter",
+  },
+  exporterItemsDropped: {
+    name: "pulumi_exporter_items_dropped_total",
+    kind: "counter",
+    valueType: "int",
+    description: "Items of Pulumi Cloud API responses skipped because they failed validation, by operation",
+    labels: ["operation"],
+    group: "exporter",
+  },
+  exporterCollectErrors: {
+    name: "pulumi_exporter_collect_errors_total",
+    kind: "counter",
+    valueType: "int",
+    description: "Failed collection steps (after retries) by operation; the previous values are kept",
+    labels: ["operation"],
+    group: "exporter",
+  },
+  exporterExportFailures: {
+    name: "pulumi_exporter_export_failures_total",
+    kind: "counter",
+    valueType: "int",
+    description: "Failed OTLP exports",
+    labels: [],
+    group: "exporter",
+  },
+  exporterBuildInfo: {
+    name: "pulumi_exporter_build_info",
+    kind: "gauge",
+    valueType: "int",
+    description: "Always 1; labels carry the exporter's version and revision",
+    labels: ["version", "revision"],
+    group: "exporter",
+  },
+} as const satisfies Record<string, MetricDefinition>;
+
+export type MetricId = keyof typeof CATALOG;
+
+export const METRICS: readonly MetricDefinition[] = Object.values(CATALOG);
+
+/**
+ * The name a metric gets in Prometheus, the same whether it arrives through Prometheus' OTLP translation or our
+ * own `/metrics`: counters end in `_total`; units are already part of the names above.
+ */
+export function prometheusName(definition: MetricDefinition): string {
+  if (definition.kind === "counter" && !definition.name.endsWith("_total")) return `${definition.name}_total`;
+  return definition.name;
+}
+
+/** The README's metrics table. */
+export function renderMetricsTable(): string {
+  const rows = METRICS.map((m) => {
+    const type = m.kind === "histogram" ? `histogram (${m.buckets?.join(", ")})` : m.kind;
+    const labels = m.labels.length > 0 ? m.labels.map((l) => `\`${l}\``).join(", ") : "—";
+    const prom = prometheusName(m) === m.name ? "" : ` (Prometheus: \`${prometheusName(m)}\`)`;
+    return `| \`${m.name}\`${prom} | ${type} | ${m.unit ?? ""} | ${labels} | ${m.description} |`;
+  });
+  return ["| Metric | Type | Unit | Labels | Description |", "|---|---|---|---|---|", ...rows].join("\n");
+}
