@@ -1,0 +1,184 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+// The compiled exporter is Bun's runtime with the program appended, so Bun itself proves the library list.
+const ROOT = resolve(import.meta.dir, "../..");
+const ASSEMBLE = join(ROOT, "packaging/rootfs/assemble.sh");
+const FILES_TXT = join(ROOT, "packaging/rootfs/files.txt");
+const BUN = join(ROOT, "node_modules/bun/bin/bun.exe");
+const CHROOT = Bun.which("chroot", { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" }) ?? "chroot";
+const HOST_ARCH = process.arch === "arm64" ? "arm64" : "amd64";
+
+function run(cmd: string[], env: Record<string, string> = {}) {
+  const result = Bun.spawnSync(cmd, { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env } });
+  return { code: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
+}
+
+/** Runs a command inside `root` as the image's user, with /proc mounted (Bun needs it) and no host environment. */
+function inRootfs(root: string, args: string[]) {
+  return run([
+    "unshare",
+    "--mount",
+    "--pid",
+    "--fork",
+    `--mount-proc=${join(root, "proc")}`,
+    "env",
+    "-i",
+    "HOME=/home/nonroot",
+    "TMPDIR=/tmp",
+    CHROOT,
+    "--userspec=65532:65532",
+    root,
+    ...args,
+  ]);
+}
+
+async function listedPaths(arch: string): Promise<string[]> {
+  const lines = (await readFile(FILES_TXT, "utf8")).split("\n");
+  return lines
+    .map((line) => line.trim())
+    .filter((line) => line !== "" && !line.startsWith("#"))
+    .map((line) => line.split(/\s+/))
+    .filter(([a]) => a === arch || a === "*")
+    .map(([, path]) => path ?? "");
+}
+
+let work: string;
+let hostRoot: string;
+let assembled: ReturnType<typeof run>;
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), "rootfs-test-"));
+  hostRoot = join(work, "host");
+  assembled = run([ASSEMBLE, HOST_ARCH, BUN, hostRoot]);
+  await mkdir(join(hostRoot, "proc"), { recursive: true });
+});
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+describe("files.txt", () => {
+  test("lists the loader and the four glibc libraries for each architecture, plus the CA bundle", async () => {
+    expect(await listedPaths("amd64")).toEqual([
+      "/lib64/ld-linux-x86-64.so.2",
+      "/lib/x86_64-linux-gnu/libc.so.6",
+      "/lib/x86_64-linux-gnu/libm.so.6",
+      "/lib/x86_64-linux-gnu/libpthread.so.0",
+      "/lib/x86_64-linux-gnu/libdl.so.2",
+      "/etc/ssl/certs/ca-certificates.crt",
+    ]);
+    expect(await listedPaths("arm64")).toEqual([
+      "/lib/ld-linux-aarch64.so.1",
+      "/lib/aarch64-linux-gnu/libc.so.6",
+      "/lib/aarch64-linux-gnu/libm.so.6",
+      "/lib/aarch64-linux-gnu/libpthread.so.0",
+      "/lib/aarch64-linux-gnu/libdl.so.2",
+      "/etc/ssl/certs/ca-certificates.crt",
+    ]);
+  });
+
+  test("covers every library the host binary declares (readelf DT_NEEDED and interpreter)", async () => {
+    const dynamic = run(["readelf", "-d", "-l", BUN]);
+    expect(dynamic.code).toBe(0);
+    const needed = [...dynamic.stdout.matchAll(/\(NEEDED\)\s+Shared library: \[(.+?)\]/g)].map((m) => m[1]);
+    const interpreter = /Requesting program interpreter: (.+?)\]/.exec(dynamic.stdout)?.[1];
+    const listed = await listedPaths(HOST_ARCH);
+    expect(interpreter).toBeDefined();
+    expect(listed).toContain(interpreter ?? "");
+    const listedNames = listed.map((path) => path.slice(path.lastIndexOf("/") + 1));
+    expect(needed.length).toBeGreaterThan(0);
+    for (const name of needed) expect(listedNames).toContain(name ?? "");
+  });
+});
+
+describe("assemble.sh", () => {
+  test(`builds a ${HOST_ARCH} root filesystem in which the runtime starts as uid 65532`, async () => {
+    const root = hostRoot;
+    expect(assembled.stderr).toBe("");
+    expect(assembled.stdout).toBe(`assemble.sh: ${HOST_ARCH} root filesystem in ${root} (6 listed files)\n`);
+    expect(assembled.code).toBe(0);
+
+    for (const path of await listedPaths(HOST_ARCH)) {
+      // Copies, not links: a scratch image cannot follow a link into a directory it does not have.
+      expect((await stat(join(root, path))).isFile()).toBe(true);
+    }
+    expect(await readFile(join(root, "etc/passwd"), "utf8")).toContain(
+      "nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n",
+    );
+    expect(await readFile(join(root, "etc/group"), "utf8")).toContain("nonroot:x:65532:\n");
+    expect((await stat(join(root, "tmp"))).mode & 0o7777).toBe(0o1777);
+    const home = await stat(join(root, "home/nonroot"));
+    expect([home.uid, home.gid, home.mode & 0o777]).toEqual([65532, 65532, 0o700]);
+    expect((await stat(join(root, "pulumi-exporter"))).mode & 0o777).toBe(0o755);
+
+    const version = inRootfs(root, ["/pulumi-exporter", "--version"]);
+    expect(version.stderr).toBe("");
+    expect(version.stdout.trim()).toBe(Bun.version);
+    expect(version.code).toBe(0);
+  });
+
+  test("the runtime serves HTTP on loopback, writes to TMPDIR and reads the CA bundle inside the root", async () => {
+    const root = hostRoot;
+    await writeFile(
+      join(root, "probe.ts"),
+      `import { readFileSync } from "node:fs";
+const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("pong") });
+const body = await (await fetch(\`http://127.0.0.1:\${server.port}/\`)).text();
+server.stop(true);
+const scratch = \`\${process.env.TMPDIR}/probe\`;
+await Bun.write(scratch, "written");
+const ca = readFileSync("/etc/ssl/certs/ca-certificates.crt", "utf8");
+console.log(JSON.stringify({ uid: process.getuid?.(), body, scratch: readFileSync(scratch, "utf8"), ca: ca.includes("BEGIN CERTIFICATE") }));
+`,
+    );
+    const probe = inRootfs(root, ["/pulumi-exporter", "/probe.ts"]);
+    expect(probe.stderr).toBe("");
+    expect(JSON.parse(probe.stdout)).toEqual({ uid: 65532, body: "pong", scratch: "written", ca: true });
+    expect(probe.code).toBe(0);
+  });
+
+  test("copies the other architecture's list from SYSROOT", async () => {
+    const other = HOST_ARCH === "amd64" ? "arm64" : "amd64";
+    const sysroot = join(work, "sysroot");
+    for (const path of await listedPaths(other)) {
+      await mkdir(join(sysroot, path, ".."), { recursive: true });
+      await writeFile(join(sysroot, path), `content of ${path}`);
+    }
+    const root = join(work, other);
+    const assembled = run([ASSEMBLE, other, BUN, root], { SYSROOT: sysroot });
+    expect(assembled.stderr).toBe("");
+    expect(assembled.code).toBe(0);
+    for (const path of await listedPaths(other)) {
+      expect(await readFile(join(root, path), "utf8")).toBe(`content of ${path}`);
+    }
+  });
+
+  test("names every listed file that is missing and fails", async () => {
+    const empty = join(work, "empty-sysroot");
+    await mkdir(empty);
+    const result = run([ASSEMBLE, "arm64", BUN, join(work, "never")], { SYSROOT: empty });
+    expect(result.code).toBe(1);
+    const missing = (await listedPaths("arm64")).map(
+      (path) => `assemble.sh: ${empty}${path} is missing (listed for arm64 in files.txt)`,
+    );
+    expect(result.stderr).toBe(
+      `${[...missing, "assemble.sh: 6 listed file(s) missing for arm64"].join("\n")}\n`,
+    );
+  });
+
+  test("rejects an unknown architecture and a missing binary", () => {
+    const arch = run([ASSEMBLE, "riscv64", BUN, join(work, "x")]);
+    expect([arch.code, arch.stderr]).toEqual([
+      2,
+      "assemble.sh: unsupported architecture 'riscv64' (expected amd64 or arm64)\n",
+    ]);
+    const binary = run([ASSEMBLE, "amd64", join(work, "no-such-binary"), join(work, "x")]);
+    expect([binary.code, binary.stderr]).toEqual([
+      1,
+      `assemble.sh: binary '${join(work, "no-such-binary")}' not found\n`,
+    ]);
+    const usage = run([ASSEMBLE, "amd64"]);
+    expect([usage.code, usage.stderr]).toEqual([2, "usage: assemble.sh <amd64|arm64> <binary> <outdir>\n"]);
+  });
+});
