@@ -106,7 +106,7 @@ export async function writeArchives(options: ArchiveOptions): Promise<Map<string
           dir,
         );
         // zlib writes no timestamp into the gzip header, unlike gzip(1) without -n.
-        await Bun.write(out, Bun.gzipSync(tar, { level: 9 }));
+        await Bun.write(out, Bun.gzipSync(new Uint8Array(tar), { level: 9 }));
       }
       sums.set(
         plan.archive,
