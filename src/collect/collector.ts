@@ -1,0 +1,90 @@
+/**
+ * The stateful collector: runs cycles one after another, keeps the state between them and publishes the latest
+ * snapshot for the instruments to read.
+ */
+import type { Logger } from "../log/logger.ts";
+import type { Instruments } from "../metrics/instruments.ts";
+import type { ExporterStatus, Snapshot } from "../metrics/readings.ts";
+import type { PulumiApi } from "../pulumi/api.ts";
+import { COMMIT, VERSION } from "../version.ts";
+import { type CycleDeps, type CycleResult, runCycle } from "./cycle.ts";
+import { Semaphore } from "./semaphore.ts";
+import { type CollectorState, emptyState } from "./state.ts";
+
+export interface CollectorOptions {
+  readonly api: PulumiApi;
+  readonly logger: Logger;
+  readonly organizations: readonly string[];
+  readonly maxConcurrency: number;
+  /** Milliseconds after which a cycle's unfinished work is abandoned. */
+  readonly cycleBudgetMs: number;
+  readonly instruments?: Instruments;
+  readonly initialState?: CollectorState;
+  readonly now?: () => number;
+  readonly wait?: CycleDeps["wait"];
+}
+
+export class Collector {
+  readonly #options: CollectorOptions;
+  readonly #semaphore: Semaphore;
+  #state: CollectorState;
+  #snapshot: Snapshot | undefined;
+  #lastSuccessSeconds: number | undefined;
+  #running: Promise<CycleResult> | undefined;
+
+  constructor(options: CollectorOptions) {
+    this.#options = options;
+    this.#semaphore = new Semaphore(options.maxConcurrency);
+    this.#state = options.initialState ?? emptyState();
+  }
+
+  get state(): CollectorState {
+    return this.#state;
+  }
+
+  /** The latest snapshot; `undefined` until the first cycle ends. */
+  get snapshot(): Snapshot | undefined {
+    return this.#snapshot;
+  }
+
+  /** Runs one cycle. Cycles never overlap: a call during a running cycle waits for it and returns its result. */
+  collect(): Promise<CycleResult> {
+    if (!this.#running) {
+      this.#running = this.#cycle().finally(() => {
+        this.#running = undefined;
+      });
+    }
+    return this.#running;
+  }
+
+  async #cycle(): Promise<CycleResult> {
+    const { api, logger, instruments } = this.#options;
+    const now = this.#options.now ?? Date.now;
+    const result = await runCycle(
+      this.#state,
+      {
+        api,
+        semaphore: this.#semaphore,
+        logger,
+        now,
+        ...(this.#options.wait ? { wait: this.#options.wait } : {}),
+        onError: (operation) => instruments?.recordCollectError(operation),
+      },
+      { organizations: this.#options.organizations, budgetMs: this.#options.cycleBudgetMs },
+    );
+    this.#state = result.state;
+    instruments?.recordUpdates(result.events);
+    const endedAt = now();
+    if (result.up && result.stats.errors === 0 && !result.stats.timedOut)
+      this.#lastSuccessSeconds = endedAt / 1000;
+    const exporter: ExporterStatus = {
+      up: result.up,
+      lastCycleSeconds: result.stats.durationMs / 1000,
+      lastSuccessSeconds: this.#lastSuccessSeconds,
+      version: VERSION,
+      revision: COMMIT,
+    };
+    this.#snapshot = { takenAt: endedAt, state: result.state, exporter };
+    return result;
+  }
+}

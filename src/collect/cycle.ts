@@ -1,0 +1,228 @@
+/**
+ * One collection cycle: from the previous state and the API's answers to the next state plus the updates that
+ * finished since. A failing org, stack or endpoint keeps its last good values; work still running at the
+ * deadline is abandoned and its results ignored, so a cycle never outlives its budget.
+ */
+import type { Logger } from "../log/logger.ts";
+import type { Operation, PulumiApi } from "../pulumi/api.ts";
+import type { StackSummary } from "../pulumi/types.ts";
+import { ORG_TASKS } from "./orgs.ts";
+import type { Semaphore } from "./semaphore.ts";
+import { collectStack, needsHistory } from "./stacks.ts";
+import { type CollectorState, MAX_TOMBSTONES, type OrgValues, type StackTrack, stackKey } from "./state.ts";
+import type { UpdateEvent } from "./updates.ts";
+
+export interface CycleDeps {
+  readonly api: PulumiApi;
+  readonly semaphore: Semaphore;
+  readonly logger: Logger;
+  /** Milliseconds since the epoch. */
+  readonly now?: () => number;
+  /** Resolves after `ms`; tests may pass a controllable timer. */
+  readonly wait?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** A collection step failed after the client's retries; its previous values are kept. */
+  readonly onError?: (operation: Operation, error: unknown) => void;
+}
+
+export interface CycleOptions {
+  readonly organizations: readonly string[];
+  /** Milliseconds after which unfinished work is abandoned. */
+  readonly budgetMs: number;
+}
+
+export interface CycleStats {
+  readonly orgs: number;
+  readonly orgsListed: number;
+  readonly stacks: number;
+  readonly stacksRead: number;
+  readonly events: number;
+  readonly errors: number;
+  readonly timedOut: boolean;
+  readonly durationMs: number;
+}
+
+export interface CycleResult {
+  readonly state: CollectorState;
+  readonly events: readonly UpdateEvent[];
+  readonly stats: CycleStats;
+  /** Every configured org's stacks were listed. */
+  readonly up: boolean;
+}
+
+/** The budget of a cycle: 90 % of the interval, at least 10 s (never more than the interval). */
+export function cycleBudgetMs(intervalMs: number): number {
+  return Math.min(intervalMs, Math.max(10_000, Math.floor(intervalMs * 0.9)));
+}
+
+function defaultWait(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export async function runCycle(
+  previous: CollectorState,
+  deps: CycleDeps,
+  options: CycleOptions,
+): Promise<CycleResult> {
+  const now = deps.now ?? Date.now;
+  const { api, semaphore, logger } = deps;
+  const startedMs = now();
+  const firstCycle = previous.firstCycleStartedAt === undefined;
+  const firstCycleStartedAt = previous.firstCycleStartedAt ?? Math.floor(startedMs / 1000);
+  const configured = new Set(options.organizations);
+
+  const stacks = new Map([...previous.stacks].filter(([, track]) => configured.has(track.org)));
+  const tombstones = new Map(previous.tombstones);
+  const orgs = new Map<string, OrgValues>([...previous.orgs].filter(([org]) => configured.has(org)));
+  const events: UpdateEvent[] = [];
+  let open = true;
+  let errors = 0;
+  let orgsListed = 0;
+  let stacksRead = 0;
+
+  const fail = (operation: Operation, fields: Record<string, string>, error: unknown): void => {
+    if (!open) return;
+    errors++;
+    deps.onError?.(operation, error);
+    logger.warn("collection step failed, keeping previous values", {
+      operation,
+      ...fields,
+      error: errorMessage(error),
+    });
+  };
+
+  /** Runs an API task in a semaphore slot, unless the cycle closed while it waited. */
+  const slot = <T>(task: () => Promise<T>): Promise<T | undefined> =>
+    semaphore.run(async () => (open ? task() : undefined));
+
+  const readStack = async (summary: StackSummary): Promise<void> => {
+    const key = stackKey(summary.orgName, summary.projectName, summary.stackName);
+    try {
+      const result = await slot(() =>
+        collectStack({ api, summary, track: stacks.get(key), firstCycle, firstCycleStartedAt }),
+      );
+      if (!open || !result) return;
+      stacks.set(key, result.track);
+      events.push(...result.events);
+      stacksRead++;
+    } catch (error) {
+      fail(
+        "GetStackUpdates",
+        { org: summary.orgName, project: summary.projectName, stack: summary.stackName },
+        error,
+      );
+    }
+  };
+
+  const collectOrgStacks = async (org: string): Promise<void> => {
+    let summaries: StackSummary[] | undefined;
+    try {
+      summaries = await slot(() => api.listStacks(org));
+    } catch (error) {
+      fail("ListUserStacks", { org }, error);
+      return;
+    }
+    if (!open || !summaries) return;
+    orgsListed++;
+    const live = new Set<string>();
+    const toRead: StackSummary[] = [];
+    for (const summary of summaries) {
+      if (summary.orgName !== org) continue;
+      const key = stackKey(org, summary.projectName, summary.stackName);
+      live.add(key);
+      let track = stacks.get(key);
+      const buried = summary.id === undefined ? undefined : tombstones.get(summary.id);
+      if (!track && buried) {
+        track = buried;
+        tombstones.delete(buried.id as string);
+        stacks.set(key, track);
+      }
+      if (needsHistory(track, summary)) toRead.push(summary);
+      else if (
+        track &&
+        summary.resourceCount !== undefined &&
+        summary.resourceCount !== track.resourceCount
+      ) {
+        stacks.set(key, { ...track, resourceCount: summary.resourceCount });
+      }
+    }
+    for (const [key, track] of stacks) {
+      if (track.org !== org || live.has(key)) continue;
+      stacks.delete(key);
+      if (track.id !== undefined) bury(tombstones, track);
+    }
+    await Promise.all(toRead.map(readStack));
+  };
+
+  const runOrgTasks = (org: string): Promise<void>[] =>
+    ORG_TASKS.map(async (task) => {
+      try {
+        const patch = await slot(() => task.run(api, org, orgs.get(org) ?? {}, new Date(now())));
+        if (!open || !patch) return;
+        orgs.set(org, { ...orgs.get(org), ...patch });
+      } catch (error) {
+        fail(task.operation, { org }, error);
+      }
+    });
+
+  // Each org's stack listing and org endpoints queue before any stack's history, so the org phase is never
+  // starved by a long stack phase.
+  const work: Promise<void>[] = [];
+  for (const org of options.organizations) {
+    work.push(collectOrgStacks(org));
+    work.push(...runOrgTasks(org));
+  }
+
+  const deadline = new AbortController();
+  let timedOut = false;
+  await Promise.race([
+    Promise.all(work),
+    (deps.wait ?? defaultWait)(options.budgetMs, deadline.signal).then(() => {
+      timedOut = open;
+    }),
+  ]);
+  open = false;
+  deadline.abort();
+  if (timedOut) {
+    logger.warn("collection cycle reached its deadline; unfinished work keeps its previous values", {
+      budget_ms: options.budgetMs,
+    });
+  }
+
+  const state: CollectorState = { firstCycleStartedAt, stacks, tombstones, orgs };
+  return {
+    state,
+    events,
+    up: orgsListed === options.organizations.length,
+    stats: {
+      orgs: options.organizations.length,
+      orgsListed,
+      stacks: stacks.size,
+      stacksRead,
+      events: events.length,
+      errors,
+      timedOut,
+      durationMs: now() - startedMs,
+    },
+  };
+}
+
+function bury(tombstones: Map<string, StackTrack>, track: StackTrack): void {
+  if (track.id === undefined) return;
+  tombstones.delete(track.id);
+  tombstones.set(track.id, track);
+  // Maps iterate in insertion order: drop the oldest beyond the bound.
+  for (const id of tombstones.keys()) {
+    if (tombstones.size <= MAX_TOMBSTONES) break;
+    tombstones.delete(id);
+  }
+}

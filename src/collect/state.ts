@@ -1,0 +1,83 @@
+/**
+ * What the collector remembers between cycles. Everything here is plain data, so it can be written to the state
+ * file and read back after a restart.
+ */
+import type { DeploymentStatus } from "../pulumi/types.ts";
+
+export interface PendingUpdate {
+  readonly version: number;
+  readonly kind: string;
+}
+
+export interface StackTrack {
+  /** Pulumi's stack id: a stack deleted and recreated under the same name gets a new one. */
+  readonly id: string | undefined;
+  readonly org: string;
+  readonly project: string;
+  readonly stack: string;
+  /** The stack list's `lastUpdate` when the history was last read successfully. */
+  readonly listLastUpdate: number | undefined;
+  /** Highest update version seen. */
+  readonly lastVersion: number;
+  /** Updates seen running; each is counted once, when it reaches a terminal result. */
+  readonly pending: readonly PendingUpdate[];
+  readonly resourceCount: number | undefined;
+  /** Exported as pulumi_stack_last_update_timestamp; never goes backwards. */
+  readonly lastUpdateTimestamp: number | undefined;
+}
+
+export interface PolicyResults {
+  readonly policyTotal: number;
+  readonly policyWithIssues: number;
+  readonly resourcesTotal: number;
+  readonly resourcesWithIssues: number;
+}
+
+export interface NeoBudget {
+  readonly consumed: number;
+  readonly allowance: number;
+  readonly exhausted: boolean;
+}
+
+export interface NeoUsage {
+  /** Task count by status. */
+  readonly tasksByStatus: Readonly<Record<string, number>>;
+  readonly tokensCurrentMonth: number;
+  readonly tokensTotal: number;
+}
+
+/** Last good values of one organization; `undefined` = never read successfully. */
+export interface OrgValues {
+  readonly deployments?: Readonly<Record<DeploymentStatus, number>>;
+  readonly members?: number;
+  readonly teams?: number;
+  readonly environments?: number;
+  readonly policyGroups?: number;
+  readonly policyPacks?: number;
+  /** Violation count by `level|kind`; every combination ever seen stays, so an emptied one reads 0. */
+  readonly violations?: Readonly<Record<string, number>>;
+  readonly policyResults?: PolicyResults;
+  readonly neo?: NeoUsage;
+  /** `null`: the organization has no Neo token budget. */
+  readonly neoBudget?: NeoBudget | null;
+}
+
+export interface CollectorState {
+  /** Unix seconds at which the first cycle began: the no-replay baseline. */
+  readonly firstCycleStartedAt: number | undefined;
+  /** Keyed by `org/project/stack`. */
+  readonly stacks: ReadonlyMap<string, StackTrack>;
+  /** Recently deleted stacks by id, so a stack that vanishes from one listing and comes back is not re-counted. */
+  readonly tombstones: ReadonlyMap<string, StackTrack>;
+  readonly orgs: ReadonlyMap<string, OrgValues>;
+}
+
+export const MAX_TOMBSTONES = 10_000;
+
+export function emptyState(): CollectorState {
+  return { firstCycleStartedAt: undefined, stacks: new Map(), tombstones: new Map(), orgs: new Map() };
+}
+
+export function stackKey(org: string, project: string, stack: string): string {
+  return `${org}/${project}/${stack}`;
+}

@@ -1,0 +1,114 @@
+/**
+ * OpenTelemetry instruments for the catalog. Gauges are observed from the latest snapshot; counters and the
+ * duration histogram receive the updates that finished in a cycle; self-metrics follow the client's hooks.
+ */
+import { type Attributes, type Meter, type ObservableGauge, ValueType } from "@opentelemetry/api";
+import type { UpdateEvent } from "../collect/updates.ts";
+import type { ClientHooks, Operation } from "../pulumi/api.ts";
+import { CATALOG, type MetricDefinition, type MetricId } from "./catalog.ts";
+import type { GaugeReadings } from "./points.ts";
+
+export interface Instruments {
+  /** Counts the updates that finished in a cycle: total, resource changes and duration, together. */
+  recordUpdates(events: readonly UpdateEvent[]): void;
+  /** Hooks for the Pulumi client: requests, latency, retries and dropped items. */
+  readonly clientHooks: Required<ClientHooks>;
+  recordCollectError(operation: Operation): void;
+  recordExportFailure(): void;
+}
+
+function valueType(definition: MetricDefinition): ValueType {
+  return definition.valueType === "int" ? ValueType.INT : ValueType.DOUBLE;
+}
+
+function options(definition: MetricDefinition) {
+  return {
+    description: definition.description,
+    valueType: valueType(definition),
+    ...(definition.unit ? { unit: definition.unit } : {}),
+    ...(definition.buckets ? { advice: { explicitBucketBoundaries: [...definition.buckets] } } : {}),
+  };
+}
+
+function counter(meter: Meter, id: MetricId) {
+  const definition = CATALOG[id];
+  return meter.createCounter(definition.name, options(definition));
+}
+
+function histogram(meter: Meter, id: MetricId) {
+  const definition = CATALOG[id];
+  return meter.createHistogram(definition.name, options(definition));
+}
+
+/**
+ * Registers every instrument of the catalog on `meter`. `readings` is called once per collection (export or
+ * scrape) and returns the gauges' current values; a series absent from it is absent from the output.
+ */
+export function createInstruments(meter: Meter, readings: () => GaugeReadings | undefined): Instruments {
+  const gauges = new Map<MetricId, ObservableGauge>();
+  for (const [id, definition] of Object.entries(CATALOG) as [MetricId, MetricDefinition][]) {
+    if (definition.kind === "gauge")
+      gauges.set(id, meter.createObservableGauge(definition.name, options(definition)));
+  }
+  meter.addBatchObservableCallback(
+    (result) => {
+      const current = readings();
+      if (!current) return;
+      for (const [id, points] of current) {
+        const gauge = gauges.get(id);
+        if (!gauge) continue;
+        for (const point of points) result.observe(gauge, point.value, point.attributes as Attributes);
+      }
+    },
+    [...gauges.values()],
+  );
+
+  const updateTotal = counter(meter, "updateTotal");
+  const updateChanges = counter(meter, "updateResourceChanges");
+  const updateDuration = histogram(meter, "updateDuration");
+  const apiRequests = counter(meter, "exporterApiRequests");
+  const apiDuration = histogram(meter, "exporterApiRequestDuration");
+  const apiRetries = counter(meter, "exporterApiRetries");
+  const itemsDropped = counter(meter, "exporterItemsDropped");
+  const collectErrors = counter(meter, "exporterCollectErrors");
+  const exportFailures = counter(meter, "exporterExportFailures");
+
+  return {
+    recordUpdates(events) {
+      for (const e of events) {
+        const attrs = { org: e.org, project: e.project, stack: e.stack, kind: e.kind, result: e.result };
+        updateTotal.add(1, attrs);
+        if (e.durationSeconds !== undefined) updateDuration.record(e.durationSeconds, attrs);
+        for (const [operation, count] of Object.entries(e.resourceChanges)) {
+          if (count > 0) {
+            updateChanges.add(count, {
+              org: e.org,
+              project: e.project,
+              stack: e.stack,
+              kind: e.kind,
+              operation,
+            });
+          }
+        }
+      }
+    },
+    clientHooks: {
+      onRequest(operation, status, durationSeconds) {
+        apiRequests.add(1, { operation, code: String(status) });
+        apiDuration.record(durationSeconds, { operation });
+      },
+      onRetry(operation) {
+        apiRetries.add(1, { operation });
+      },
+      onDropped(operation, count) {
+        itemsDropped.add(count, { operation });
+      },
+    },
+    recordCollectError(operation) {
+      collectErrors.add(1, { operation });
+    },
+    recordExportFailure() {
+      exportFailures.add(1);
+    },
+  };
+}

@@ -1,0 +1,81 @@
+/** From the collector's snapshot to the current value of every gauge in the catalog. */
+import type { CollectorState } from "../collect/state.ts";
+import { DEPLOYMENT_STATUSES } from "../pulumi/types.ts";
+import type { MetricId } from "./catalog.ts";
+import type { GaugePoint, GaugeReadings } from "./points.ts";
+
+/** The exporter's own status, as of the last cycle. */
+export interface ExporterStatus {
+  readonly up: boolean | undefined;
+  readonly lastCycleSeconds: number | undefined;
+  readonly lastSuccessSeconds: number | undefined;
+  readonly version: string;
+  readonly revision: string;
+}
+
+export interface Snapshot {
+  /** Milliseconds since the epoch at which the cycle that produced it ended. */
+  readonly takenAt: number;
+  readonly state: CollectorState;
+  readonly exporter: ExporterStatus;
+}
+
+export function snapshotReadings(snapshot: Snapshot): GaugeReadings {
+  const readings = new Map<MetricId, GaugePoint[]>();
+  const add = (id: MetricId, attributes: Record<string, string>, value: number | undefined): void => {
+    if (value === undefined || Number.isNaN(value)) return;
+    let points = readings.get(id);
+    if (!points) {
+      points = [];
+      readings.set(id, points);
+    }
+    points.push({ attributes, value });
+  };
+
+  for (const track of snapshot.state.stacks.values()) {
+    const stack = { org: track.org, project: track.project, stack: track.stack };
+    add("stackResourceCount", stack, track.resourceCount);
+    add("stackLastUpdateTimestamp", stack, track.lastUpdateTimestamp);
+    for (const kind of new Set(track.pending.map((p) => p.kind))) {
+      add("stackUpdateInProgress", { ...stack, kind }, 1);
+    }
+  }
+
+  for (const [org, values] of snapshot.state.orgs) {
+    const attrs = { org };
+    if (values.deployments) {
+      for (const status of DEPLOYMENT_STATUSES)
+        add("deploymentStatus", { org, status }, values.deployments[status]);
+    }
+    add("orgMemberCount", attrs, values.members);
+    add("orgTeamCount", attrs, values.teams);
+    add("orgEnvironmentCount", attrs, values.environments);
+    add("orgPolicyGroupCount", attrs, values.policyGroups);
+    add("orgPolicyPackCount", attrs, values.policyPacks);
+    for (const [key, count] of Object.entries(values.violations ?? {})) {
+      const [level = "unknown", kind = "unknown"] = key.split("|");
+      add("orgPolicyViolations", { org, level, kind }, count);
+    }
+    add("orgPolicyTotal", attrs, values.policyResults?.policyTotal);
+    add("orgPolicyWithIssues", attrs, values.policyResults?.policyWithIssues);
+    add("orgGovernedResourcesTotal", attrs, values.policyResults?.resourcesTotal);
+    add("orgGovernedResourcesWithIssues", attrs, values.policyResults?.resourcesWithIssues);
+    for (const [status, count] of Object.entries(values.neo?.tasksByStatus ?? {})) {
+      add("orgNeoTaskCount", { org, status }, count);
+    }
+    add("orgNeoTokensUsedCurrentMonth", attrs, values.neo?.tokensCurrentMonth);
+    add("orgNeoTokensUsedTotal", attrs, values.neo?.tokensTotal);
+    if (values.neoBudget) {
+      add("orgNeoTokenBudgetConsumed", attrs, values.neoBudget.consumed);
+      add("orgNeoTokenBudgetAllowance", attrs, values.neoBudget.allowance);
+      add("orgNeoTokenBudgetExhausted", attrs, values.neoBudget.exhausted ? 1 : 0);
+    }
+  }
+
+  const exporter = snapshot.exporter;
+  add("exporterUp", {}, exporter.up === undefined ? undefined : exporter.up ? 1 : 0);
+  add("exporterCollectDuration", {}, exporter.lastCycleSeconds);
+  add("exporterLastSuccess", {}, exporter.lastSuccessSeconds);
+  add("exporterBuildInfo", { version: exporter.version, revision: exporter.revision }, 1);
+  return readings;
+}

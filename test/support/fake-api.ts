@@ -1,0 +1,235 @@
+/**
+ * An in-memory Pulumi Cloud for collector tests: mutable data, per-operation call counts that model the real
+ * API's pages, and injectable failures.
+ */
+import type {
+  Environment,
+  Member,
+  NeoTaskItem,
+  Operation,
+  PolicyGroupItem,
+  PolicyPackItem,
+  PulumiApi,
+  StackRef,
+  TeamItem,
+  UpdatesPage,
+  Violation,
+} from "../../src/pulumi/api.ts";
+import type {
+  DeploymentCounts,
+  DeploymentSummary,
+  NeoTokenBudget,
+  PolicyResultsMetadata,
+  StackSummary,
+  StackUpdate,
+} from "../../src/pulumi/types.ts";
+
+export interface FakeStack {
+  id: string;
+  org: string;
+  project: string;
+  stack: string;
+  resourceCount?: number;
+  /** Newest last. */
+  updates: StackUpdate[];
+}
+
+export interface FakeOrg {
+  deploymentCounts: DeploymentCounts;
+  deployments: DeploymentSummary[];
+  members: number;
+  teams: number;
+  environments: number;
+  policyGroups: number;
+  policyPacks: number;
+  violations: Violation[];
+  policyResults: PolicyResultsMetadata;
+  neoTasks: NeoTaskItem[];
+  budget: NeoTokenBudget | null;
+}
+
+export const STACKS_PAGE_SIZE = 100;
+export const DEPLOYMENTS_PAGE_SIZE = 100;
+
+export function fakeOrg(overrides: Partial<FakeOrg> = {}): FakeOrg {
+  return {
+    deploymentCounts: {
+      notStarted: 0,
+      accepted: 0,
+      running: 0,
+      failed: 0,
+      succeeded: 0,
+      skipped: 0,
+      total: 0,
+    },
+    deployments: [],
+    members: 0,
+    teams: 0,
+    environments: 0,
+    policyGroups: 0,
+    policyPacks: 0,
+    violations: [],
+    policyResults: {
+      policyTotalCount: 0,
+      policyWithIssuesCount: 0,
+      resourcesTotalCount: 0,
+      resourcesWithIssuesCount: 0,
+    },
+    neoTasks: [],
+    budget: null,
+    ...overrides,
+  };
+}
+
+export function update(
+  version: number,
+  result: string,
+  startTime: number,
+  endTime?: number,
+  kind = "update",
+  resourceChanges?: Record<string, number>,
+): StackUpdate {
+  return {
+    version,
+    kind,
+    result,
+    startTime,
+    ...(endTime === undefined ? {} : { endTime }),
+    ...(resourceChanges ? { resourceChanges } : {}),
+  };
+}
+
+export class FakeApi implements PulumiApi {
+  readonly stacks: FakeStack[] = [];
+  readonly orgs = new Map<string, FakeOrg>();
+  readonly calls = new Map<Operation, number>();
+  /** Operations (optionally for one org) that fail until removed. */
+  readonly failing = new Set<string>();
+
+  get totalCalls(): number {
+    let total = 0;
+    for (const n of this.calls.values()) total += n;
+    return total;
+  }
+
+  resetCalls(): void {
+    this.calls.clear();
+  }
+
+  addStack(stack: FakeStack): FakeStack {
+    this.stacks.push(stack);
+    return stack;
+  }
+
+  removeStack(org: string, project: string, stack: string): void {
+    const index = this.stacks.findIndex((s) => s.org === org && s.project === project && s.stack === stack);
+    if (index >= 0) this.stacks.splice(index, 1);
+  }
+
+  #call(operation: Operation, org: string, pages = 1): void {
+    this.calls.set(operation, (this.calls.get(operation) ?? 0) + pages);
+    if (this.failing.has(operation) || this.failing.has(`${operation}:${org}`)) {
+      throw new Error(`${operation}: HTTP 503 Service Unavailable`);
+    }
+  }
+
+  #org(org: string): FakeOrg {
+    const found = this.orgs.get(org);
+    if (!found) throw new Error(`unknown org ${org}`);
+    return found;
+  }
+
+  #stack(ref: StackRef): FakeStack {
+    const found = this.stacks.find(
+      (s) => s.org === ref.org && s.project === ref.project && s.stack === ref.stack,
+    );
+    if (!found) throw new Error(`GetStackUpdates: HTTP 404 Not Found`);
+    return found;
+  }
+
+  async listStacks(org: string): Promise<StackSummary[]> {
+    const stacks = this.stacks.filter((s) => s.org === org);
+    this.#call("ListUserStacks", org, Math.max(1, Math.ceil(stacks.length / STACKS_PAGE_SIZE)));
+    return stacks.map((s) => {
+      const newest = s.updates.at(-1);
+      return {
+        id: s.id,
+        orgName: s.org,
+        projectName: s.project,
+        stackName: s.stack,
+        ...(newest ? { lastUpdate: newest.startTime } : {}),
+        ...(s.resourceCount === undefined ? {} : { resourceCount: s.resourceCount }),
+      };
+    });
+  }
+
+  async getStackResourceCount(ref: StackRef): Promise<number> {
+    this.#call("GetStackResourceCount", ref.org);
+    return this.#stack(ref).updates.length * 3;
+  }
+
+  async getStackUpdates(ref: StackRef, page: number, pageSize: number): Promise<UpdatesPage> {
+    this.#call("GetStackUpdates", ref.org);
+    const newestFirst = [...this.#stack(ref).updates].reverse();
+    return {
+      updates: newestFirst.slice((page - 1) * pageSize, page * pageSize).map((u) => ({ ...u })),
+      total: newestFirst.length,
+    };
+  }
+
+  async getOrgDeploymentCounts(org: string): Promise<DeploymentCounts> {
+    this.#call("OrgDeploymentsMetadata", org);
+    return { ...this.#org(org).deploymentCounts };
+  }
+
+  async listOrgDeployments(org: string): Promise<DeploymentSummary[]> {
+    const deployments = this.#org(org).deployments;
+    this.#call("ListOrgDeployments", org, Math.max(1, Math.ceil(deployments.length / DEPLOYMENTS_PAGE_SIZE)));
+    return [...deployments];
+  }
+
+  async listMembers(org: string): Promise<Member[]> {
+    this.#call("ListOrganizationMembers", org);
+    return Array.from({ length: this.#org(org).members }, () => ({ role: "member" as const }));
+  }
+
+  async listTeams(org: string): Promise<TeamItem[]> {
+    this.#call("ListTeams", org);
+    return Array.from({ length: this.#org(org).teams }, (_, i) => ({ name: `team-${i}` }));
+  }
+
+  async listEnvironments(org: string): Promise<Environment[]> {
+    this.#call("ListOrgEnvironments_esc", org);
+    return Array.from({ length: this.#org(org).environments }, (_, i) => ({ name: `env-${i}` }));
+  }
+
+  async listPolicyGroups(org: string): Promise<PolicyGroupItem[]> {
+    this.#call("ListPolicyGroups", org);
+    return Array.from({ length: this.#org(org).policyGroups }, (_, i) => ({ name: `group-${i}` }));
+  }
+
+  async listPolicyPacks(org: string): Promise<PolicyPackItem[]> {
+    this.#call("ListPolicyPacks_orgs", org);
+    return Array.from({ length: this.#org(org).policyPacks }, (_, i) => ({ name: `pack-${i}` }));
+  }
+
+  async listPolicyViolations(org: string): Promise<Violation[]> {
+    this.#call("ListPolicyViolationsV2", org);
+    return [...this.#org(org).violations];
+  }
+
+  async getPolicyResultsMetadata(org: string): Promise<PolicyResultsMetadata> {
+    this.#call("GetPolicyResultsMetadata", org);
+    return { ...this.#org(org).policyResults };
+  }
+
+  async listNeoTasks(org: string): Promise<NeoTaskItem[]> {
+    this.#call("ListTasks", org);
+    return [...this.#org(org).neoTasks];
+  }
+
+  async getNeoTokenBudget(org: string): Promise<NeoTokenBudget | null> {
+    this.#call("GetOrgNeoTokenBudget", org);
+    return this.#org(org).budget;
+  }
+}
