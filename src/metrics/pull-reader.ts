@@ -1,0 +1,42 @@
+/** A metric reader that collects on demand for `/metrics`, next to the periodic OTLP reader on the same provider. */
+import { AggregationTemporality, MetricReader } from "@opentelemetry/sdk-metrics";
+import { renderPrometheus } from "./prometheus.ts";
+
+/** Every stack of a large fleet must appear: 10,000 stacks × several kinds × results stay below this. */
+export const PULL_CARDINALITY_LIMIT = 100_000;
+
+export interface PrometheusPullReaderOptions {
+  /** Series per instrument before the SDK folds the rest into an overflow series. */
+  cardinalityLimit?: number;
+  /** Errors raised by observable callbacks during a scrape; the scrape still returns what was collected. */
+  onCollectErrors?: (errors: readonly unknown[]) => void;
+  /** Metrics the text format cannot carry (see `renderPrometheus`). */
+  onSkip?: (metricName: string, reason: string) => void;
+}
+
+export class PrometheusPullReader extends MetricReader {
+  readonly #onCollectErrors: ((errors: readonly unknown[]) => void) | undefined;
+  readonly #onSkip: ((metricName: string, reason: string) => void) | undefined;
+
+  constructor(options: PrometheusPullReaderOptions = {}) {
+    const limit = options.cardinalityLimit ?? PULL_CARDINALITY_LIMIT;
+    super({
+      // Prometheus counters and histograms are running totals.
+      aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE,
+      cardinalitySelector: () => limit,
+    });
+    this.#onCollectErrors = options.onCollectErrors;
+    this.#onSkip = options.onSkip;
+  }
+
+  /** Collects every instrument now and renders the Prometheus text exposition. */
+  async scrape(): Promise<string> {
+    const { resourceMetrics, errors } = await this.collect();
+    if (errors.length > 0) this.#onCollectErrors?.(errors);
+    return renderPrometheus([resourceMetrics], this.#onSkip === undefined ? {} : { onSkip: this.#onSkip });
+  }
+
+  protected override async onForceFlush(): Promise<void> {}
+
+  protected override async onShutdown(): Promise<void> {}
+}
