@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -16,9 +16,16 @@ function run(cmd: string[], env: Record<string, string> = {}) {
   return { code: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
 }
 
+// chroot, unshare and chown need root: CI machines run as root, GitHub runners have passwordless sudo.
+const AS_ROOT = process.getuid?.() === 0 ? [] : ["sudo", "-n"];
+
+function runAsRoot(cmd: string[]) {
+  return run([...AS_ROOT, ...cmd]);
+}
+
 /** Runs a command inside `root` as the image's user, with /proc mounted (Bun needs it) and no host environment. */
 function inRootfs(root: string, args: string[]) {
-  return run([
+  return runAsRoot([
     "unshare",
     "--mount",
     "--pid",
@@ -51,11 +58,12 @@ let assembled: ReturnType<typeof run>;
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), "rootfs-test-"));
   hostRoot = join(work, "host");
-  assembled = run([ASSEMBLE, HOST_ARCH, BUN, hostRoot]);
+  // Made first so that the test can still write into it when assemble.sh runs through sudo.
   await mkdir(join(hostRoot, "proc"), { recursive: true });
+  assembled = runAsRoot([ASSEMBLE, HOST_ARCH, BUN, hostRoot]);
 });
-afterAll(async () => {
-  await rm(work, { recursive: true, force: true });
+afterAll(() => {
+  runAsRoot(["rm", "-rf", work]);
 });
 
 describe("files.txt", () => {
