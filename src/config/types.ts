@@ -49,3 +49,7 @@ export interface Config {
   resource: { serviceName: string; attributes: Record<string, string> };
   configFile: string | undefined;
 }
+
+/** Subcommands: `run` collects from Pulumi Cloud, `demo` runs against the embedded simulator. */
+export const COMMANDS = ["run", "demo"] as const;
+export type Command = (typeof COMMANDS)[number];

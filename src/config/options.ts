@@ -1,0 +1,364 @@
+/**
+ * The one table of every configuration option. Parsing (flags, environment, YAML), `--help` and the README's flag
+ * table are all derived from it, so they cannot drift apart.
+ */
+import { LOG_FORMATS, LOG_LEVELS, OTLP_PROTOCOLS, TEMPORALITIES } from "./types.ts";
+
+export type OptionKind = "string" | "bool" | "int" | "duration" | "list" | "map" | "enum";
+
+export interface OptionSpec {
+  /** Flag name without the leading `--`; also the option's id. */
+  readonly name: string;
+  /** Environment variables, most specific first (OTel: the metrics-signal variable beats the generic one). */
+  readonly env: readonly string[];
+  /** Dotted path in the YAML file, or undefined when the option cannot be set there. */
+  readonly yaml: string | undefined;
+  readonly kind: OptionKind;
+  /** The default as text, parsed like any other input; undefined means unset. */
+  readonly default: string | undefined;
+  readonly description: string;
+  /** Allowed values of an `enum` option (matched case-insensitively). */
+  readonly values?: readonly string[];
+  /** Never printed: not in errors, not in help. */
+  readonly secret?: boolean;
+  /** `duration` only: a bare integer means milliseconds (the OTel timeout variables are integers in ms). */
+  readonly bareMillis?: boolean;
+  /** `map` only: percent-decode values given as text (OTel `key=value` lists follow W3C Baggage encoding). */
+  readonly percentDecode?: boolean;
+  /** Placeholder for the value in `--help`. */
+  readonly placeholder?: string;
+  /** Dotted path of the `Config` field the option sets (used to map validation errors back to their source). */
+  readonly field: string;
+}
+
+const OTLP_METRICS = "OTEL_EXPORTER_OTLP_METRICS_";
+const OTLP = "OTEL_EXPORTER_OTLP_";
+
+export const OPTIONS = [
+  {
+    name: "pulumi.access-token",
+    env: ["PULUMI_ACCESS_TOKEN"],
+    yaml: "pulumi.access-token",
+    kind: "string",
+    default: undefined,
+    secret: true,
+    placeholder: "TOKEN",
+    field: "pulumi.accessToken",
+    description:
+      "Pulumi Cloud access token. Required by `run`. Prefer the environment or --pulumi.access-token-file: flags show up in process listings.",
+  },
+  {
+    name: "pulumi.access-token-file",
+    env: ["PULUMI_ACCESS_TOKEN_FILE"],
+    yaml: "pulumi.access-token-file",
+    kind: "string",
+    default: undefined,
+    placeholder: "PATH",
+    field: "pulumi.accessToken",
+    description:
+      "File holding the access token, such as a mounted Kubernetes secret; a trailing newline is ignored. Set either this or --pulumi.access-token at one level, not both.",
+  },
+  {
+    name: "pulumi.api-url",
+    env: ["PULUMI_API_URL"],
+    yaml: "pulumi.api-url",
+    kind: "string",
+    default: "https://api.pulumi.com",
+    placeholder: "URL",
+    field: "pulumi.apiUrl",
+    description: "Pulumi Cloud API base URL.",
+  },
+  {
+    name: "pulumi.organizations",
+    env: ["PULUMI_ORGANIZATIONS"],
+    yaml: "pulumi.organizations",
+    kind: "list",
+    default: undefined,
+    placeholder: "ORG[,ORG...]",
+    field: "pulumi.organizations",
+    description:
+      "Organizations to monitor. Required by `run`. Comma-separated, and the flag can be repeated.",
+  },
+  {
+    name: "pulumi.collect-interval",
+    env: ["PULUMI_COLLECT_INTERVAL"],
+    yaml: "pulumi.collect-interval",
+    kind: "duration",
+    default: "60s",
+    field: "pulumi.collectIntervalMs",
+    description: "Time between collection cycles (Go duration: 90s, 5m, 1h30m).",
+  },
+  {
+    name: "pulumi.max-concurrency",
+    env: ["PULUMI_MAX_CONCURRENCY"],
+    yaml: "pulumi.max-concurrency",
+    kind: "int",
+    default: "10",
+    placeholder: "N",
+    field: "pulumi.maxConcurrency",
+    description: "Maximum concurrent Pulumi Cloud API requests (1-100).",
+  },
+  {
+    name: "pulumi.request-timeout",
+    env: ["PULUMI_REQUEST_TIMEOUT"],
+    yaml: "pulumi.request-timeout",
+    kind: "duration",
+    default: "30s",
+    field: "pulumi.requestTimeoutMs",
+    description: "Timeout of each Pulumi Cloud API request.",
+  },
+  {
+    name: "pulumi.ca-file",
+    env: ["PULUMI_CA_FILE"],
+    yaml: "pulumi.ca-file",
+    kind: "string",
+    default: undefined,
+    placeholder: "PATH",
+    field: "pulumi.caFile",
+    description: "Extra CA certificate (PEM) to trust for the Pulumi Cloud API.",
+  },
+  {
+    name: "otlp.enabled",
+    env: ["PULUMI_EXPORTER_OTLP_ENABLED"],
+    yaml: "otlp.enabled",
+    kind: "bool",
+    default: "true",
+    field: "otlp.enabled",
+    description:
+      "Push metrics over OTLP; false serves /metrics only. `demo` defaults to false unless an OTLP endpoint is set.",
+  },
+  {
+    name: "otlp.endpoint",
+    env: [`${OTLP}ENDPOINT`],
+    yaml: "otlp.endpoint",
+    kind: "string",
+    default: "localhost:4318",
+    placeholder: "HOST:PORT|URL",
+    field: "otlp.endpoint",
+    description: "OTLP endpoint: host:port or a URL; /v1/metrics is appended for HTTP.",
+  },
+  {
+    name: "otlp.metrics-endpoint",
+    env: [`${OTLP_METRICS}ENDPOINT`],
+    yaml: "otlp.metrics-endpoint",
+    kind: "string",
+    default: undefined,
+    placeholder: "URL",
+    field: "otlp.metricsEndpoint",
+    description:
+      "Full OTLP metrics URL, used as is (no path appended). Wins over --otlp.endpoint set at the same level.",
+  },
+  {
+    name: "otlp.protocol",
+    env: [`${OTLP_METRICS}PROTOCOL`, `${OTLP}PROTOCOL`],
+    yaml: "otlp.protocol",
+    kind: "enum",
+    values: OTLP_PROTOCOLS,
+    default: "http/protobuf",
+    field: "otlp.protocol",
+    description: "OTLP transport protocol.",
+  },
+  {
+    name: "otlp.insecure",
+    env: [`${OTLP_METRICS}INSECURE`, `${OTLP}INSECURE`],
+    yaml: "otlp.insecure",
+    kind: "bool",
+    default: "false",
+    field: "otlp.insecure",
+    description: "Use plain HTTP / gRPC without TLS for a host:port endpoint.",
+  },
+  {
+    name: "otlp.headers",
+    env: [`${OTLP_METRICS}HEADERS`, `${OTLP}HEADERS`],
+    yaml: "otlp.headers",
+    kind: "map",
+    default: undefined,
+    percentDecode: true,
+    placeholder: "KEY=VALUE[,KEY=VALUE...]",
+    field: "otlp.headers",
+    description:
+      "Headers sent with every export, as key=value pairs (values may be percent-encoded); a YAML mapping in the file. The flag can be repeated.",
+  },
+  {
+    name: "otlp.url-path",
+    env: [`${OTLP_METRICS}URL_PATH`],
+    yaml: "otlp.url-path",
+    kind: "string",
+    default: undefined,
+    placeholder: "PATH",
+    field: "otlp.urlPath",
+    description: "Replaces the metrics URL path, e.g. /api/v1/otlp/v1/metrics for Prometheus.",
+  },
+  {
+    name: "otlp.timeout",
+    env: [`${OTLP_METRICS}TIMEOUT`, `${OTLP}TIMEOUT`],
+    yaml: "otlp.timeout",
+    kind: "duration",
+    bareMillis: true,
+    default: "10s",
+    field: "otlp.timeoutMs",
+    description:
+      "Timeout of each export: a duration, or a bare number of milliseconds as in the OTel variables.",
+  },
+  {
+    name: "otlp.compression",
+    env: [`${OTLP_METRICS}COMPRESSION`, `${OTLP}COMPRESSION`],
+    yaml: "otlp.compression",
+    kind: "enum",
+    values: ["gzip", "none"],
+    default: "none",
+    field: "otlp.compression",
+    description: "Compression of export requests.",
+  },
+  {
+    name: "otlp.certificate",
+    env: [`${OTLP_METRICS}CERTIFICATE`, `${OTLP}CERTIFICATE`],
+    yaml: "otlp.certificate",
+    kind: "string",
+    default: undefined,
+    placeholder: "PATH",
+    field: "otlp.certificateFile",
+    description: "CA certificate (PEM) to trust for the OTLP endpoint.",
+  },
+  {
+    name: "otlp.temporality",
+    env: [`${OTLP_METRICS}TEMPORALITY_PREFERENCE`],
+    yaml: "otlp.temporality",
+    kind: "enum",
+    values: TEMPORALITIES,
+    default: "cumulative",
+    field: "otlp.temporality",
+    description: "Aggregation temporality preference of pushed metrics.",
+  },
+  {
+    name: "resource.service-name",
+    env: ["OTEL_SERVICE_NAME"],
+    yaml: "resource.service-name",
+    kind: "string",
+    default: "pulumi-exporter",
+    placeholder: "NAME",
+    field: "resource.serviceName",
+    description: "service.name resource attribute; wins over service.name in --resource.attributes.",
+  },
+  {
+    name: "resource.attributes",
+    env: ["OTEL_RESOURCE_ATTRIBUTES"],
+    yaml: "resource.attributes",
+    kind: "map",
+    default: undefined,
+    percentDecode: true,
+    placeholder: "KEY=VALUE[,KEY=VALUE...]",
+    field: "resource.attributes",
+    description:
+      "Extra resource attributes as key=value pairs (values may be percent-encoded); a YAML mapping in the file.",
+  },
+  {
+    name: "web.listen-address",
+    env: ["PULUMI_EXPORTER_LISTEN_ADDRESS"],
+    yaml: "web.listen-address",
+    kind: "string",
+    default: ":8080",
+    placeholder: "[HOST]:PORT",
+    field: "web.listenAddress",
+    description: "Address of the HTTP server (/metrics, health checks).",
+  },
+  {
+    name: "web.disable-preview",
+    env: ["PULUMI_EXPORTER_DISABLE_PREVIEW"],
+    yaml: "web.disable-preview",
+    kind: "bool",
+    default: "false",
+    field: "web.preview",
+    description: "Switch off the /metrics-preview page.",
+  },
+  {
+    name: "log.level",
+    env: ["PULUMI_EXPORTER_LOG_LEVEL"],
+    yaml: "log.level",
+    kind: "enum",
+    values: LOG_LEVELS,
+    default: "info",
+    field: "log.level",
+    description: "Minimum level of log lines.",
+  },
+  {
+    name: "log.format",
+    env: ["PULUMI_EXPORTER_LOG_FORMAT"],
+    yaml: "log.format",
+    kind: "enum",
+    values: LOG_FORMATS,
+    default: "logfmt",
+    field: "log.format",
+    description: "Format of log lines.",
+  },
+  {
+    name: "state.file",
+    env: ["PULUMI_EXPORTER_STATE_FILE"],
+    yaml: "state.file",
+    kind: "string",
+    default: undefined,
+    placeholder: "PATH",
+    field: "state.file",
+    description: "File that keeps collector state across restarts; unset keeps it in memory only.",
+  },
+  {
+    name: "config.file",
+    env: ["PULUMI_EXPORTER_CONFIG_FILE"],
+    yaml: undefined,
+    kind: "string",
+    default: undefined,
+    placeholder: "PATH",
+    field: "configFile",
+    description: "YAML configuration file (see config.example.yaml).",
+  },
+] as const satisfies readonly OptionSpec[];
+
+export type Option = (typeof OPTIONS)[number];
+export type OptionName = Option["name"];
+
+/** The parsed value type of each kind. */
+export interface KindValue {
+  string: string;
+  bool: boolean;
+  int: number;
+  /** Milliseconds. */
+  duration: number;
+  list: string[];
+  map: Record<string, string>;
+  enum: string;
+}
+
+export type OptionValue = KindValue[OptionKind];
+export type ValueOf<N extends OptionName> = KindValue[Extract<(typeof OPTIONS)[number], { name: N }>["kind"]];
+
+const BY_NAME: ReadonlyMap<string, Option> = new Map(OPTIONS.map((o) => [o.name, o]));
+const BY_YAML: ReadonlyMap<string, Option> = new Map(
+  OPTIONS.flatMap((o): [string, Option][] => (o.yaml === undefined ? [] : [[o.yaml, o]])),
+);
+
+export function optionByName(name: string): Option | undefined {
+  return BY_NAME.get(name);
+}
+
+/** The option of a name known to be in the table. */
+export function option(name: OptionName): Option {
+  const spec = BY_NAME.get(name);
+  if (spec === undefined) throw new Error(`no option ${name}`);
+  return spec;
+}
+
+export function optionByYamlKey(key: string): Option | undefined {
+  return BY_YAML.get(key);
+}
+
+/** Every YAML key path of the table, in table order. */
+export function yamlKeys(): string[] {
+  return OPTIONS.flatMap((o) => (o.yaml === undefined ? [] : [o.yaml]));
+}
+
+/** Every place an option can be set, for "set it with ..." hints. */
+export function describeSources(spec: OptionSpec): string {
+  const places = [`--${spec.name}`, ...spec.env];
+  if (spec.yaml !== undefined) places.push(`${spec.yaml} in the config file`);
+  return places.join(", ");
+}
