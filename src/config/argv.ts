@@ -1,0 +1,130 @@
+/** Command-line parsing: `[run|demo] [--flag value | --flag=value | --bool | --no-bool]...`, `-h/--help`, `--version`. */
+import { OPTIONS, type OptionName, optionByName } from "./options.ts";
+import { COMMANDS, type Command } from "./types.ts";
+
+export interface ParsedArgv {
+  command: Command | undefined;
+  help: boolean;
+  version: boolean;
+  /** Raw values per option, in the order given (booleans as "true"/"false"). */
+  flags: Map<OptionName, string[]>;
+  problems: string[];
+}
+
+function isCommand(arg: string): arg is Command {
+  return (COMMANDS as readonly string[]).includes(arg);
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/** The closest known name within a few edits, for "did you mean" hints. */
+export function closest(name: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(3, Math.floor(name.length / 4)) + 1;
+  for (const candidate of candidates) {
+    const distance = editDistance(name, candidate);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+const FLAG_NAMES = OPTIONS.map((o) => o.name);
+
+function unknownFlag(flag: string): string {
+  const bare = flag.replace(/^-+/, "").replace(/^no-/, "");
+  const suggestion = closest(bare, FLAG_NAMES);
+  return `unknown flag ${flag}${suggestion === undefined ? "" : ` (did you mean --${suggestion}?)`}`;
+}
+
+/**
+ * Parses arguments after the program name. Positional arguments other than the command are rejected without
+ * being echoed: a stray argument is often a misplaced secret.
+ */
+export function parseArgv(argv: readonly string[]): ParsedArgv {
+  const result: ParsedArgv = {
+    command: undefined,
+    help: false,
+    version: false,
+    flags: new Map(),
+    problems: [],
+  };
+  const add = (name: OptionName, value: string) => {
+    const values = result.flags.get(name) ?? [];
+    values.push(value);
+    result.flags.set(name, values);
+  };
+  let onlyPositionals = false;
+  let sawPositional = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    if (!onlyPositionals && arg === "--") {
+      onlyPositionals = true;
+      continue;
+    }
+    if (!onlyPositionals && (arg === "-h" || arg === "--help")) {
+      result.help = true;
+      continue;
+    }
+    if (!onlyPositionals && arg === "--version") {
+      result.version = true;
+      continue;
+    }
+    if (onlyPositionals || !arg.startsWith("-") || arg === "-") {
+      if (!sawPositional && result.command === undefined && isCommand(arg)) result.command = arg;
+      else
+        result.problems.push(`unexpected argument at position ${i + 1} (commands: ${COMMANDS.join(", ")})`);
+      sawPositional = true;
+      continue;
+    }
+    if (!arg.startsWith("--")) {
+      result.problems.push(unknownFlag(arg.split("=")[0] ?? arg));
+      continue;
+    }
+    const eq = arg.indexOf("=");
+    const flag = eq < 0 ? arg : arg.slice(0, eq);
+    const inline = eq < 0 ? undefined : arg.slice(eq + 1);
+    const name = flag.slice(2);
+    const spec = optionByName(name);
+    if (spec === undefined) {
+      const negated = name.startsWith("no-") ? optionByName(name.slice(3)) : undefined;
+      if (negated?.kind === "bool") {
+        if (inline === undefined) add(negated.name, "false");
+        else result.problems.push(`${flag}: takes no value (use --${negated.name}=${inline})`);
+      } else {
+        result.problems.push(unknownFlag(flag));
+      }
+      continue;
+    }
+    const option = spec.name;
+    if (spec.kind === "bool") {
+      add(option, inline ?? "true");
+      continue;
+    }
+    if (inline !== undefined) {
+      add(option, inline);
+      continue;
+    }
+    const next = argv[i + 1];
+    if (next === undefined || next.startsWith("--")) {
+      result.problems.push(`${flag}: missing value`);
+      continue;
+    }
+    add(option, next);
+    i++;
+  }
+  return result;
+}

@@ -1,0 +1,164 @@
+/** Validation of the merged configuration with arktype: every rule in one schema, every problem reported. */
+import { type } from "arktype";
+import { formatDuration } from "./duration.ts";
+import { type Config, LOG_FORMATS, LOG_LEVELS, OTLP_PROTOCOLS, TEMPORALITIES } from "./types.ts";
+
+/** RFC 9110 field-name token. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const HOST = String.raw`(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)`;
+const HOST_PORT = new RegExp(`^${HOST}(?::(\\d{1,5}))?$`);
+const LISTEN_ADDRESS = new RegExp(`^(?:${HOST})?:(\\d{1,5})$`);
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "";
+  } catch {
+    return false;
+  }
+}
+
+function portInRange(match: RegExpExecArray | null): boolean {
+  if (match === null) return false;
+  return match[1] === undefined || Number(match[1]) <= 65_535;
+}
+
+const httpUrl = type("string").narrow((s, ctx) => isHttpUrl(s) || ctx.mustBe("an http:// or https:// URL"));
+
+const optionalHttpUrl = type("undefined").or(httpUrl);
+
+const endpoint = type("string").narrow((s, ctx) => {
+  if (s.includes("://")) return isHttpUrl(s) || ctx.mustBe("host:port or an http:// or https:// URL");
+  return portInRange(HOST_PORT.exec(s)) || ctx.mustBe("host:port or an http:// or https:// URL");
+});
+
+const listenAddress = type("string").narrow(
+  (s, ctx) =>
+    portInRange(LISTEN_ADDRESS.exec(s)) || ctx.mustBe("[host]:port, such as :8080 or 127.0.0.1:8080"),
+);
+
+const urlPath = type("undefined")
+  .or("string")
+  .narrow((s, ctx) => s === undefined || s.startsWith("/") || ctx.mustBe("a path starting with /"));
+
+const positiveDuration = type("number > 0").configure({
+  problem: (ctx) =>
+    `must be greater than 0 (got ${typeof ctx.data === "number" ? formatDuration(ctx.data) : ctx.actual})`,
+});
+
+const concurrency = type("1 <= number.integer <= 100").configure({
+  problem: (ctx) => `must be between 1 and 100 (got ${ctx.actual})`,
+});
+
+const nonEmpty = type("string").narrow(
+  (s, ctx) => s.trim() !== "" || ctx.reject({ problem: "must not be empty" }),
+);
+
+/** The token is never quoted back, so problems are written without the value. */
+function accessToken(required: boolean) {
+  return type("string").narrow((s, ctx) => {
+    if (s === "") return !required || ctx.reject({ problem: "is required" });
+    return !/\s/.test(s) || ctx.reject({ problem: "must not contain whitespace or line breaks" });
+  });
+}
+
+function organizations(required: boolean) {
+  return type("string[]").narrow((orgs, ctx) => {
+    if (orgs.length === 0)
+      return !required || ctx.reject({ problem: "at least one organization is required" });
+    let valid = true;
+    orgs.forEach((org, index) => {
+      if (org === "") {
+        valid = ctx.reject({ problem: `organization ${index + 1} of ${orgs.length} is empty` });
+      } else if (/[\s/]/.test(org)) {
+        valid = ctx.reject({ problem: `organization ${JSON.stringify(org)} must not contain spaces or "/"` });
+      }
+    });
+    return valid;
+  });
+}
+
+/** Header values are often credentials: problems name the header, never its value. */
+const headers = type("Record<string, string>").narrow((record, ctx) => {
+  let valid = true;
+  for (const [name, value] of Object.entries(record)) {
+    if (!HEADER_NAME.test(name)) {
+      valid = ctx.reject({ problem: `${JSON.stringify(name)} is not a valid header name` });
+    } else if (/[\r\n\0]/.test(value)) {
+      valid = ctx.reject({
+        problem: `value of header ${JSON.stringify(name)} must not contain CR, LF or NUL`,
+      });
+    }
+  }
+  return valid;
+});
+
+const attributes = type("Record<string, string>");
+
+function schema(command: "run" | "demo") {
+  const required = command === "run";
+  return type({
+    pulumi: {
+      accessToken: accessToken(required),
+      apiUrl: httpUrl,
+      organizations: organizations(required),
+      collectIntervalMs: positiveDuration,
+      maxConcurrency: concurrency,
+      requestTimeoutMs: positiveDuration,
+      caFile: "string | undefined",
+    },
+    otlp: {
+      enabled: "boolean",
+      endpoint,
+      metricsEndpoint: optionalHttpUrl,
+      protocol: type.enumerated(...OTLP_PROTOCOLS),
+      insecure: "boolean",
+      headers,
+      urlPath,
+      timeoutMs: positiveDuration,
+      compression: type.enumerated("gzip", "none"),
+      certificateFile: "string | undefined",
+      temporality: type.enumerated(...TEMPORALITIES),
+    },
+    web: { listenAddress, preview: "boolean" },
+    log: { level: type.enumerated(...LOG_LEVELS), format: type.enumerated(...LOG_FORMATS) },
+    state: { file: "string | undefined" },
+    resource: { serviceName: nonEmpty, attributes },
+    configFile: "string | undefined",
+  });
+}
+
+const SCHEMAS = { run: schema("run"), demo: schema("demo") };
+
+type Widen<T> = T extends string
+  ? string
+  : T extends readonly unknown[]
+    ? T
+    : T extends object
+      ? { [K in keyof T]: Widen<T[K]> }
+      : T;
+
+/** A configuration before validation: enums are still plain strings. */
+export type ConfigCandidate = Widen<Config>;
+export type ValidConfig = (typeof SCHEMAS)["run"]["infer"];
+
+export interface ValidationProblem {
+  /** Dotted path of the field, e.g. `pulumi.maxConcurrency` (array indexes dropped). */
+  field: string;
+  problem: string;
+}
+
+export type Validation = { ok: true; config: ValidConfig } | { ok: false; problems: ValidationProblem[] };
+
+export function validateConfig(candidate: ConfigCandidate, command: "run" | "demo"): Validation {
+  const out = SCHEMAS[command](candidate);
+  if (!(out instanceof type.errors)) return { ok: true, config: out };
+  return {
+    ok: false,
+    problems: out.map((error) => ({
+      field: error.path.filter((segment) => typeof segment === "string").join("."),
+      // One wording for every message: "(got X)", as the parsers say.
+      problem: error.problem.replace(/ \(was (.*)\)$/, " (got $1)"),
+    })),
+  };
+}
