@@ -1,0 +1,163 @@
+/**
+ * The OTLP metric exporter for the configured protocol, and a wrapper that reports each export's outcome (the SDK
+ * only logs failures through its diag logger, which the app does not see).
+ */
+import { readFileSync } from "node:fs";
+import * as grpc from "@grpc/grpc-js";
+import { OTLPMetricExporter as GrpcMetricExporter } from "@opentelemetry/exporter-metrics-otlp-grpc";
+import {
+  AggregationTemporalityPreference,
+  OTLPMetricExporter as JsonMetricExporter,
+} from "@opentelemetry/exporter-metrics-otlp-http";
+import { OTLPMetricExporter as ProtoMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
+import type { PushMetricExporter } from "@opentelemetry/sdk-metrics";
+import type { OtlpConfig, Temporality } from "../config/types.ts";
+import { type OtlpTarget, resolveOtlpTarget } from "./otlp-endpoint.ts";
+import { OtlpEndpointError } from "./otlp-endpoint-error.ts";
+
+type HttpExporterConfig = NonNullable<ConstructorParameters<typeof ProtoMetricExporter>[0]>;
+type GrpcExporterConfig = NonNullable<ConstructorParameters<typeof GrpcMetricExporter>[0]>;
+type ExportResult = Parameters<Parameters<PushMetricExporter["export"]>[1]>[0];
+
+export interface MetricExporterOptions {
+  /** An already resolved target (to log its notes first); resolved from the config when absent. */
+  target?: OtlpTarget;
+  /** Prepended to the exporter's User-Agent, e.g. `pulumi-exporter/1.2.3`. */
+  userAgent?: string;
+  /** Reads the CA file; defaults to the file system. */
+  readFile?: (path: string) => Buffer;
+}
+
+const TEMPORALITY: Record<Temporality, AggregationTemporalityPreference> = {
+  cumulative: AggregationTemporalityPreference.CUMULATIVE,
+  delta: AggregationTemporalityPreference.DELTA,
+  lowmemory: AggregationTemporalityPreference.LOWMEMORY,
+};
+
+/**
+ * Creates the OTLP exporter for `config.protocol`. Throws {@link OtlpEndpointError} for an unusable endpoint,
+ * header or CA file.
+ */
+export function createMetricExporter(
+  config: OtlpConfig,
+  options: MetricExporterOptions = {},
+): PushMetricExporter {
+  const target = options.target ?? resolveOtlpTarget(config);
+  const ca =
+    target.caFile === undefined ? undefined : readCa(target.caFile, options.readFile ?? readFileSync);
+  const shared = {
+    url: target.url,
+    timeoutMillis: config.timeoutMs,
+    temporalityPreference: TEMPORALITY[config.temporality],
+    ...(options.userAgent === undefined ? {} : { userAgent: options.userAgent }),
+  };
+
+  if (config.protocol === "grpc") {
+    const metadata = new grpc.Metadata();
+    for (const [key, value] of Object.entries(target.headers)) metadata.set(key, value);
+    const grpcConfig: GrpcExporterConfig = {
+      ...shared,
+      // A host:port without scheme would make the exporter guess TLS; the target says it explicitly.
+      credentials: target.tls ? grpc.credentials.createSsl(ca ?? null) : grpc.credentials.createInsecure(),
+      metadata,
+      compression: config.compression as GrpcExporterConfig["compression"],
+    };
+    return new GrpcMetricExporter(grpcConfig);
+  }
+
+  const httpConfig: HttpExporterConfig = {
+    ...shared,
+    headers: { ...target.headers },
+    compression: config.compression as HttpExporterConfig["compression"],
+    httpAgentOptions: ca === undefined ? { keepAlive: true } : { keepAlive: true, ca },
+  };
+  return config.protocol === "http/json"
+    ? new JsonMetricExporter(httpConfig)
+    : new ProtoMetricExporter(httpConfig);
+}
+
+function readCa(path: string, readFile: (path: string) => Buffer): Buffer {
+  try {
+    return readFile(path);
+  } catch (error) {
+    const reason = error instanceof Error && "code" in error ? String(error.code) : String(error);
+    throw new OtlpEndpointError("certificateFile", `cannot read the OTLP certificateFile ${path}: ${reason}`);
+  }
+}
+
+/** Why an export failed, in the backend's words where it gave any. */
+export interface ExportFailure {
+  /** One line for a log: `HTTP 400 Bad Request: <body>`, `gRPC UNAVAILABLE: <details>`, or the error text. */
+  message: string;
+  /** The HTTP status (HTTP protocols) or gRPC status code, when the backend answered. */
+  code: number | undefined;
+  /** The backend's response body or gRPC details (at most 512 characters). */
+  detail: string | undefined;
+}
+
+export interface ExportResultHooks {
+  /** Called once per export, after the exporter's own retries: `ok`, or the failure. */
+  onResult(ok: boolean, failure?: ExportFailure): void;
+}
+
+// ExportResultCode.SUCCESS of @opentelemetry/core.
+const EXPORT_SUCCESS = 0;
+const MAX_DETAIL = 512;
+
+/** Wraps an exporter so every export result reaches `hooks.onResult`; results still flow to the SDK unchanged. */
+export function instrumentExporter(
+  exporter: PushMetricExporter,
+  hooks: ExportResultHooks,
+): PushMetricExporter {
+  return {
+    export(metrics, resultCallback) {
+      exporter.export(metrics, (result: ExportResult) => {
+        try {
+          if (result.code === EXPORT_SUCCESS) hooks.onResult(true);
+          else hooks.onResult(false, describeExportError(result.error));
+        } finally {
+          resultCallback(result);
+        }
+      });
+    },
+    forceFlush: () => exporter.forceFlush(),
+    shutdown: () => exporter.shutdown(),
+    selectAggregationTemporality: exporter.selectAggregationTemporality?.bind(exporter),
+    selectAggregation: exporter.selectAggregation?.bind(exporter),
+  };
+}
+
+/**
+ * Turns the SDK's export error into an {@link ExportFailure}. HTTP errors carry the status in `code` and the body
+ * in `data`; gRPC errors carry the status in `code` and the text in `details`.
+ */
+export function describeExportError(error: Error | undefined): ExportFailure {
+  if (error === undefined)
+    return { message: "export failed without an error", code: undefined, detail: undefined };
+  const fields = error as Error & { code?: unknown; data?: unknown; details?: unknown };
+  const code = typeof fields.code === "number" ? fields.code : undefined;
+  if (typeof fields.details === "string" && code !== undefined) {
+    const detail = clip(fields.details);
+    return { message: `gRPC ${grpc.status[code] ?? code}: ${detail}`, code, detail };
+  }
+  if (code !== undefined) {
+    const detail =
+      typeof fields.data === "string" && fields.data.trim() !== "" ? clip(fields.data.trim()) : undefined;
+    const statusText = error.message && error.message !== "undefined" ? ` ${error.message}` : "";
+    return { message: `HTTP ${code}${statusText}${detail === undefined ? "" : `: ${detail}`}`, code, detail };
+  }
+  if (error.message === "Export failed with retryable status") {
+    return {
+      message:
+        "export failed: the backend kept answering with a retryable status (429, 502, 503 or 504) until the timeout",
+      code: undefined,
+      detail: undefined,
+    };
+  }
+  return { message: clip(error.message || error.name), code: undefined, detail: undefined };
+}
+
+function clip(text: string): string {
+  const oneLine = text.replace(/\s+/g, " ");
+  return oneLine.length > MAX_DETAIL ? `${oneLine.slice(0, MAX_DETAIL)}…` : oneLine;
+}
