@@ -1,0 +1,167 @@
+/**
+ * The running exporter: config → Pulumi client → collector → metrics → OTLP push and the HTTP server.
+ * Shared by the `run` and `demo` commands.
+ */
+import { Collector } from "./collect/collector.ts";
+import { cycleBudgetMs } from "./collect/cycle.ts";
+import { Scheduler } from "./collect/scheduler.ts";
+import { loadStateFile, saveStateFile } from "./collect/state-file.ts";
+import type { Config } from "./config/types.ts";
+import type { Logger } from "./log/logger.ts";
+import { createMetricExporter } from "./metrics/exporters.ts";
+import type { Instruments } from "./metrics/instruments.ts";
+import { resolveOtlpTarget } from "./metrics/otlp-endpoint.ts";
+import { createMetricsPipeline, type MetricsPipeline } from "./metrics/provider.ts";
+import { snapshotReadings } from "./metrics/readings.ts";
+import type { ClientHooks, PulumiApi } from "./pulumi/api.ts";
+import { createPulumiClient } from "./pulumi/client.ts";
+import { createServerApp } from "./server/app.ts";
+import { startServer } from "./server/serve.ts";
+import { VERSION } from "./version.ts";
+
+export interface RunningExporter {
+  readonly url: string;
+  readonly port: number;
+  readonly collector: Collector;
+  readonly scheduler: Scheduler;
+  readonly pipeline: MetricsPipeline;
+  /** Stops polling, finishes (or abandons) the running cycle, flushes the last export and closes the server. */
+  stop(deadlineMs?: number): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Replaces the HTTP client (tests). */
+  readonly api?: PulumiApi;
+}
+
+/** Hooks that forward to the instruments once they exist: the client is built before the metrics pipeline. */
+function lateHooks(target: () => Instruments | undefined): Required<ClientHooks> {
+  return {
+    onRequest: (...args) => target()?.clientHooks.onRequest(...args),
+    onRetry: (...args) => target()?.clientHooks.onRetry(...args),
+    onDropped: (...args) => target()?.clientHooks.onDropped(...args),
+  };
+}
+
+export async function startExporter(options: StartOptions): Promise<RunningExporter> {
+  const { config, logger } = options;
+  let pipeline: MetricsPipeline | undefined;
+  const api =
+    options.api ??
+    createPulumiClient({
+      baseUrl: config.pulumi.apiUrl,
+      token: config.pulumi.accessToken,
+      timeoutMs: config.pulumi.requestTimeoutMs,
+      hooks: lateHooks(() => pipeline?.instruments),
+      logger,
+      ...(config.pulumi.caFile ? { caFile: config.pulumi.caFile } : {}),
+    });
+
+  let initialState: Collector["state"] | undefined;
+  if (config.state.file) {
+    const loaded = loadStateFile(config.state.file);
+    if (loaded.kind === "loaded") {
+      initialState = loaded.state;
+      logger.info("state restored", { path: config.state.file, stacks: loaded.state.stacks.size });
+    } else if (loaded.kind === "invalid") {
+      logger.warn("state file unreadable, starting fresh", {
+        path: config.state.file,
+        reason: loaded.reason,
+      });
+    }
+  }
+
+  const collector: Collector = new Collector({
+    api,
+    logger,
+    organizations: config.pulumi.organizations,
+    maxConcurrency: config.pulumi.maxConcurrency,
+    cycleBudgetMs: cycleBudgetMs(config.pulumi.collectIntervalMs),
+    instruments: { ...lazyInstruments(() => pipeline?.instruments) },
+    ...(initialState ? { initialState } : {}),
+  });
+
+  let exporter: ReturnType<typeof createMetricExporter> | undefined;
+  if (config.otlp.enabled) {
+    const target = resolveOtlpTarget(config.otlp);
+    for (const note of target.notes) logger.warn(note);
+    exporter = createMetricExporter(config.otlp, { target, userAgent: `pulumi-exporter/${VERSION}` });
+    logger.info("pushing metrics over OTLP", { protocol: config.otlp.protocol, endpoint: target.display });
+  }
+  pipeline = createMetricsPipeline({
+    config,
+    logger,
+    readings: () => (collector.snapshot ? snapshotReadings(collector.snapshot) : undefined),
+    ...(exporter ? { exporter } : {}),
+  });
+  const metrics = pipeline;
+
+  const scheduler = new Scheduler({
+    collector,
+    intervalMs: config.pulumi.collectIntervalMs,
+    logger,
+    afterCycle: async () => {
+      if (config.state.file) {
+        try {
+          saveStateFile(config.state.file, collector.state);
+        } catch (error) {
+          logger.warn("saving the state file failed", {
+            path: config.state.file,
+            error: (error as Error).message,
+          });
+        }
+      }
+      // Not awaited: a slow backend must not delay the next cycle.
+      void metrics.push();
+    },
+  });
+
+  const app = createServerApp({
+    health: () => ({ alive: scheduler.alive(), ready: scheduler.ready }),
+    scrape: () => metrics.scrape(),
+    preview: () => {
+      const snapshot = collector.snapshot;
+      if (!snapshot) return undefined;
+      return {
+        takenAt: snapshot.takenAt,
+        readings: snapshotReadings(snapshot),
+        summary: {
+          organizations: config.pulumi.organizations.length,
+          stacks: snapshot.state.stacks.size,
+          up: snapshot.exporter.up ? 1 : 0,
+        },
+      };
+    },
+    previewEnabled: config.web.preview,
+    logger,
+  });
+  const server = startServer(app, config.web.listenAddress);
+  logger.info("serving HTTP", { address: `${server.hostname}:${server.port}` });
+  scheduler.start();
+
+  return {
+    url: `http://${server.hostname.includes(":") ? `[${server.hostname}]` : server.hostname}:${server.port}`,
+    port: server.port,
+    collector,
+    scheduler,
+    pipeline: metrics,
+    async stop(deadlineMs = 8_000) {
+      const finished = await scheduler.stop(deadlineMs);
+      if (!finished) logger.warn("abandoned the running collection cycle at shutdown");
+      if (metrics.pushEnabled) await metrics.push();
+      await metrics.shutdown();
+      await server.stop();
+    },
+  };
+}
+
+function lazyInstruments(target: () => Instruments | undefined): Instruments {
+  return {
+    recordUpdates: (events) => target()?.recordUpdates(events),
+    clientHooks: lateHooks(target),
+    recordCollectError: (operation) => target()?.recordCollectError(operation),
+    recordExportFailure: () => target()?.recordExportFailure(),
+  };
+}

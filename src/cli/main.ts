@@ -1,0 +1,92 @@
+#!/usr/bin/env bun
+/** Entry point: `pulumi-exporter [run|demo] [flags]`. */
+import { type RunningExporter, startExporter } from "../app.ts";
+import { formatProblems } from "../config/config-error.ts";
+import { loadConfig } from "../config/load-config.ts";
+import { createLogger, type Logger, scrub } from "../log/logger.ts";
+import { startDemo } from "./demo.ts";
+
+/** SIGTERM to exit: Kubernetes waits 30 s by default; we promise 10. */
+const SHUTDOWN_DEADLINE_MS = 10_000;
+
+/** Every secret known so far; scrubbed from anything printed, including a last-resort error line. */
+const secrets: string[] = [];
+
+function rememberSecrets(...values: Array<string | undefined>): string[] {
+  for (const value of values) if (value && value.length >= 4 && !secrets.includes(value)) secrets.push(value);
+  return secrets;
+}
+
+function handleSignals(logger: Logger, stop: () => Promise<void>): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info("shutting down", { signal });
+    const hardStop = setTimeout(() => {
+      logger.error("shutdown deadline passed, exiting");
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS);
+    hardStop.unref();
+    stop().then(
+      () => {
+        logger.info("stopped");
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error("shutdown failed", { error: error instanceof Error ? error.message : String(error) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+}
+
+async function main(): Promise<number | undefined> {
+  const env = process.env;
+  const result = loadConfig({ argv: process.argv.slice(2), env });
+  switch (result.kind) {
+    case "help":
+    case "version":
+      process.stdout.write(`${result.text}\n`);
+      return 0;
+    case "error":
+      process.stderr.write(
+        `${scrub(formatProblems(result.problems), rememberSecrets(env.PULUMI_ACCESS_TOKEN))}\n`,
+      );
+      return 2;
+  }
+  const { config, command } = result;
+  const logger = createLogger({
+    level: config.log.level,
+    format: config.log.format,
+    secrets: rememberSecrets(config.pulumi.accessToken, env.PULUMI_ACCESS_TOKEN),
+  });
+  for (const warning of result.warnings) logger.warn(warning);
+  process.on("unhandledRejection", (reason) => {
+    logger.error("unhandled rejection", { error: reason instanceof Error ? reason.message : String(reason) });
+  });
+
+  let running: { stop(): Promise<void> };
+  if (command === "demo") {
+    running = await startDemo(config, logger, (line) => process.stdout.write(`${line}\n`));
+  } else {
+    const exporter: RunningExporter = await startExporter({ config, logger });
+    running = exporter;
+  }
+  handleSignals(logger, () => running.stop());
+  return undefined;
+}
+
+main().then(
+  (code) => {
+    if (code !== undefined) process.exit(code);
+  },
+  (error: unknown) => {
+    // One line, no stack trace, no secret.
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`error: ${scrub(message, rememberSecrets(process.env.PULUMI_ACCESS_TOKEN))}\n`);
+    process.exit(1);
+  },
+);

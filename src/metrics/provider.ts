@@ -1,0 +1,138 @@
+/**
+ * The metrics pipeline: one MeterProvider with the catalog's instruments, read by the Prometheus pull reader
+ * and, when push is on, by a reader that exports over OTLP right after each collection cycle.
+ */
+import { randomUUID } from "node:crypto";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import {
+  MeterProvider,
+  MetricReader,
+  type PushMetricExporter,
+  type ResourceMetrics,
+} from "@opentelemetry/sdk-metrics";
+import type { Config, Temporality } from "../config/types.ts";
+import type { Logger } from "../log/logger.ts";
+import { VERSION } from "../version.ts";
+import { type ExportFailure, instrumentExporter } from "./exporters.ts";
+import { createInstruments, type Instruments } from "./instruments.ts";
+import type { GaugeReadings } from "./points.ts";
+import { PrometheusPullReader } from "./pull-reader.ts";
+import { CARDINALITY_LIMIT, temporalitySelector } from "./temporality.ts";
+
+const EXPORT_SUCCESS = 0;
+
+/** Exports on demand (after each cycle) instead of on a timer, so the first export follows the first cycle. */
+export class PushReader extends MetricReader {
+  readonly #exporter: PushMetricExporter;
+  readonly #timeoutMs: number;
+
+  constructor(exporter: PushMetricExporter, temporality: Temporality, timeoutMs: number) {
+    super({
+      aggregationTemporalitySelector: temporalitySelector(temporality),
+      cardinalitySelector: () => CARDINALITY_LIMIT,
+    });
+    this.#exporter = exporter;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /** Collects and exports once. Resolves (never rejects) with whether the backend accepted the data. */
+  async push(): Promise<boolean> {
+    let resourceMetrics: ResourceMetrics;
+    try {
+      ({ resourceMetrics } = await this.collect({ timeoutMillis: this.#timeoutMs }));
+    } catch {
+      return false;
+    }
+    return new Promise((resolve) => {
+      this.#exporter.export(resourceMetrics, (result) => resolve(result.code === EXPORT_SUCCESS));
+    });
+  }
+
+  protected override async onForceFlush(): Promise<void> {
+    await this.push();
+    await this.#exporter.forceFlush();
+  }
+
+  protected override async onShutdown(): Promise<void> {
+    await this.#exporter.shutdown();
+  }
+}
+
+export interface MetricsPipelineOptions {
+  readonly config: Pick<Config, "otlp" | "resource">;
+  readonly readings: () => GaugeReadings | undefined;
+  readonly logger: Logger;
+  /** The OTLP exporter; push is off without one. */
+  readonly exporter?: PushMetricExporter;
+}
+
+export interface MetricsPipeline {
+  readonly instruments: Instruments;
+  /** Prometheus text of the current values. */
+  scrape(): Promise<string>;
+  /**
+   * Pushes over OTLP. A push still running when the next is asked for is not doubled: the caller gets the
+   * running one, so a slow backend never queues up exports (or delays a collection cycle).
+   */
+  push(): Promise<boolean>;
+  readonly pushEnabled: boolean;
+  shutdown(): Promise<void>;
+}
+
+export function resourceAttributes(config: Pick<Config, "resource">): Record<string, string> {
+  return {
+    ...config.resource.attributes,
+    "service.name": config.resource.serviceName,
+    "service.version": VERSION,
+    "service.instance.id": randomUUID(),
+  };
+}
+
+export function createMetricsPipeline(options: MetricsPipelineOptions): MetricsPipeline {
+  const { config, logger } = options;
+  const pull = new PrometheusPullReader({
+    onCollectErrors: (errors) => logger.warn("metric collection errors", { count: errors.length }),
+  });
+  let instruments: Instruments | undefined;
+  let failing = false;
+  const onResult = (ok: boolean, failure?: ExportFailure): void => {
+    if (ok) {
+      if (failing) logger.info("OTLP export recovered");
+      failing = false;
+      return;
+    }
+    instruments?.recordExportFailure();
+    // One line per failure streak: a backend that is down for an hour does not flood the log.
+    if (!failing) logger.warn("OTLP export failed", { error: failure?.message ?? "unknown error" });
+    failing = true;
+  };
+  const push = options.exporter
+    ? new PushReader(
+        instrumentExporter(options.exporter, { onResult }),
+        config.otlp.temporality,
+        config.otlp.timeoutMs,
+      )
+    : undefined;
+  const provider = new MeterProvider({
+    resource: resourceFromAttributes(resourceAttributes(config)),
+    readers: push ? [pull, push] : [pull],
+  });
+  instruments = createInstruments(provider.getMeter("pulumi-exporter", VERSION), options.readings);
+
+  let running: Promise<boolean> | undefined;
+  return {
+    instruments,
+    scrape: () => pull.scrape(),
+    pushEnabled: push !== undefined,
+    push() {
+      if (!push) return Promise.resolve(false);
+      running ??= push.push().finally(() => {
+        running = undefined;
+      });
+      return running;
+    },
+    async shutdown() {
+      await provider.shutdown();
+    },
+  };
+}
