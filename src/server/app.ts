@@ -1,0 +1,126 @@
+/** HTTP routes: health, readiness, Prometheus `/metrics`, the metrics preview and a landing page. */
+import { Hono } from "hono";
+import { compress } from "hono/compress";
+import type { Logger } from "../log/logger.ts";
+import { PROMETHEUS_CONTENT_TYPE } from "../metrics/prometheus.ts";
+import { VERSION } from "../version.ts";
+import { type PreviewSnapshot, previewDocument, renderPreviewText } from "./preview.ts";
+
+/** Longest request target (path and query) served; longer ones get 414. */
+export const MAX_REQUEST_TARGET_LENGTH = 2048;
+
+export interface Health {
+  /** False once the collection loop is stuck. */
+  readonly alive: boolean;
+  /** True once the first collection cycle has finished. */
+  readonly ready: boolean;
+}
+
+export interface ServerDeps {
+  health(): Health;
+  /** The Prometheus text exposition of the current metrics. */
+  scrape(): Promise<string>;
+  /** The last collection's gauges, or undefined while none has finished. */
+  preview(): PreviewSnapshot | undefined;
+  previewEnabled: boolean;
+  logger: Logger;
+}
+
+const ALLOW = "GET, HEAD";
+
+function escapeHtml(text: string): string {
+  return text
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&#39;");
+}
+
+/** Relative links, so the page also works behind a reverse proxy that serves it under a path prefix. */
+function landingPage(previewEnabled: boolean): string {
+  const links: Array<[href: string, text: string]> = [
+    ["metrics", "Prometheus metrics"],
+    ...(previewEnabled ? [["metrics-preview", "Preview of the last collection"] as [string, string]] : []),
+    ["healthz", "Liveness"],
+    ["readyz", "Readiness"],
+  ];
+  const items = links.map(([href, text]) => `<li><a href="${href}">/${href}</a> ${text}</li>`).join("\n");
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Pulumi exporter</title></head>
+<body>
+<h1>Pulumi exporter</h1>
+<p>Version ${escapeHtml(VERSION)}</p>
+<ul>
+${items}
+</ul>
+</body>
+</html>
+`;
+}
+
+function requestTargetLength(url: string): number {
+  // The request target starts at the first "/" after "scheme://host".
+  const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+  return pathStart === -1 ? 0 : url.length - pathStart;
+}
+
+export function createServerApp(deps: ServerDeps): Hono {
+  const app = new Hono();
+  const landing = landingPage(deps.previewEnabled);
+
+  app.use(async (c, next) => {
+    // Nothing here is cacheable or meant to be sniffed, framed or embedded.
+    c.header("X-Content-Type-Options", "nosniff");
+    c.header("Cache-Control", "no-store");
+    c.header("X-Frame-Options", "DENY");
+    c.header("Referrer-Policy", "no-referrer");
+    c.header("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    if (requestTargetLength(c.req.url) > MAX_REQUEST_TARGET_LENGTH)
+      return c.text("request URI too long\n", 414);
+    if (c.req.method !== "GET" && c.req.method !== "HEAD") {
+      return c.text("method not allowed\n", 405, { Allow: ALLOW });
+    }
+    await next();
+  });
+  // Large fleets make multi-megabyte pages; Prometheus asks for gzip.
+  app.use("/metrics", compress());
+  app.use("/metrics-preview", compress());
+
+  app.get("/", (c) => c.html(landing));
+
+  app.get("/healthz", (c) =>
+    deps.health().alive
+      ? c.text("ok\n")
+      : c.text("stuck: the collection loop has stopped making progress\n", 503),
+  );
+
+  app.get("/readyz", (c) =>
+    deps.health().ready ? c.text("ok\n") : c.text("not ready: no collection has finished yet\n", 503),
+  );
+
+  app.get("/metrics", async (c) => {
+    const text = await deps.scrape();
+    return c.body(text, 200, { "Content-Type": PROMETHEUS_CONTENT_TYPE });
+  });
+
+  app.get("/metrics-preview", (c) => {
+    if (!deps.previewEnabled) return c.notFound();
+    const format = c.req.query("format") ?? "text";
+    if (format !== "text" && format !== "json") return c.text("format must be text or json\n", 400);
+    const snapshot = deps.preview();
+    if (snapshot === undefined) return c.text("no collection yet\n", 503);
+    if (format === "json") return c.json(previewDocument(snapshot));
+    return c.text(renderPreviewText(snapshot));
+  });
+
+  app.notFound((c) => c.text("not found\n", 404));
+
+  app.onError((error, c) => {
+    deps.logger.error("HTTP handler failed", { path: c.req.path, error: error.message });
+    return c.text("internal server error\n", 500);
+  });
+
+  return app;
+}

@@ -1,0 +1,58 @@
+/** Serves the HTTP app with Bun.serve on a Go-style listen address. */
+import type { Hono } from "hono";
+import { parseListenAddress } from "./listen-address.ts";
+import { ServerStartError } from "./server-start-error.ts";
+
+/** Request bodies are never read; this caps what a client can make the server buffer. */
+export const MAX_REQUEST_BODY_BYTES = 16 * 1024;
+
+export interface RunningServer {
+  /** The bound port (the real one when the address asked for port 0). */
+  readonly port: number;
+  readonly hostname: string;
+  /** Stops accepting connections, lets running requests finish for up to `graceMs`, then closes the rest. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Throws ListenAddressError for a malformed address and ServerStartError when the port cannot be bound. */
+export function startServer(app: Hono, listenAddress: string): RunningServer {
+  const { hostname, port } = parseListenAddress(listenAddress);
+  let server: Bun.Server<undefined>;
+  try {
+    server = Bun.serve({
+      hostname,
+      port,
+      fetch: app.fetch,
+      development: false,
+      // Bun turns SO_REUSEPORT on outside development mode; a second exporter on the same port must fail instead.
+      reusePort: false,
+      maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
+      // A scrape of a large fleet can take a while to render; keep-alive connections still get closed.
+      idleTimeout: 30,
+      // Only reached if the app itself fails outside its handlers; never show a stack trace.
+      error: () =>
+        new Response("internal server error\n", { status: 500, headers: { "Content-Type": "text/plain" } }),
+    });
+  } catch (error) {
+    throw new ServerStartError(listenAddress, error);
+  }
+  const bound = server.port;
+  if (bound === undefined) throw new ServerStartError(listenAddress, new Error("no TCP port was bound"));
+  let stopped: Promise<void> | undefined;
+  return {
+    port: bound,
+    hostname: server.hostname ?? hostname,
+    stop(graceMs = 5000) {
+      stopped ??= (async () => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const timeout = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, graceMs);
+        });
+        await Promise.race([server.stop(false), timeout]);
+        clearTimeout(timer);
+        await server.stop(true);
+      })();
+      return stopped;
+    },
+  };
+}
