@@ -24,8 +24,8 @@ export interface StackRef {
   stack: string;
 }
 
-/** Pick the fields the exporter reads; validation checks exactly these. */
-export type Member = Pick<OrganizationMember, "role">;
+/** Pick the fields the exporter reads; validation checks exactly these. Members are counted: role may be absent. */
+export type Member = Partial<Pick<OrganizationMember, "role">>;
 export type TeamItem = Pick<Team, "name">;
 export type Environment = Pick<OrgEnvironment, "name">;
 export type PolicyGroupItem = Pick<PolicyGroup, "name">;

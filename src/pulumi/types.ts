@@ -3,7 +3,8 @@ import type { components } from "./schema.gen.ts";
 
 type Schemas = components["schemas"];
 
-export type StackSummary = Schemas["AppStackSummary"];
+/** `id` is optional: the stack list does not always carry it. */
+export type StackSummary = Omit<Schemas["AppStackSummary"], "id"> & { id?: string };
 export type StackUpdate = Schemas["StackUpdateInfo"];
 export type StackUpdatesPage = Schemas["ListStackUpdatesResponse"];
 export type DeploymentCounts = Schemas["DeploymentCounts"];

@@ -1,0 +1,537 @@
+/**
+ * The Pulumi Cloud HTTP client. Every call site is typed against the generated `paths`, so a renamed path or
+ * parameter breaks the build. Requests are retried with backoff, responses validated item by item.
+ */
+import { readFileSync } from "node:fs";
+import { rootCertificates } from "node:tls";
+import createClient from "openapi-fetch";
+import { type Logger, scrub, silentLogger } from "../log/logger.ts";
+import { VERSION } from "../version.ts";
+import type {
+  ClientHooks,
+  Environment,
+  Member,
+  NeoTaskItem,
+  Operation,
+  PolicyGroupItem,
+  PolicyPackItem,
+  PulumiApi,
+  StackRef,
+  TeamItem,
+  UpdatesPage,
+  Violation,
+} from "./api.ts";
+import { collectNumberedPages, collectTokenPages, DEFAULT_MAX_PAGES } from "./paginate.ts";
+import { describeStatus, PulumiApiError, type PulumiApiStatus } from "./pulumi-api-error.ts";
+import { DEFAULT_RETRY, isRetryableStatus, parseRetryAfter, type RetryOptions, retryDelay } from "./retry.ts";
+import type { paths } from "./schema.gen.ts";
+import type { DeploymentSummary, StackSummary } from "./types.ts";
+import {
+  type Checked,
+  deploymentCounts,
+  deploymentItem,
+  isRecord,
+  memberItem,
+  namedItem,
+  neoTaskItem,
+  neoTokenBudget,
+  parseJson,
+  policyResultsMetadata,
+  readEnvelope,
+  readItems,
+  readOptionalNumber,
+  readToken,
+  resourceCount,
+  stackItem,
+  stackUpdateItem,
+  type Validator,
+  validateItems,
+  validateValue,
+  violationItem,
+} from "./validate.ts";
+
+export type FetchFn = (request: Request, init?: BunFetchRequestInit) => Promise<Response>;
+
+export interface PulumiClientOptions {
+  /** e.g. `https://api.pulumi.com` */
+  baseUrl: string;
+  /** Pulumi access token; sent only in the Authorization header, never logged. */
+  token: string;
+  /** Per attempt, covering connect, headers and body. Default 30 s. */
+  timeoutMs?: number;
+  retry?: Partial<RetryOptions>;
+  /** Upper bound on pages walked by one list call. Default 10,000. */
+  maxPages?: number;
+  hooks?: ClientHooks;
+  logger?: Logger;
+  /** PEM file of extra certificate authorities trusted besides the system ones (e.g. a TLS-inspecting proxy). */
+  caFile?: string;
+  fetch?: FetchFn;
+  sleep?: (ms: number) => Promise<void>;
+  /** Uniform in [0, 1), for backoff jitter. */
+  random?: () => number;
+  /** Epoch milliseconds, for `Retry-After` dates. */
+  now?: () => number;
+}
+
+/** Deployments are listed 100 to a page, the most the API allows. */
+export const DEPLOYMENTS_PAGE_SIZE = 100;
+const DEFAULT_TIMEOUT_MS = 30_000;
+const DETAIL_MAX_CHARS = 200;
+const REASON_MAX_CHARS = 300;
+
+/** What openapi-fetch resolves to with `parseAs: "text"`. */
+interface RawReply {
+  data?: string | undefined;
+  error?: unknown;
+  response: Response;
+}
+
+type Call = (signal: AbortSignal) => Promise<RawReply>;
+
+/** Every generated path is a GET; its parameters, as the spec names them. */
+type GetPath = keyof paths;
+type GetParams<P extends GetPath> = paths[P]["get"]["parameters"];
+
+type RawGet = (
+  path: string,
+  init: { params: object; querySerializer: () => string; parseAs: "text"; signal: AbortSignal },
+) => Promise<RawReply>;
+
+interface Reply {
+  status: number;
+  text: string | undefined;
+}
+
+type Outcome =
+  | {
+      kind: "response";
+      status: number;
+      statusText: string;
+      text: string | undefined;
+      error: unknown;
+      retryAfter: string | null;
+    }
+  | { kind: "timeout" }
+  | { kind: "error"; code: string };
+
+/** How many items one list call dropped, and why the first was dropped. */
+interface DropTally {
+  count: number;
+  reason: string | undefined;
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0)
+    throw new Error(`Pulumi client: ${name} must be a non-negative integer`);
+  return value;
+}
+
+function checkBaseUrl(baseUrl: string): string {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new Error(`Pulumi client: base URL ${JSON.stringify(baseUrl)} is not a URL`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new Error(`Pulumi client: base URL must be http(s), got ${url.protocol}`);
+  }
+  return baseUrl;
+}
+
+function readCaFile(caFile: string): string {
+  try {
+    return readFileSync(caFile, "utf8");
+  } catch (error) {
+    const code = isRecord(error) && typeof error.code === "string" ? error.code : "unreadable";
+    throw new Error(`Pulumi client: cannot read CA file ${caFile}: ${code}`);
+  }
+}
+
+function errorCode(error: unknown): string {
+  if (isRecord(error) && typeof error.code === "string" && error.code !== "") return error.code;
+  if (error instanceof Error) return error.name;
+  return "unknown";
+}
+
+/** Query string of primitive parameters; undefined ones are left out. */
+export function serializeQuery(...parts: readonly (object | undefined)[]): string {
+  const pairs: string[] = [];
+  for (const part of parts) {
+    for (const [key, value] of Object.entries(part ?? {})) {
+      if (value === undefined || value === null) continue;
+      pairs.push(`${encodeURIComponent(key)}=${encodeURIComponent(String(value))}`);
+    }
+  }
+  return pairs.join("&");
+}
+
+function statusOf(outcome: Outcome): PulumiApiStatus {
+  return outcome.kind === "response" ? outcome.status : outcome.kind;
+}
+
+/** The API's own error message from a failed response, scrubbed and short; nothing from HTML error pages. */
+function bodyDetail(error: unknown, secrets: readonly string[]): string | undefined {
+  let text: string | undefined;
+  if (typeof error === "string") text = error;
+  else if (isRecord(error) && typeof error.message === "string") text = error.message;
+  if (text === undefined) return undefined;
+  const line = scrub(text.replace(/\s+/g, " ").trim(), secrets);
+  if (line === "" || line.startsWith("<")) return undefined;
+  return line.length > DETAIL_MAX_CHARS ? `${line.slice(0, DETAIL_MAX_CHARS)}…` : line;
+}
+
+export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
+  if (options.token === "") throw new Error("Pulumi client: access token is empty");
+  const baseUrl = checkBaseUrl(options.baseUrl);
+  const secrets = [options.token];
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!(timeoutMs > 0)) throw new Error("Pulumi client: timeoutMs must be positive");
+  const retry: RetryOptions = {
+    maxRetries: positiveInteger("retry.maxRetries", options.retry?.maxRetries ?? DEFAULT_RETRY.maxRetries),
+    baseDelayMs: positiveInteger(
+      "retry.baseDelayMs",
+      options.retry?.baseDelayMs ?? DEFAULT_RETRY.baseDelayMs,
+    ),
+    maxDelayMs: positiveInteger("retry.maxDelayMs", options.retry?.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs),
+  };
+  const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
+  if (!Number.isInteger(maxPages) || maxPages < 1)
+    throw new Error("Pulumi client: maxPages must be at least 1");
+  const hooks = options.hooks ?? {};
+  const logger = options.logger ?? silentLogger;
+  const sleep = options.sleep ?? ((ms: number) => Bun.sleep(ms));
+  const random = options.random ?? Math.random;
+  const now = options.now ?? Date.now;
+  const baseFetch: FetchFn = options.fetch ?? ((request, init) => fetch(request, init));
+  // Bun reads HTTP(S)_PROXY and NO_PROXY itself; only the extra CA needs passing. System roots stay trusted.
+  const init: BunFetchRequestInit | undefined =
+    options.caFile === undefined
+      ? undefined
+      : { tls: { ca: [...rootCertificates, readCaFile(options.caFile)] } };
+
+  const http = createClient<paths>({
+    baseUrl,
+    headers: {
+      Authorization: `token ${options.token}`,
+      Accept: "application/vnd.pulumi+8",
+      "User-Agent": `pulumi-exporter/${VERSION}`,
+    },
+    // A redirect would carry the token to wherever it points; report it instead of following it.
+    redirect: "manual",
+    fetch: (request: Request) => baseFetch(request, init),
+  });
+
+  // openapi-fetch cannot relate a generic path to its parameters; `get` below checks every call site instead.
+  const rawGet = http.GET.bind(http) as unknown as RawGet;
+
+  /**
+   * A GET of `path` with its typed parameters. `extraQuery` carries parameters the spec omits; keep it for those.
+   */
+  function get<P extends GetPath>(
+    path: P,
+    params: GetParams<P>,
+    extraQuery?: Record<string, string | undefined>,
+  ): Call {
+    const query: object | undefined = params.query;
+    return (signal) =>
+      rawGet(path, {
+        params,
+        querySerializer: () => serializeQuery(query, extraQuery),
+        parseAs: "text",
+        signal,
+      });
+  }
+
+  const safe = (text: string, max: number): string => {
+    const clean = scrub(text, secrets);
+    return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+  };
+
+  function failure(operation: Operation, outcome: Outcome, attempts: number): PulumiApiError {
+    switch (outcome.kind) {
+      case "response":
+        return new PulumiApiError({
+          operation,
+          status: outcome.status,
+          attempts,
+          reason: describeStatus(outcome.status, outcome.statusText),
+          detail: bodyDetail(outcome.error, secrets),
+        });
+      case "timeout":
+        return new PulumiApiError({
+          operation,
+          status: "timeout",
+          attempts,
+          reason: `request timed out (${timeoutMs} ms)`,
+        });
+      case "error":
+        return new PulumiApiError({
+          operation,
+          status: "error",
+          attempts,
+          reason: `network error (${safe(outcome.code, 80)})`,
+        });
+    }
+  }
+
+  async function attemptOnce(call: Call): Promise<Outcome> {
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      const { data, error, response } = await call(signal);
+      return {
+        kind: "response",
+        status: response.status,
+        statusText: response.statusText,
+        text: data,
+        error,
+        retryAfter: response.headers.get("retry-after"),
+      };
+    } catch (error) {
+      return signal.aborted ? { kind: "timeout" } : { kind: "error", code: errorCode(error) };
+    }
+  }
+
+  /** One logical request: attempts until success, a non-retryable answer, or retries run out. */
+  async function send(operation: Operation, call: Call, accept: readonly number[] = []): Promise<Reply> {
+    const attempts = retry.maxRetries + 1;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const started = performance.now();
+      const outcome = await attemptOnce(call);
+      hooks.onRequest?.(operation, statusOf(outcome), (performance.now() - started) / 1000);
+      if (outcome.kind === "response") {
+        const ok = outcome.status >= 200 && outcome.status < 300;
+        if (ok || accept.includes(outcome.status)) return { status: outcome.status, text: outcome.text };
+      }
+      const retryable = outcome.kind !== "response" || isRetryableStatus(outcome.status);
+      if (!retryable || attempt === attempts) throw failure(operation, outcome, attempt);
+      const retryAfterMs =
+        outcome.kind === "response" ? parseRetryAfter(outcome.retryAfter, now()) : undefined;
+      const delayMs = retryDelay(attempt, retryAfterMs, retry, random);
+      hooks.onRetry?.(operation, attempt, delayMs);
+      logger.info("retrying Pulumi Cloud request", {
+        operation,
+        status: String(statusOf(outcome)),
+        retry: attempt,
+        delay_ms: delayMs,
+      });
+      await sleep(delayMs);
+    }
+    // Unreachable: the last attempt either returned or threw.
+    throw new PulumiApiError({ operation, status: "error", attempts, reason: "no attempt made" });
+  }
+
+  function malformed(operation: Operation, status: number, reason: string): PulumiApiError {
+    return new PulumiApiError({
+      operation,
+      status,
+      attempts: 1,
+      reason: `malformed response: ${safe(reason, REASON_MAX_CHARS)}`,
+    });
+  }
+
+  function must<T>(operation: Operation, status: number, checked: Checked<T>): T {
+    if (!checked.ok) throw malformed(operation, status, checked.reason);
+    return checked.value;
+  }
+
+  async function fetchJson(operation: Operation, call: Call): Promise<{ status: number; body: unknown }> {
+    const reply = await send(operation, call);
+    return { status: reply.status, body: must(operation, reply.status, parseJson(reply.text)) };
+  }
+
+  async function fetchObject<T>(operation: Operation, call: Call, validator: Validator<T>): Promise<T> {
+    const { status, body } = await fetchJson(operation, call);
+    return must(operation, status, validateValue(body, validator));
+  }
+
+  function tally(): DropTally {
+    return { count: 0, reason: undefined };
+  }
+
+  function keepValid<T>(into: DropTally, items: readonly unknown[], validator: Validator<T>): T[] {
+    const result = validateItems(items, validator);
+    into.count += result.dropped;
+    into.reason ??= result.firstReason;
+    return result.valid;
+  }
+
+  function reportDropped(operation: Operation, dropped: DropTally): void {
+    if (dropped.count === 0) return;
+    const reason = safe(dropped.reason ?? "invalid item", REASON_MAX_CHARS);
+    logger.warn("dropped malformed items from a Pulumi Cloud response", {
+      operation,
+      count: dropped.count,
+      reason,
+    });
+    hooks.onDropped?.(operation, dropped.count, reason);
+  }
+
+  /** A list that fits one response. */
+  async function listOnce<T>(
+    operation: Operation,
+    field: string,
+    validator: Validator<T>,
+    call: Call,
+  ): Promise<T[]> {
+    const { status, body } = await fetchJson(operation, call);
+    const envelope = must(operation, status, readEnvelope(body, field));
+    const dropped = tally();
+    const items = keepValid(dropped, readItems(envelope, field), validator);
+    reportDropped(operation, dropped);
+    return items;
+  }
+
+  /** A list walked by continuation token; `tokenField` names the token in the response. */
+  async function listByToken<T>(
+    operation: Operation,
+    field: string,
+    tokenField: string,
+    validator: Validator<T>,
+    call: (token: string | undefined) => Call,
+  ): Promise<T[]> {
+    const dropped = tally();
+    const items = await collectTokenPages(operation, maxPages, async (token) => {
+      const { status, body } = await fetchJson(operation, call(token));
+      const envelope = must(operation, status, readEnvelope(body, field));
+      const next = must(operation, status, readToken(envelope, tokenField));
+      return { items: keepValid(dropped, readItems(envelope, field), validator), next };
+    });
+    reportDropped(operation, dropped);
+    return items;
+  }
+
+  const stackPath = (ref: StackRef) => ({ orgName: ref.org, projectName: ref.project, stackName: ref.stack });
+
+  return {
+    listStacks: (org): Promise<StackSummary[]> =>
+      listByToken("ListUserStacks", "stacks", "continuationToken", stackItem, (token) =>
+        get("/api/user/stacks", { query: { organization: org, continuationToken: token } }),
+      ),
+
+    getStackResourceCount: async (ref) => {
+      const call = get("/api/stacks/{orgName}/{projectName}/{stackName}/resources/count", {
+        path: stackPath(ref),
+      });
+      return (await fetchObject("GetStackResourceCount", call, resourceCount)).resourceCount;
+    },
+
+    getStackUpdates: async (ref, page, pageSize): Promise<UpdatesPage> => {
+      const operation = "GetStackUpdates";
+      const { status, body } = await fetchJson(
+        operation,
+        get("/api/stacks/{orgName}/{projectName}/{stackName}/updates", {
+          path: stackPath(ref),
+          query: { page, pageSize },
+        }),
+      );
+      const envelope = must(operation, status, readEnvelope(body, "updates"));
+      const total = must(operation, status, readOptionalNumber(envelope, "total"));
+      const dropped = tally();
+      const updates = keepValid(dropped, readItems(envelope, "updates"), stackUpdateItem);
+      reportDropped(operation, dropped);
+      return { updates, total };
+    },
+
+    getOrgDeploymentCounts: async (org) => {
+      const operation = "OrgDeploymentsMetadata";
+      const { status, body } = await fetchJson(
+        operation,
+        get("/api/orgs/{orgName}/deployments/metadata", { path: { orgName: org } }),
+      );
+      if (!isRecord(body)) throw malformed(operation, status, "body must be an object");
+      const counts = validateValue(body.deploymentCounts, deploymentCounts);
+      if (!counts.ok) throw malformed(operation, status, `deploymentCounts: ${counts.reason}`);
+      return counts.value;
+    },
+
+    listOrgDeployments: async (org): Promise<DeploymentSummary[]> => {
+      const operation = "ListOrgDeployments";
+      const dropped = tally();
+      const items = await collectNumberedPages(
+        operation,
+        maxPages,
+        DEPLOYMENTS_PAGE_SIZE,
+        async (page, pageSize) => {
+          const { status, body } = await fetchJson(
+            operation,
+            get("/api/orgs/{orgName}/deployments", { path: { orgName: org }, query: { page, pageSize } }),
+          );
+          const envelope = must(operation, status, readEnvelope(body, "deployments"));
+          const total = must(operation, status, readOptionalNumber(envelope, "total"));
+          const raw = readItems(envelope, "deployments");
+          return { items: keepValid(dropped, raw, deploymentItem), received: raw.length, total };
+        },
+      );
+      reportDropped(operation, dropped);
+      return items;
+    },
+
+    listMembers: (org): Promise<Member[]> =>
+      listByToken("ListOrganizationMembers", "members", "continuationToken", memberItem, (token) =>
+        get("/api/orgs/{orgName}/members", { path: { orgName: org }, query: { continuationToken: token } }),
+      ),
+
+    listTeams: (org): Promise<TeamItem[]> =>
+      listOnce("ListTeams", "teams", namedItem, get("/api/orgs/{orgName}/teams", { path: { orgName: org } })),
+
+    listEnvironments: (org): Promise<Environment[]> =>
+      listByToken("ListOrgEnvironments_esc", "environments", "nextToken", namedItem, (token) =>
+        get("/api/esc/environments/{orgName}", {
+          path: { orgName: org },
+          query: { continuationToken: token },
+        }),
+      ),
+
+    listPolicyGroups: (org): Promise<PolicyGroupItem[]> =>
+      listOnce(
+        "ListPolicyGroups",
+        "policyGroups",
+        namedItem,
+        get("/api/orgs/{orgName}/policygroups", { path: { orgName: org } }),
+      ),
+
+    listPolicyPacks: (org): Promise<PolicyPackItem[]> =>
+      listOnce(
+        "ListPolicyPacks_orgs",
+        "policyPacks",
+        namedItem,
+        get("/api/orgs/{orgName}/policypacks", { path: { orgName: org } }),
+      ),
+
+    listPolicyViolations: (org): Promise<Violation[]> =>
+      listByToken("ListPolicyViolationsV2", "policyViolations", "continuationToken", violationItem, (token) =>
+        // The spec declares no query parameters here, yet the response pages with a continuation token.
+        get(
+          "/api/orgs/{orgName}/policyresults/violationsv2",
+          { path: { orgName: org } },
+          { continuationToken: token },
+        ),
+      ),
+
+    getPolicyResultsMetadata: (org) =>
+      fetchObject(
+        "GetPolicyResultsMetadata",
+        get("/api/orgs/{orgName}/policyresults/metadata", { path: { orgName: org } }),
+        policyResultsMetadata,
+      ),
+
+    listNeoTasks: (org): Promise<NeoTaskItem[]> =>
+      listByToken("ListTasks", "tasks", "continuationToken", neoTaskItem, (token) =>
+        get("/api/preview/agents/{orgName}/tasks", {
+          path: { orgName: org },
+          query: { continuationToken: token },
+        }),
+      ),
+
+    getNeoTokenBudget: async (org) => {
+      const operation = "GetOrgNeoTokenBudget";
+      const call = get("/api/orgs/{orgName}/neo/token-budget", { path: { orgName: org } });
+      const reply = await send(operation, call, [404]);
+      if (reply.status === 404) return null;
+      const body = must(operation, reply.status, parseJson(reply.text));
+      return must(operation, reply.status, validateValue(body, neoTokenBudget));
+    },
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * Runtime checks of exactly the Pulumi Cloud fields the exporter reads. Items are validated one by one so a single
+ * malformed item is dropped while the rest of the response is used; the envelope (JSON object with its array) must
+ * be sound or the whole response is rejected. Undeclared fields are removed, which keeps big lists small in memory.
+ */
+import { ArkErrors, type } from "arktype";
+import { DEPLOYMENT_STATUSES } from "./types.ts";
+
+export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/** An arktype type, or anything called the same way. */
+export type Validator<T> = (data: unknown) => T | ArkErrors;
+
+export const stackItem = type({
+  "id?": "string",
+  orgName: "string",
+  projectName: "string",
+  stackName: "string",
+  "lastUpdate?": "number",
+  "resourceCount?": "number",
+}).onUndeclaredKey("delete");
+
+export const stackUpdateItem = type({
+  kind: "string",
+  result: "string",
+  startTime: "number",
+  "endTime?": "number",
+  version: "number",
+  "resourceChanges?": "Record<string, number>",
+}).onUndeclaredKey("delete");
+
+export const deploymentItem = type({
+  id: "string",
+  status: type.enumerated(...DEPLOYMENT_STATUSES),
+  created: "string",
+  modified: "string",
+}).onUndeclaredKey("delete");
+
+/** Members are only counted: any object is kept; a role, when present, must be one Pulumi Cloud defines. */
+export const memberItem = type({
+  "role?": "'none' | 'member' | 'admin' | 'potential-member' | 'stack-collaborator' | 'billing-manager'",
+}).onUndeclaredKey("delete");
+
+export const namedItem = type({ name: "string" }).onUndeclaredKey("delete");
+
+export const violationItem = type({
+  level: "string",
+  kind: "'audit' | 'preventative'",
+}).onUndeclaredKey("delete");
+
+export const neoTaskItem = type({
+  id: "string",
+  status: "'running' | 'idle'",
+  createdAt: "string",
+  "tokensUsed?": "number",
+}).onUndeclaredKey("delete");
+
+export const deploymentCounts = type({
+  accepted: "number",
+  failed: "number",
+  notStarted: "number",
+  running: "number",
+  skipped: "number",
+  succeeded: "number",
+  total: "number",
+}).onUndeclaredKey("delete");
+
+export const policyResultsMetadata = type({
+  policyTotalCount: "number",
+  policyWithIssuesCount: "number",
+  resourcesTotalCount: "number",
+  resourcesWithIssuesCount: "number",
+}).onUndeclaredKey("delete");
+
+export const neoTokenBudget = type({
+  baseAllowanceTokens: "number",
+  effectiveAllowanceTokens: "number",
+  consumedTokens: "number",
+  exhausted: "boolean",
+  "windowEnd?": "number",
+  "windowKind?": "string",
+}).onUndeclaredKey("delete");
+
+export const resourceCount = type({ resourceCount: "number" }).onUndeclaredKey("delete");
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function describeKind(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return `a ${typeof value}`;
+}
+
+/** Go encodes absent pointers and slices as `null`: read a null field as an absent one. */
+function withoutNulls(record: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(record)) if (value !== null) out[key] = value;
+  return out;
+}
+
+function summarize(errors: ArkErrors): string {
+  return errors.summary.split("\n").join("; ");
+}
+
+/** Validate one object; nulls count as absent. */
+export function validateValue<T>(value: unknown, validator: Validator<T>): Checked<T> {
+  if (!isRecord(value)) return { ok: false, reason: `must be an object (was ${describeKind(value)})` };
+  const result = validator(withoutNulls(value));
+  if (result instanceof ArkErrors) return { ok: false, reason: summarize(result) };
+  return { ok: true, value: result };
+}
+
+export interface ValidatedItems<T> {
+  valid: T[];
+  dropped: number;
+  /** Why the first dropped item was rejected. */
+  firstReason: string | undefined;
+}
+
+export function validateItems<T>(items: readonly unknown[], validator: Validator<T>): ValidatedItems<T> {
+  const valid: T[] = [];
+  let dropped = 0;
+  let firstReason: string | undefined;
+  for (const item of items) {
+    const checked = validateValue(item, validator);
+    if (checked.ok) {
+      valid.push(checked.value);
+      continue;
+    }
+    dropped++;
+    firstReason ??= checked.reason;
+  }
+  return { valid, dropped, firstReason };
+}
+
+export function parseJson(text: string | undefined): Checked<unknown> {
+  if (text === undefined || text.trim() === "") return { ok: false, reason: "empty body" };
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false, reason: "body is not JSON" };
+  }
+}
+
+/** The response object around a list; the list itself must be an array. */
+export function readEnvelope(body: unknown, arrayField: string): Checked<Record<string, unknown>> {
+  if (!isRecord(body)) return { ok: false, reason: `body must be an object (was ${describeKind(body)})` };
+  const items = body[arrayField];
+  if (!Array.isArray(items)) {
+    const was = items === undefined ? "missing" : describeKind(items);
+    return { ok: false, reason: `${arrayField} must be an array (was ${was})` };
+  }
+  return { ok: true, value: body };
+}
+
+export function readItems(envelope: Record<string, unknown>, arrayField: string): unknown[] {
+  const items = envelope[arrayField];
+  return Array.isArray(items) ? items : [];
+}
+
+/** A pagination token: absent, null and "" all mean "last page". */
+export function readToken(envelope: Record<string, unknown>, field: string): Checked<string | undefined> {
+  const value = envelope[field];
+  if (value === undefined || value === null || value === "") return { ok: true, value: undefined };
+  if (typeof value !== "string")
+    return { ok: false, reason: `${field} must be a string (was ${describeKind(value)})` };
+  return { ok: true, value };
+}
+
+export function readOptionalNumber(
+  envelope: Record<string, unknown>,
+  field: string,
+): Checked<number | undefined> {
+  const value = envelope[field];
+  if (value === undefined || value === null) return { ok: true, value: undefined };
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    return { ok: false, reason: `${field} must be a number (was ${describeKind(value)})` };
+  }
+  return { ok: true, value };
+}
