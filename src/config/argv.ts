@@ -101,12 +101,12 @@ export function parseArgv(argv: readonly string[]): ParsedArgv {
     const spec = optionByName(name);
     if (spec === undefined) {
       const negated = name.startsWith("no-") ? optionByName(name.slice(3)) : undefined;
-      if (negated?.kind === "bool") {
-        if (inline === undefined) add(negated.name, "false");
-        else result.problems.push(`${flag}: takes no value (use --${negated.name}=${inline})`);
-      } else {
-        result.problems.push(unknownFlag(flag));
-      }
+      if (negated === undefined) result.problems.push(unknownFlag(flag));
+      else if (negated.kind !== "bool")
+        result.problems.push(`${flag}: --${negated.name} is not a boolean flag`);
+      else if (inline !== undefined)
+        result.problems.push(`${flag}: takes no value (use --${negated.name}=true|false)`);
+      else add(negated.name, "false");
       continue;
     }
     const option = spec.name;

@@ -162,11 +162,15 @@ export function loadConfig(input: LoadConfigInput): ConfigResult {
   // The config file, located by flag or environment.
   const configFile = optional(pick(layers.get("config.file"))?.value);
   const configFileLabel = pick(layers.get("config.file"))?.label ?? "--config.file";
+  let fileUnusable = false;
   if (configFile !== undefined) {
     const read = tryRead(fs, configFile);
-    if (!read.ok) problems.push(`${configFileLabel}: cannot read ${configFile}: ${read.reason}`);
-    else {
+    if (!read.ok) {
+      fileUnusable = true;
+      problems.push(`${configFileLabel}: cannot read ${configFile}: ${read.reason}`);
+    } else {
       const file = parseConfigYaml(read.text, configFile);
+      fileUnusable = !file.parsed;
       problems.push(...file.problems);
       for (const name of file.failed) failed.add(name);
       for (const [name, { value, label }] of file.values) offer(name, { value, layer: "file", label });
@@ -309,6 +313,8 @@ export function loadConfig(input: LoadConfigInput): ConfigResult {
     const found = validation.problems
       .map(({ field, problem }) => ({ field: longestField(field, origins), problem }))
       .filter(({ field }) => field === undefined || !failedFields.has(field))
+      // "Required" would mislead while the file that may set the value cannot be read.
+      .filter(({ field }) => !fileUnusable || isSet(origins.get(field ?? "")))
       .sort((a, b) => fieldRank(a.field) - fieldRank(b.field));
     for (const { field, problem } of found) {
       problems.push(describeProblem(field, origins.get(field ?? ""), problem));
@@ -332,6 +338,10 @@ export function loadConfig(input: LoadConfigInput): ConfigResult {
     config.pulumi.organizations = unique;
   }
   return { kind: "config", command, config, warnings: clean(warnings) };
+}
+
+function isSet(origin: Resolved | undefined): boolean {
+  return origin !== undefined && origin.layer !== "default";
 }
 
 function isSecret(spec: OptionSpec): boolean {

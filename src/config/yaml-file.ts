@@ -12,6 +12,8 @@ export interface FileValue {
 
 export interface YamlLayer {
   values: Map<OptionName, FileValue>;
+  /** False when the file is not YAML at all, so none of its settings could be read. */
+  parsed: boolean;
   /** Options whose value in the file is invalid (reported in `problems`). */
   failed: Set<OptionName>;
   problems: string[];
@@ -55,15 +57,16 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** Parses the file's text. `path` only names the file in messages. */
 export function parseConfigYaml(text: string, path: string): YamlLayer {
-  const layer: YamlLayer = { values: new Map(), failed: new Set(), problems: [] };
+  const layer: YamlLayer = { values: new Map(), parsed: true, failed: new Set(), problems: [] };
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   if (doc.errors.length > 0) {
     for (const error of doc.errors) {
-      const pos = error.linePos?.[0];
-      const where = pos === undefined ? "" : ` at line ${pos.line}, column ${pos.col}`;
+      const pos = lines.linePos(error.pos[0]);
+      const where = ` at line ${pos.line}, column ${pos.col}`;
       layer.problems.push(`${path}: YAML syntax error${where}: ${firstLine(error.message)}`);
     }
+    layer.parsed = false;
     return layer;
   }
   let data: unknown;
