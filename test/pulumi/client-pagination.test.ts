@@ -177,7 +177,7 @@ describe("continuation-token lists walk to the last page", () => {
 describe("ListOrgDeployments walks numbered pages of 100", () => {
   const deployment = (n: number) => ({
     id: `d-${n}`,
-    status: "succeeded",
+    status: "succeeded" as const,
     created: "2024-01-01 00:00:00.000",
     modified: "2024-01-01 00:01:00.000",
   });
