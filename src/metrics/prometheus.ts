@@ -132,10 +132,36 @@ export type Labels = ReadonlyArray<readonly [name: string, value: string]>;
  * Prometheus does: values joined with `;` in key order.
  */
 export function translateAttributes(attributes: Attributes): Labels {
+  const labels: Array<readonly [string, string]> = [];
+  let collides = false;
+  const seen = new Set<string>();
+  for (const key in attributes) {
+    const value = attributes[key];
+    if (value === undefined || value === null) continue;
+    const label = cachedLabelName(key);
+    if (label === undefined) continue;
+    if (seen.has(label)) collides = true;
+    seen.add(label);
+    labels.push([label, attributeValueText(value)]);
+  }
+  return collides ? mergeCollisions(attributes) : labels;
+}
+
+const labelNames = new Map<string, string | undefined>();
+
+/** Attribute keys repeat on every point; translate each once. Bounded so odd inputs cannot grow it forever. */
+function cachedLabelName(key: string): string | undefined {
+  if (labelNames.has(key)) return labelNames.get(key);
+  const label = translateLabelName(key);
+  if (labelNames.size < 10_000) labelNames.set(key, label);
+  return label;
+}
+
+function mergeCollisions(attributes: Attributes): Labels {
   const entries: Array<[label: string, key: string, value: string]> = [];
   for (const [key, value] of Object.entries(attributes)) {
     if (value === undefined || value === null) continue;
-    const label = translateLabelName(key);
+    const label = cachedLabelName(key);
     if (label !== undefined) entries.push([label, key, attributeValueText(value)]);
   }
   const merged = new Map<string, string>();
@@ -153,7 +179,10 @@ export function translateAttributes(attributes: Attributes): Labels {
   return labels;
 }
 
+const NEEDS_ESCAPE = /[\\"\n]/;
+
 export function escapeLabelValue(value: string): string {
+  if (!NEEDS_ESCAPE.test(value)) return value;
   return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }
 
@@ -186,10 +215,15 @@ export function formatBucketBound(bound: number): string {
   return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
 }
 
-function renderLabels(labels: Labels, extra?: readonly [string, string]): string {
-  const all = extra === undefined ? labels : [...labels, extra];
-  if (all.length === 0) return "";
-  return `{${all.map(([name, value]) => `${name}="${escapeLabelValue(value)}"`).join(",")}}`;
+/** `name="value",...` without braces, so histogram lines can append `le`. */
+function labelPairs(labels: Labels): string {
+  let out = "";
+  for (const [name, value] of labels) out += `${out === "" ? "" : ","}${name}="${escapeLabelValue(value)}"`;
+  return out;
+}
+
+function braced(pairs: string): string {
+  return pairs === "" ? "" : `{${pairs}}`;
 }
 
 interface Series {
@@ -238,27 +272,36 @@ function classify(metric: MetricData): Classified {
 
 function seriesOf(metric: MetricData, name: string): Series[] {
   if (metric.dataPointType === DataPointType.HISTOGRAM) {
+    let bounds: string[] = [];
+    let boundsOf: readonly number[] | undefined;
     return metric.dataPoints.map((point) => {
-      const labels = translateAttributes(point.attributes);
+      const pairs = labelPairs(translateAttributes(point.attributes));
+      const key = braced(pairs);
+      const le = pairs === "" ? "{le=" : `{${pairs},le=`;
       const { boundaries, counts } = point.value.buckets;
+      // Points of one metric share their boundaries; format them once.
+      if (boundaries !== boundsOf) {
+        bounds = boundaries.map(formatBucketBound);
+        boundsOf = boundaries;
+      }
       const lines: string[] = [];
       let cumulative = 0;
-      boundaries.forEach((bound, index) => {
-        cumulative += counts[index] ?? 0;
-        lines.push(`${name}_bucket${renderLabels(labels, ["le", formatBucketBound(bound)])} ${cumulative}`);
-      });
+      for (let i = 0; i < bounds.length; i++) {
+        cumulative += counts[i] ?? 0;
+        lines.push(`${name}_bucket${le}"${bounds[i]}"} ${cumulative}`);
+      }
       const count = point.value.count;
-      lines.push(`${name}_bucket${renderLabels(labels, ["le", "+Inf"])} ${count}`);
+      lines.push(`${name}_bucket${le}"+Inf"} ${count}`);
       // The SDK leaves the sum out when the instrument accepts negative values; Prometheus then has no _sum.
       const sum = point.value.sum;
-      if (sum !== undefined) lines.push(`${name}_sum${renderLabels(labels)} ${formatSampleValue(sum)}`);
-      lines.push(`${name}_count${renderLabels(labels)} ${count}`);
-      return { key: renderLabels(labels), lines };
+      if (sum !== undefined) lines.push(`${name}_sum${key} ${formatSampleValue(sum)}`);
+      lines.push(`${name}_count${key} ${count}`);
+      return { key, lines };
     });
   }
   if (metric.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM) return [];
   return metric.dataPoints.map((point) => {
-    const key = renderLabels(translateAttributes(point.attributes));
+    const key = braced(labelPairs(translateAttributes(point.attributes)));
     return { key, lines: [`${name}${key} ${formatSampleValue(point.value)}`] };
   });
 }
@@ -268,7 +311,7 @@ function targetInfo(resourceMetrics: readonly ResourceMetrics[]): Family {
   for (const { resource } of resourceMetrics) {
     const labels = [...translateAttributes(resource.attributes)].sort((a, b) => compareStrings(a[0], b[0]));
     if (labels.length === 0) continue;
-    const key = renderLabels(labels);
+    const key = braced(labelPairs(labels));
     series.set(key, { key, lines: [`target_info${key} 1`] });
   }
   return { name: "target_info", type: "gauge", help: "Target metadata", rank: -1, series };
