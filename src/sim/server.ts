@@ -1,0 +1,66 @@
+/** Runs the simulator on a real socket (Bun.serve on 127.0.0.1, a free port by default). */
+import type { Hono } from "hono";
+import { createSimulator, type SimulatorOptions } from "./app.ts";
+import type { ActiveFault, FaultRule } from "./faults.ts";
+import type { SimModel, TickReport } from "./model.ts";
+import type { SimStats } from "./stats.ts";
+
+export interface StartOptions extends SimulatorOptions {
+  /** Default 0: any free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  hostname?: string;
+  /** Real-time mode: one tick every this many real milliseconds. Off by default. */
+  tickEveryMs?: number;
+}
+
+export interface RunningSimulator {
+  /** Base URL without a trailing slash, e.g. `http://127.0.0.1:41234`. */
+  url: string;
+  token: string;
+  model: SimModel;
+  app: Hono;
+  stop(): Promise<void>;
+  tick(n?: number): TickReport;
+  stats(): SimStats;
+  resetStats(): void;
+  /** Replaces every fault rule. */
+  setFaults(rules: FaultRule[]): void;
+  addFaults(rules: FaultRule[]): void;
+  clearFaults(): void;
+  listFaults(): ActiveFault[];
+}
+
+export async function startSimulator(options: StartOptions = {}): Promise<RunningSimulator> {
+  const sim = createSimulator(options);
+  const { tickEveryMs } = options;
+  if (tickEveryMs !== undefined && !(Number.isFinite(tickEveryMs) && tickEveryMs >= 1)) {
+    throw new Error(`invalid simulator option: tickEveryMs must be at least 1 (got ${tickEveryMs})`);
+  }
+  const server = Bun.serve({
+    hostname: options.hostname ?? "127.0.0.1",
+    port: options.port ?? 0,
+    // No idle timeout: a `hang` fault must hold the request until the client gives up.
+    idleTimeout: 0,
+    fetch: sim.app.fetch,
+  });
+  const timer = tickEveryMs === undefined ? undefined : setInterval(() => sim.model.tick(1), tickEveryMs);
+  const host = server.hostname?.includes(":") ? `[${server.hostname}]` : server.hostname;
+  return {
+    url: `http://${host}:${server.port}`,
+    token: sim.token,
+    model: sim.model,
+    app: sim.app,
+    async stop() {
+      if (timer) clearInterval(timer);
+      await server.stop(true);
+    },
+    tick: (n = 1) => sim.model.tick(n),
+    stats: () => sim.stats.snapshot(),
+    resetStats: () => sim.stats.reset(),
+    setFaults: (rules) => sim.faults.set(rules),
+    addFaults: (rules) => sim.faults.add(rules),
+    clearFaults: () => sim.faults.clear(),
+    listFaults: () => sim.faults.list(),
+  };
+}
