@@ -1,6 +1,7 @@
 /** A metric reader that collects on demand for `/metrics`, next to the periodic OTLP reader on the same provider. */
-import { AggregationTemporality, MetricReader } from "@opentelemetry/sdk-metrics";
+import { MetricReader } from "@opentelemetry/sdk-metrics";
 import { renderPrometheus } from "./prometheus.ts";
+import { temporalitySelector } from "./temporality.ts";
 
 /** Every stack of a large fleet must appear: 10,000 stacks × several kinds × results stay below this. */
 export const PULL_CARDINALITY_LIMIT = 100_000;
@@ -21,8 +22,8 @@ export class PrometheusPullReader extends MetricReader {
   constructor(options: PrometheusPullReaderOptions = {}) {
     const limit = options.cardinalityLimit ?? PULL_CARDINALITY_LIMIT;
     super({
-      // Prometheus counters and histograms are running totals.
-      aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE,
+      // Prometheus counters and histograms are running totals; gauges report only what is observed now.
+      aggregationTemporalitySelector: temporalitySelector("cumulative"),
       cardinalitySelector: () => limit,
     });
     this.#onCollectErrors = options.onCollectErrors;

@@ -153,6 +153,21 @@ describe("renderPrometheus through the pull reader", () => {
     expect(lines.filter((l) => l.startsWith('limited{otel_metric_overflow="true"}'))).toHaveLength(1);
   });
 
+  test("a gauge series no longer observed disappears from the next scrape", async () => {
+    const { reader, meter } = setup();
+    let stacks = ["prod", "dev"];
+    meter
+      .createObservableGauge("pulumi_stack_resource_count", { valueType: ValueType.INT })
+      .addCallback((result) => {
+        for (const stack of stacks) result.observe(7, { org: "acme", project: "web", stack });
+      });
+    expect(await reader.scrape()).toContain('pulumi_stack_resource_count{org="acme",project="web",stack="dev"} 7');
+    stacks = ["prod"];
+    const text = await reader.scrape();
+    expect(text).toContain('pulumi_stack_resource_count{org="acme",project="web",stack="prod"} 7');
+    expect(text).not.toContain('stack="dev"');
+  });
+
   test("counters stay cumulative across scrapes", async () => {
     const { reader, meter } = setup();
     const counter = meter.createCounter("pulumi_exporter_export_failures_total", {
