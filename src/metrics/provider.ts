@@ -71,8 +71,8 @@ export interface MetricsPipeline {
   /** Prometheus text of the current values. */
   scrape(): Promise<string>;
   /**
-   * Pushes over OTLP. A push still running when the next is asked for is not doubled: the caller gets the
-   * running one, so a slow backend never queues up exports (or delays a collection cycle).
+   * Pushes over OTLP. A push asked for while one runs waits for it; further asks share that waiting push, so a
+   * slow backend never piles up exports (and the caller decides whether to wait at all).
    */
   push(): Promise<boolean>;
   readonly pushEnabled: boolean;
@@ -120,16 +120,26 @@ export function createMetricsPipeline(options: MetricsPipelineOptions): MetricsP
   instruments = createInstruments(provider.getMeter("pulumi-exporter", VERSION), options.readings);
 
   let running: Promise<boolean> | undefined;
+  let queued: Promise<boolean> | undefined;
+  const start = (reader: PushReader): Promise<boolean> => {
+    running = reader.push().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
   return {
     instruments,
     scrape: () => pull.scrape(),
     pushEnabled: push !== undefined,
     push() {
       if (!push) return Promise.resolve(false);
-      running ??= push.push().finally(() => {
-        running = undefined;
+      if (!running) return start(push);
+      // At most one export waits behind a running one, and it collects when it starts: fresh values, no pile-up.
+      queued ??= running.then(() => {
+        queued = undefined;
+        return start(push);
       });
-      return running;
+      return queued;
     },
     async shutdown() {
       await provider.shutdown();

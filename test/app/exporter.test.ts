@@ -1,0 +1,107 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { type RunningExporter, startExporter } from "../../src/app.ts";
+import { silentLogger } from "../../src/log/logger.ts";
+import { FakeApi, fakeOrg, update } from "../support/fake-api.ts";
+import { type OtlpHttpReceiver, startOtlpHttpReceiver } from "../support/otlp-http-receiver.ts";
+import { metricShape, points, resourceAttributes } from "../support/otlp-points.ts";
+import { testConfig } from "../support/test-config.ts";
+
+function world(): FakeApi {
+  const api = new FakeApi();
+  api.orgs.set(
+    "acme",
+    fakeOrg({
+      members: 4,
+      deploymentCounts: {
+        notStarted: 0,
+        accepted: 1,
+        running: 0,
+        failed: 2,
+        succeeded: 9,
+        skipped: 0,
+        total: 12,
+      },
+    }),
+  );
+  api.addStack({
+    id: "s1",
+    org: "acme",
+    project: "web",
+    stack: "prod",
+    resourceCount: 12,
+    updates: [update(1, "succeeded", 1000, 1060)],
+  });
+  return api;
+}
+
+let running: RunningExporter | undefined;
+let receiver: OtlpHttpReceiver | undefined;
+afterEach(async () => {
+  await running?.stop(1000);
+  await receiver?.stop();
+  running = undefined;
+  receiver = undefined;
+});
+
+describe("the running exporter", () => {
+  test("pushes right after the first cycle and serves the same values on /metrics", async () => {
+    receiver = startOtlpHttpReceiver({ format: "protobuf" });
+    const api = world();
+    running = await startExporter({
+      api,
+      logger: silentLogger,
+      config: testConfig({
+        otlp: { enabled: true, endpoint: receiver.url },
+        resource: { attributes: { "deployment.environment": "test" } },
+      }),
+    });
+    // The interval is 60 s: an export within 5 s can only be the one that follows the first cycle.
+    const [first] = await receiver.waitForExports(1, 5000);
+    if (!first) throw new Error("no export");
+    const prod = { org: "acme", project: "web", stack: "prod" };
+    expect(points(first.body, "pulumi_stack_resource_count")).toMatchObject([
+      { attributes: prod, kind: "int", value: 12 },
+    ]);
+    expect(points(first.body, "pulumi_stack_last_update_timestamp")).toMatchObject([
+      { attributes: prod, kind: "double", value: 1060 },
+    ]);
+    expect(
+      points(first.body, "pulumi_deployment_status").map((p) => [p.attributes.status, p.value, p.kind]),
+    ).toEqual([
+      ["not-started", 0, "int"],
+      ["accepted", 1, "int"],
+      ["running", 0, "int"],
+      ["failed", 2, "int"],
+      ["succeeded", 9, "int"],
+      ["skipped", 0, "int"],
+    ]);
+    expect(points(first.body, "pulumi_exporter_up")).toMatchObject([{ kind: "int", value: 1 }]);
+    expect(points(first.body, "pulumi_exporter_build_info")[0]?.value).toBe(1);
+    expect(metricShape(first.body, "pulumi_stack_resource_count").type).toBe("gauge");
+    const resource = resourceAttributes(first.body);
+    expect(resource["service.name"]).toBe("pulumi-exporter");
+    expect(resource["deployment.environment"]).toBe("test");
+    expect(resource["service.instance.id"]).toMatch(/^[0-9a-f-]{36}$/);
+
+    const health = await fetch(`${running.url}/readyz`);
+    expect(health.status).toBe(200);
+    const text = await (await fetch(`${running.url}/metrics`)).text();
+    expect(text).toContain('pulumi_stack_resource_count{org="acme",project="web",stack="prod"} 12\n');
+    expect(text).toContain('pulumi_deployment_status{org="acme",status="failed"} 2\n');
+    expect(text).toContain('pulumi_org_member_count{org="acme"} 4\n');
+  });
+
+  test("a stop flushes a final export", async () => {
+    receiver = startOtlpHttpReceiver({ format: "protobuf" });
+    const api = world();
+    running = await startExporter({
+      api,
+      logger: silentLogger,
+      config: testConfig({ otlp: { enabled: true, endpoint: receiver.url } }),
+    });
+    await receiver.waitForExports(1, 5000);
+    await running.stop(1000);
+    running = undefined;
+    expect(receiver.received).toHaveLength(2);
+  });
+});
