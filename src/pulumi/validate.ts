@@ -88,9 +88,10 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function describeKind(value: unknown): string {
+  if (value === undefined) return "missing";
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
-  return `a ${typeof value}`;
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
 
 /** Go encodes absent pointers and slices as `null`: read a null field as an absent one. */
@@ -149,8 +150,7 @@ export function readEnvelope(body: unknown, arrayField: string): Checked<Record<
   if (!isRecord(body)) return { ok: false, reason: `body must be an object (was ${describeKind(body)})` };
   const items = body[arrayField];
   if (!Array.isArray(items)) {
-    const was = items === undefined ? "missing" : describeKind(items);
-    return { ok: false, reason: `${arrayField} must be an array (was ${was})` };
+    return { ok: false, reason: `${arrayField} must be an array (was ${describeKind(items)})` };
   }
   return { ok: true, value: body };
 }
