@@ -33,6 +33,26 @@ esac
   exit 1
 }
 
+# Prints where a listed path's file is, following symbolic links as the target system would: an absolute link
+# (Debian's /lib64/ld-linux-x86-64.so.2 -> /lib/x86_64-linux-gnu/...) points inside $sysroot, not at the host.
+locate() {
+  path=$1
+  hops=0
+  while [ -L "$sysroot$path" ]; do
+    hops=$((hops + 1))
+    if [ "$hops" -gt 40 ]; then
+      echo "assemble.sh: too many levels of symbolic links at $sysroot$1" >&2
+      return 1
+    fi
+    link=$(readlink "$sysroot$path")
+    case "$link" in
+      /*) path=$link ;;
+      *) path=$(dirname "$path")/$link ;;
+    esac
+  done
+  printf '%s\n' "$sysroot$path"
+}
+
 mkdir -p "$out"
 
 missing=0
@@ -55,14 +75,14 @@ while IFS= read -r line || [ -n "$line" ]; do
     "$arch" | '*') ;;
     *) continue ;;
   esac
-  src="$sysroot$2"
-  if [ ! -e "$src" ]; then
-    echo "assemble.sh: $src is missing (listed for $arch in files.txt)" >&2
+  src=$(locate "$2")
+  if [ ! -f "$src" ]; then
+    echo "assemble.sh: $sysroot$2 is missing (listed for $arch in files.txt)" >&2
     missing=$((missing + 1))
     continue
   fi
   mkdir -p "$out$(dirname "$2")"
-  # -L: merged-/usr systems make /lib a symlink and the loader a link into it; the image gets real files.
+  # The image gets the file itself, at the listed path: a scratch image has no merged-/usr links to follow.
   cp -L "$src" "$out$2"
   count=$((count + 1))
 done <"$here/files.txt"

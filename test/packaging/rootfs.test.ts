@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdir, mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -146,18 +146,32 @@ console.log(JSON.stringify({ uid: process.getuid?.(), body, scratch: readFileSyn
     expect(probe.code).toBe(0);
   });
 
-  test("copies the other architecture's list from SYSROOT", async () => {
+  test("copies the other architecture's files from a merged-/usr SYSROOT, following its links inside it", async () => {
     const other = HOST_ARCH === "amd64" ? "arm64" : "amd64";
     const sysroot = join(work, "sysroot");
+    // Like Debian: /lib and /lib64 link to usr/..., and the loader is an absolute link that only resolves inside
+    // the sysroot (on the host it would name the host's own loader, or nothing).
+    const inUsr = (path: string) => (/^\/lib(64)?\//.test(path) ? `/usr${path}` : path);
     for (const path of await listedPaths(other)) {
-      await mkdir(join(sysroot, path, ".."), { recursive: true });
-      await writeFile(join(sysroot, path), `content of ${path}`);
+      const name = path.slice(path.lastIndexOf("/") + 1);
+      const real = name.startsWith("ld-linux") ? `/usr/lib/${other}-loader/${name}` : inUsr(path);
+      await mkdir(join(sysroot, real, ".."), { recursive: true });
+      await writeFile(join(sysroot, real), `content of ${path}`);
+      if (real !== inUsr(path)) {
+        await mkdir(join(sysroot, inUsr(path), ".."), { recursive: true });
+        await symlink(real, join(sysroot, inUsr(path)));
+      }
     }
+    await mkdir(join(sysroot, "usr/lib64"), { recursive: true });
+    await symlink("usr/lib", join(sysroot, "lib"));
+    await symlink("usr/lib64", join(sysroot, "lib64"));
+
     const root = join(work, other);
     const assembled = run([ASSEMBLE, other, BUN, root], { SYSROOT: sysroot });
     expect(assembled.stderr).toBe("");
     expect(assembled.code).toBe(0);
     for (const path of await listedPaths(other)) {
+      expect((await lstat(join(root, path))).isFile()).toBe(true);
       expect(await readFile(join(root, path), "utf8")).toBe(`content of ${path}`);
     }
   });
