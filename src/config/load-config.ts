@@ -210,6 +210,7 @@ export function loadConfig(input: LoadConfigInput): ConfigResult {
   const tokenFilePath = optional(tokenFile?.value);
   if (
     inline !== undefined &&
+    optional(inline.value) !== undefined &&
     tokenFile !== undefined &&
     tokenFilePath !== undefined &&
     inline.layer === tokenFile.layer

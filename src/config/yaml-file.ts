@@ -76,6 +76,7 @@ export function parseConfigYaml(text: string, path: string): YamlLayer {
     layer.problems.push(
       `${path}: invalid YAML: ${firstLine(error instanceof Error ? error.message : String(error))}`,
     );
+    layer.parsed = false;
     return layer;
   }
   if (data === null || data === undefined) return layer; // an empty file sets nothing
@@ -83,6 +84,7 @@ export function parseConfigYaml(text: string, path: string): YamlLayer {
     layer.problems.push(
       `${path}: expected a mapping of sections (pulumi, otlp, ...), got ${describeType(data)}`,
     );
+    layer.parsed = false;
     return layer;
   }
   const positions = keyLines(doc.contents, lines);

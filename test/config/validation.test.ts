@@ -241,6 +241,13 @@ describe("the config file", () => {
     ]);
   });
 
+  test("unreadable: nothing is reported missing, the file may hold it", () => {
+    const path = `${dir}/missing.yaml`;
+    expect(problemsOf(["--config.file", path], {})).toEqual([
+      `--config.file: cannot read ${path}: no such file`,
+    ]);
+  });
+
   test("unreadable, named by PULUMI_EXPORTER_CONFIG_FILE", () => {
     const path = `${dir}/missing.yaml`;
     expect(problemsOf([ORG], { ...WITH_TOKEN, PULUMI_EXPORTER_CONFIG_FILE: path })).toEqual([
