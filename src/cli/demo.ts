@@ -1,0 +1,65 @@
+/**
+ * `pulumi-exporter demo`: the exporter against the embedded Pulumi Cloud simulator on loopback. No token, no
+ * network, no other service.
+ */
+import { startExporter } from "../app.ts";
+import type { Config } from "../config/types.ts";
+import type { Logger } from "../log/logger.ts";
+import { startSimulator } from "../sim/server.ts";
+
+/** Short enough to watch numbers move; the simulator advances one tick per cycle. */
+export const DEMO_INTERVAL_MS = 10_000;
+const DEFAULT_INTERVAL_MS = 60_000;
+
+export interface DemoOptions {
+  readonly orgs?: number;
+  readonly stacks?: number;
+  readonly seed?: number;
+}
+
+export async function startDemo(
+  config: Config,
+  logger: Logger,
+  print: (line: string) => void,
+  options: DemoOptions = {},
+): Promise<{ stop(): Promise<void> }> {
+  const intervalMs =
+    config.pulumi.collectIntervalMs === DEFAULT_INTERVAL_MS
+      ? DEMO_INTERVAL_MS
+      : config.pulumi.collectIntervalMs;
+  const sim = await startSimulator({
+    orgs: options.orgs ?? 3,
+    stacks: options.stacks ?? 60,
+    seed: options.seed ?? 1,
+    tickEveryMs: intervalMs,
+  });
+  const organizations = sim.model.orgNames();
+  const demoConfig: Config = {
+    ...config,
+    pulumi: {
+      ...config.pulumi,
+      apiUrl: sim.url,
+      accessToken: sim.token,
+      organizations: config.pulumi.organizations.length > 0 ? config.pulumi.organizations : organizations,
+      collectIntervalMs: intervalMs,
+    },
+  };
+  const exporter = await startExporter({ config: demoConfig, logger });
+  const base = exporter.url.replace("0.0.0.0", "localhost").replace("[::]", "localhost");
+  print(`pulumi-exporter demo: simulated Pulumi Cloud at ${sim.url} (${organizations.join(", ")})`);
+  print(`  metrics:  ${base}/metrics`);
+  if (config.web.preview) print(`  preview:  ${base}/metrics-preview`);
+  print(`  health:   ${base}/healthz  ${base}/readyz`);
+  print(
+    config.otlp.enabled
+      ? `  pushing OTLP (${config.otlp.protocol}) to ${config.otlp.metricsEndpoint ?? config.otlp.endpoint}`
+      : "  OTLP push is off: add --otlp.endpoint=HOST:PORT to push as well",
+  );
+  print(`  collecting every ${intervalMs / 1000}s; press Ctrl+C to stop`);
+  return {
+    async stop() {
+      await exporter.stop();
+      await sim.stop();
+    },
+  };
+}
