@@ -72,19 +72,20 @@ describe("ListUserStacks: continuationToken, maxResults, organization and projec
   });
 
   test("stacks deleted and created between pages: no item twice, survivors all seen", async () => {
-    const before = new Set(api.sim.model.listStacks().map((s) => s.id));
+    const key = (s: StackSummary) => `${s.orgName}/${s.projectName}/${s.stackName}`;
+    const before = new Set(api.sim.model.listStacks().map(key));
     const seen: string[] = [];
     let token: string | undefined;
     for (let i = 0; i < 100; i++) {
       const body = await api.json<{ stacks: StackSummary[]; continuationToken?: string }>(
         `/api/user/stacks?${q(token)}`,
       );
-      seen.push(...body.stacks.map((s) => s.id));
+      seen.push(...body.stacks.map(key));
       token = body.continuationToken;
       if (!token) break;
       api.sim.tick(1);
     }
-    const after = new Set(api.sim.model.listStacks().map((s) => s.id));
+    const after = new Set(api.sim.model.listStacks().map(key));
     expect(new Set(seen).size).toBe(seen.length);
     for (const id of before) if (after.has(id)) expect(seen).toContain(id);
   });
