@@ -156,13 +156,13 @@ describe("Deployment", () => {
     expect(mount).toEqual({ name: "pulumi-token", mountPath: "/var/run/secrets/pulumi", readOnly: true });
     const volume = pod.volumes.find((v) => v.name === mount?.name);
     expect(volume?.secret).toEqual({
-      secretName: "pulumi-exporter-token",
+      secretName: "pulumi-exporter",
       defaultMode: 0o440,
       items: [{ key: "token", path: path.slice((mount?.mountPath.length ?? 0) + 1) }],
     });
     // The example Secret is the one the volume mounts, with the key the volume reads.
     const secret = only("Secret");
-    expect(secret.metadata.name).toBe("pulumi-exporter-token");
+    expect(secret.metadata.name).toBe("pulumi-exporter");
     expect(Object.keys(secret.stringData as object)).toEqual(["token"]);
     // Never the token inline, in args or environment.
     expect(container().args.some((a) => a.startsWith("--pulumi.access-token="))).toBe(false);
@@ -179,6 +179,8 @@ describe("Deployment", () => {
       "PULUMI_EXPORTER_OTLP_ENABLED",
       "PULUMI_ORGANIZATIONS",
     ]);
+    // The ServiceMonitor scrapes; pushing too would put every series into Prometheus twice.
+    expect((configMap.data as Record<string, string>).PULUMI_EXPORTER_OTLP_ENABLED).toBe("false");
   });
 
   test("probes /healthz and /readyz on the http port, 8080, where the exporter listens", () => {
