@@ -29,6 +29,24 @@ function describe(spec: OptionSpec): string {
   return spec.description;
 }
 
+const HELP_WIDTH = 100;
+
+/** Word-wraps `text` into lines of at most HELP_WIDTH columns, each starting with `indent`. */
+function wrap(text: string, indent: string): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && indent.length + line.length + 1 + word.length > HELP_WIDTH) {
+      lines.push(indent + line);
+      line = word;
+    } else {
+      line = line === "" ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== "") lines.push(indent + line);
+  return lines;
+}
+
 export function renderVersion(): string {
   return `pulumi-exporter ${VERSION} (commit ${COMMIT}, built ${BUILD_DATE})`;
 }
@@ -49,7 +67,8 @@ export function renderHelp(): string {
     "  demo    Collect from the embedded Pulumi Cloud simulator: no token, no network.",
     "",
     "Flags beat environment variables, which beat the config file (--config.file), which beats the",
-    "defaults. Empty environment variables count as unset. Booleans take --flag, --flag=false or --no-flag.",
+    "defaults. Empty environment variables count as unset.",
+    "Booleans take --flag, --flag=true|false or --no-flag.",
     "",
     "  -h, --help",
     "      Show this help.",
@@ -58,12 +77,12 @@ export function renderHelp(): string {
   ];
   for (const spec of OPTIONS as readonly OptionSpec[]) {
     lines.push(`  ${usage(spec)}`);
-    lines.push(`      ${describe(spec)}`);
+    lines.push(...wrap(describe(spec), "      "));
     const where = [];
     if (spec.env.length > 0) where.push(`env: ${spec.env.join(", ")}`);
     if (spec.yaml !== undefined) where.push(`yaml: ${spec.yaml}`);
     if (spec.default !== undefined) where.push(`default: ${spec.default}`);
-    lines.push(`      ${where.join("; ")}`);
+    lines.push(...wrap(where.join("; "), "      "));
   }
   return lines.join("\n");
 }

@@ -13,7 +13,9 @@ describe("--help", () => {
       const at = help.indexOf(`  ${usage}`);
       expect(at).toBeGreaterThan(-1);
       // The flag's own block: up to the next flag.
-      const block = help.slice(at).split("\n").slice(0, 3).join("\n");
+      const rest = help.slice(at + 2);
+      const next = rest.indexOf("\n  -");
+      const block = (next < 0 ? rest : rest.slice(0, next)).replaceAll("\n      ", " ");
       for (const variable of spec.env) expect(block).toContain(variable);
       if (spec.yaml !== undefined) expect(block).toContain(`yaml: ${spec.yaml}`);
       if (spec.default !== undefined) expect(block).toContain(`default: ${spec.default}`);
@@ -32,9 +34,14 @@ describe("--help", () => {
       [
         "  --otlp.protocol=http/protobuf|http/json|grpc",
         "      OTLP transport protocol. One of: http/protobuf, http/json, grpc.",
-        "      env: OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, OTEL_EXPORTER_OTLP_PROTOCOL; yaml: otlp.protocol; default: http/protobuf",
+        "      env: OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, OTEL_EXPORTER_OTLP_PROTOCOL; yaml: otlp.protocol;",
+        "      default: http/protobuf",
       ].join("\n"),
     );
+  });
+
+  test("no line is wider than 100 columns", () => {
+    for (const line of help.split("\n")) expect(line.length).toBeLessThanOrEqual(100);
   });
 
   test("names the commands and the help and version flags", () => {
