@@ -121,18 +121,19 @@ interface DropTally {
   reason: string | undefined;
 }
 
-function positiveInteger(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 0)
+function nonNegativeInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0) {
     throw new Error(`Pulumi client: ${name} must be a non-negative integer`);
+  }
   return value;
 }
 
-function checkBaseUrl(baseUrl: string): string {
+function checkBaseUrl(baseUrl: string, secrets: readonly string[]): string {
   let url: URL;
   try {
     url = new URL(baseUrl);
   } catch {
-    throw new Error(`Pulumi client: base URL ${JSON.stringify(baseUrl)} is not a URL`);
+    throw new Error(`Pulumi client: base URL ${scrub(JSON.stringify(baseUrl), secrets)} is not a URL`);
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
     throw new Error(`Pulumi client: base URL must be http(s), got ${url.protocol}`);
@@ -156,7 +157,7 @@ function errorCode(error: unknown): string {
 }
 
 /** Query string of primitive parameters; undefined ones are left out. */
-export function serializeQuery(...parts: readonly (object | undefined)[]): string {
+function serializeQuery(...parts: readonly (object | undefined)[]): string {
   const pairs: string[] = [];
   for (const part of parts) {
     for (const [key, value] of Object.entries(part ?? {})) {
@@ -184,21 +185,22 @@ function bodyDetail(error: unknown, secrets: readonly string[]): string | undefi
 
 export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
   if (options.token === "") throw new Error("Pulumi client: access token is empty");
-  const baseUrl = checkBaseUrl(options.baseUrl);
   const secrets = [options.token];
+  const baseUrl = checkBaseUrl(options.baseUrl, secrets);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!(timeoutMs > 0)) throw new Error("Pulumi client: timeoutMs must be positive");
   const retry: RetryOptions = {
-    maxRetries: positiveInteger("retry.maxRetries", options.retry?.maxRetries ?? DEFAULT_RETRY.maxRetries),
-    baseDelayMs: positiveInteger(
+    maxRetries: nonNegativeInteger("retry.maxRetries", options.retry?.maxRetries ?? DEFAULT_RETRY.maxRetries),
+    baseDelayMs: nonNegativeInteger(
       "retry.baseDelayMs",
       options.retry?.baseDelayMs ?? DEFAULT_RETRY.baseDelayMs,
     ),
-    maxDelayMs: positiveInteger("retry.maxDelayMs", options.retry?.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs),
+    maxDelayMs: nonNegativeInteger("retry.maxDelayMs", options.retry?.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs),
   };
   const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
-  if (!Number.isInteger(maxPages) || maxPages < 1)
+  if (!Number.isInteger(maxPages) || maxPages < 1) {
     throw new Error("Pulumi client: maxPages must be at least 1");
+  }
   const hooks = options.hooks ?? {};
   const logger = options.logger ?? silentLogger;
   const sleep = options.sleep ?? ((ms: number) => Bun.sleep(ms));
@@ -312,7 +314,7 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
       hooks.onRetry?.(operation, attempt, delayMs);
       logger.info("retrying Pulumi Cloud request", {
         operation,
-        status: String(statusOf(outcome)),
+        status: statusOf(outcome),
         retry: attempt,
         delay_ms: delayMs,
       });
