@@ -127,8 +127,15 @@ beforeAll(() => {
 
 afterAll(() => api.stop());
 
-function lastTarget(): string | undefined {
-  return api.requests.at(-1)?.target;
+/** The last request went to `target` (path and query, exactly) as an authenticated GET with our headers. */
+function expectLastRequest(target: string): void {
+  expect(api.requests.at(-1)).toEqual({
+    method: "GET",
+    target,
+    authorization: `token ${TOKEN}`,
+    accept: "application/vnd.pulumi+8",
+    userAgent: `pulumi-exporter/${VERSION}`,
+  });
 }
 
 describe("every operation calls its documented path and query", () => {
@@ -145,13 +152,13 @@ describe("every operation calls its documented path and query", () => {
       },
       { orgName: "acme", projectName: "web", stackName: "dev" },
     ]);
-    expect(lastTarget()).toBe("/api/user/stacks?organization=acme");
+    expectLastRequest("/api/user/stacks?organization=acme");
   });
 
   test("getStackResourceCount encodes the stack reference", async () => {
     const { client } = observedClient(api.url);
     expect(await client.getStackResourceCount(ref)).toBe(42);
-    expect(lastTarget()).toBe("/api/stacks/acme/web%20app/prod.eu/resources/count");
+    expectLastRequest("/api/stacks/acme/web%20app/prod.eu/resources/count");
   });
 
   test("getStackUpdates asks for one page", async () => {
@@ -170,7 +177,7 @@ describe("every operation calls its documented path and query", () => {
       ],
       total: 10,
     });
-    expect(lastTarget()).toBe("/api/stacks/acme/web%20app/prod.eu/updates?page=3&pageSize=2");
+    expectLastRequest("/api/stacks/acme/web%20app/prod.eu/updates?page=3&pageSize=2");
   });
 
   test("getOrgDeploymentCounts reads OrgDeploymentsMetadata", async () => {
@@ -184,7 +191,7 @@ describe("every operation calls its documented path and query", () => {
       succeeded: 6,
       total: 21,
     });
-    expect(lastTarget()).toBe("/api/orgs/acme/deployments/metadata");
+    expectLastRequest("/api/orgs/acme/deployments/metadata");
   });
 
   test("listOrgDeployments pages 100 at a time", async () => {
@@ -197,43 +204,43 @@ describe("every operation calls its documented path and query", () => {
         modified: "2023-09-19 05:50:01.000",
       },
     ]);
-    expect(lastTarget()).toBe("/api/orgs/acme/deployments?page=1&pageSize=100");
+    expectLastRequest("/api/orgs/acme/deployments?page=1&pageSize=100");
   });
 
   test("listMembers keeps members with and without a role", async () => {
     const { client } = observedClient(api.url);
     expect(await client.listMembers("acme")).toEqual([{ role: "admin" }, {}]);
-    expect(lastTarget()).toBe("/api/orgs/acme/members");
+    expectLastRequest("/api/orgs/acme/members");
   });
 
   test("listTeams", async () => {
     const { client } = observedClient(api.url);
     expect(await client.listTeams("acme")).toEqual([{ name: "platform" }]);
-    expect(lastTarget()).toBe("/api/orgs/acme/teams");
+    expectLastRequest("/api/orgs/acme/teams");
   });
 
   test("listEnvironments reads the ESC list; an empty nextToken ends it", async () => {
     const { client } = observedClient(api.url);
     expect(await client.listEnvironments("acme")).toEqual([{ name: "prod-env" }]);
-    expect(lastTarget()).toBe("/api/esc/environments/acme");
+    expectLastRequest("/api/esc/environments/acme");
   });
 
   test("listPolicyGroups", async () => {
     const { client } = observedClient(api.url);
     expect(await client.listPolicyGroups("acme")).toEqual([{ name: "default-policy-group" }]);
-    expect(lastTarget()).toBe("/api/orgs/acme/policygroups");
+    expectLastRequest("/api/orgs/acme/policygroups");
   });
 
   test("listPolicyPacks", async () => {
     const { client } = observedClient(api.url);
     expect(await client.listPolicyPacks("acme")).toEqual([{ name: "aws-guard" }]);
-    expect(lastTarget()).toBe("/api/orgs/acme/policypacks");
+    expectLastRequest("/api/orgs/acme/policypacks");
   });
 
   test("listPolicyViolations", async () => {
     const { client } = observedClient(api.url);
     expect(await client.listPolicyViolations("acme")).toEqual([{ level: "mandatory", kind: "audit" }]);
-    expect(lastTarget()).toBe("/api/orgs/acme/policyresults/violationsv2");
+    expectLastRequest("/api/orgs/acme/policyresults/violationsv2");
   });
 
   test("getPolicyResultsMetadata", async () => {
@@ -244,7 +251,7 @@ describe("every operation calls its documented path and query", () => {
       resourcesTotalCount: 400,
       resourcesWithIssuesCount: 17,
     });
-    expect(lastTarget()).toBe("/api/orgs/acme/policyresults/metadata");
+    expectLastRequest("/api/orgs/acme/policyresults/metadata");
   });
 
   test("listNeoTasks; a null continuation token ends the list", async () => {
@@ -253,7 +260,7 @@ describe("every operation calls its documented path and query", () => {
       { id: "t-1", status: "running", createdAt: "2025-05-01T10:00:00Z", tokensUsed: 1200 },
       { id: "t-2", status: "idle", createdAt: "2025-05-02T10:00:00Z" },
     ]);
-    expect(lastTarget()).toBe("/api/preview/agents/acme/tasks");
+    expectLastRequest("/api/preview/agents/acme/tasks");
   });
 
   test("getNeoTokenBudget", async () => {
@@ -266,13 +273,13 @@ describe("every operation calls its documented path and query", () => {
       windowEnd: 1_750_000_000,
       windowKind: "monthly",
     });
-    expect(lastTarget()).toBe("/api/orgs/acme/neo/token-budget");
+    expectLastRequest("/api/orgs/acme/neo/token-budget");
   });
 
   test("getNeoTokenBudget: 404 means no budget, without retrying", async () => {
     const { client, seen } = observedClient(api.url);
     expect(await client.getNeoTokenBudget("small-co")).toBeNull();
-    expect(lastTarget()).toBe("/api/orgs/small-co/neo/token-budget");
+    expectLastRequest("/api/orgs/small-co/neo/token-budget");
     expect(seen.requests).toEqual([{ operation: "GetOrgNeoTokenBudget", status: 404 }]);
     expect(seen.retries).toEqual([]);
   });
