@@ -3,6 +3,7 @@
 import { type RunningExporter, startExporter } from "../app.ts";
 import { formatProblems } from "../config/config-error.ts";
 import { loadConfig } from "../config/load-config.ts";
+import { configSecrets } from "../config/secrets.ts";
 import { createLogger, type Logger, scrub } from "../log/logger.ts";
 import { startDemo } from "./demo.ts";
 
@@ -61,7 +62,7 @@ async function main(): Promise<number | undefined> {
   const logger = createLogger({
     level: config.log.level,
     format: config.log.format,
-    secrets: rememberSecrets(config.pulumi.accessToken, env.PULUMI_ACCESS_TOKEN),
+    secrets: rememberSecrets(...configSecrets(config), env.PULUMI_ACCESS_TOKEN),
   });
   for (const warning of result.warnings) logger.warn(warning);
   process.on("unhandledRejection", (reason) => {
