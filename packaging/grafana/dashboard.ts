@@ -1,0 +1,640 @@
+/**
+ * The Grafana dashboard for the exporter's metrics, as code: rows of panels laid out on Grafana's 24-column grid.
+ *
+ *   bun packaging/grafana/dashboard.ts            writes deploy/docker-compose/grafana/dashboards/pulumi-exporter.json
+ *   bun packaging/grafana/dashboard.ts --check    fails when that file differs from what this script writes
+ *
+ * Queries use the names metrics have in Prometheus (counters end in `_total`, histograms have `_bucket`, `_sum`
+ * and `_count`) and only functions Prometheus 2.42 already has.
+ */
+import { join } from "node:path";
+
+export const DASHBOARD_PATH = join(
+  import.meta.dir,
+  "../../deploy/docker-compose/grafana/dashboards/pulumi-exporter.json",
+);
+
+/** Label matchers of every query: the exporter instance (`job`) and, for organization metrics, `$org`. */
+const EXP = 'job=~"$job"';
+const SEL = 'job=~"$job", org=~"$org"';
+
+/** Updates are rare: a one-hour window gives rates and quantiles that do not vanish between updates. */
+const UPDATE_WINDOW = "1h";
+
+type PanelType = "stat" | "timeseries" | "table" | "bargauge";
+
+export interface Query {
+  expr: string;
+  legend?: string;
+  /** One value per series (tables, stats of "now"), not a range. */
+  instant?: boolean;
+}
+
+export interface PanelSpec {
+  title: string;
+  description: string;
+  type: PanelType;
+  queries: Query[];
+  unit?: string;
+  width: number;
+  height: number;
+  /** Stat colors and texts for 0/1 gauges. */
+  mappings?: { value: string; text: string; color: string }[];
+  thresholds?: { value: number | null; color: string }[];
+  stacked?: boolean;
+}
+
+export interface RowSpec {
+  title: string;
+  panels: PanelSpec[];
+}
+
+const stat = (
+  title: string,
+  description: string,
+  expr: string,
+  extra: Partial<PanelSpec> = {},
+): PanelSpec => ({
+  title,
+  description,
+  type: "stat",
+  queries: [{ expr }],
+  width: 4,
+  height: 4,
+  ...extra,
+});
+
+const series = (
+  title: string,
+  description: string,
+  queries: Query[],
+  extra: Partial<PanelSpec> = {},
+): PanelSpec => ({ title, description, type: "timeseries", queries, width: 12, height: 8, ...extra });
+
+const UP_DOWN = [
+  { value: "0", text: "DOWN", color: "red" },
+  { value: "1", text: "UP", color: "green" },
+];
+
+export const ROWS: readonly RowSpec[] = [
+  {
+    title: "Stacks",
+    panels: [
+      stat("Stacks", "Stacks in the selected organizations", `count(pulumi_stack_resource_count{${SEL}})`),
+      stat("Resources", "Resources in all selected stacks", `sum(pulumi_stack_resource_count{${SEL}})`),
+      stat(
+        "Updates in progress",
+        "Updates running right now, of any kind",
+        `sum(pulumi_stack_update_in_progress{${SEL}})`,
+      ),
+      stat(
+        "Oldest last update",
+        "Time since the least recently updated stack's latest update ended",
+        `time() - min(pulumi_stack_last_update_timestamp{${SEL}})`,
+        { unit: "s" },
+      ),
+      {
+        title: "Updates in progress by kind",
+        description: "Running updates (update, preview, refresh, destroy, ...) per kind",
+        type: "bargauge",
+        queries: [
+          {
+            expr: `sum by (kind) (pulumi_stack_update_in_progress{${SEL}})`,
+            legend: "{{kind}}",
+            instant: true,
+          },
+        ],
+        width: 8,
+        height: 4,
+      },
+      {
+        title: "Largest stacks",
+        description: "The 20 stacks with the most resources",
+        type: "table",
+        queries: [
+          {
+            expr: `topk(20, max by (org, project, stack) (pulumi_stack_resource_count{${SEL}}))`,
+            instant: true,
+          },
+        ],
+        width: 12,
+        height: 9,
+      },
+      {
+        title: "Least recently updated stacks",
+        description: "Days since each stack's latest update ended, most stale first",
+        type: "table",
+        queries: [
+          {
+            expr: `topk(20, (time() - max by (org, project, stack) (pulumi_stack_last_update_timestamp{${SEL}})) / 86400)`,
+            instant: true,
+          },
+        ],
+        unit: "d",
+        width: 12,
+        height: 9,
+      },
+    ],
+  },
+  {
+    title: "Updates",
+    panels: [
+      series(
+        "Updates per hour by result and kind",
+        "Finished updates, counted once when they reach a terminal result",
+        [
+          {
+            expr: `sum by (result, kind) (rate(pulumi_update_total{${SEL}}[${UPDATE_WINDOW}])) * 3600`,
+            legend: "{{kind}} {{result}}",
+          },
+        ],
+        { stacked: true },
+      ),
+      series(
+        "Update duration",
+        "Quantiles and mean of finished updates' durations",
+        [
+          {
+            expr: `histogram_quantile(0.5, sum by (le) (rate(pulumi_update_duration_seconds_bucket{${SEL}}[${UPDATE_WINDOW}])))`,
+            legend: "p50",
+          },
+          {
+            expr: `histogram_quantile(0.95, sum by (le) (rate(pulumi_update_duration_seconds_bucket{${SEL}}[${UPDATE_WINDOW}])))`,
+            legend: "p95",
+          },
+          {
+            expr: `sum(rate(pulumi_update_duration_seconds_sum{${SEL}}[${UPDATE_WINDOW}])) / sum(rate(pulumi_update_duration_seconds_count{${SEL}}[${UPDATE_WINDOW}]))`,
+            legend: "mean",
+          },
+        ],
+        { unit: "s" },
+      ),
+      series(
+        "p95 update duration by kind",
+        "95th percentile of finished updates' durations per kind",
+        [
+          {
+            expr: `histogram_quantile(0.95, sum by (kind, le) (rate(pulumi_update_duration_seconds_bucket{${SEL}}[${UPDATE_WINDOW}])))`,
+            legend: "{{kind}}",
+          },
+        ],
+        { unit: "s" },
+      ),
+      series(
+        "Resource changes per hour by operation",
+        "Resources created, updated, deleted, replaced, ... by finished updates",
+        [
+          {
+            expr: `sum by (operation) (rate(pulumi_update_resource_changes_total{${SEL}}[${UPDATE_WINDOW}])) * 3600`,
+            legend: "{{operation}}",
+          },
+        ],
+        { stacked: true },
+      ),
+      {
+        title: "Updates by stack in the time range",
+        description: "Finished updates per stack and result over the dashboard's time range",
+        type: "table",
+        queries: [
+          {
+            expr: `sort_desc(sum by (org, project, stack, result) (increase(pulumi_update_total{${SEL}}[$__range])))`,
+            instant: true,
+          },
+        ],
+        width: 24,
+        height: 8,
+      },
+    ],
+  },
+  {
+    title: "Deployments",
+    panels: [
+      series(
+        "Deployments by status",
+        "Pulumi Deployments per status; every status is reported, 0 included",
+        [{ expr: `sum by (status) (pulumi_deployment_status{${SEL}})`, legend: "{{status}}" }],
+        { width: 16 },
+      ),
+      {
+        title: "Deployments now",
+        description: "Current number of deployments per status",
+        type: "bargauge",
+        queries: [
+          { expr: `sum by (status) (pulumi_deployment_status{${SEL}})`, legend: "{{status}}", instant: true },
+        ],
+        width: 8,
+        height: 8,
+      },
+    ],
+  },
+  {
+    title: "Organization and policy",
+    panels: [
+      stat("Members", "Organization members", `sum(pulumi_org_member_count{${SEL}})`),
+      stat("Teams", "Teams", `sum(pulumi_org_team_count{${SEL}})`),
+      stat("ESC environments", "Pulumi ESC environments", `sum(pulumi_org_environment_count{${SEL}})`),
+      stat("Policy groups", "Policy groups", `sum(pulumi_org_policy_group_count{${SEL}})`),
+      stat("Policy packs", "Policy packs", `sum(pulumi_org_policy_pack_count{${SEL}})`),
+      stat(
+        "Policies with issues",
+        "Policies with issues, of all policies",
+        `sum(pulumi_org_policy_with_issues{${SEL}})`,
+      ),
+      series(
+        "Policy violations by level and kind",
+        "Open policy violations; every known level × kind is reported, 0 included",
+        [
+          {
+            expr: `sum by (level, kind) (pulumi_org_policy_violations{${SEL}})`,
+            legend: "{{level}} {{kind}}",
+          },
+        ],
+        { stacked: true, width: 8 },
+      ),
+      series(
+        "Policies",
+        "All policies and those with issues",
+        [
+          { expr: `sum(pulumi_org_policy_total{${SEL}})`, legend: "total" },
+          { expr: `sum(pulumi_org_policy_with_issues{${SEL}})`, legend: "with issues" },
+        ],
+        { width: 8 },
+      ),
+      series(
+        "Governed resources",
+        "Resources governed by policies, and those with issues",
+        [
+          { expr: `sum(pulumi_org_governed_resources_total{${SEL}})`, legend: "total" },
+          { expr: `sum(pulumi_org_governed_resources_with_issues{${SEL}})`, legend: "with issues" },
+        ],
+        { width: 8 },
+      ),
+    ],
+  },
+  {
+    title: "Neo",
+    panels: [
+      stat(
+        "Tokens this month",
+        "Neo tokens used by tasks created in the current calendar month (UTC)",
+        `sum(pulumi_org_neo_tokens_used_current_month{${SEL}})`,
+        { unit: "short" },
+      ),
+      stat(
+        "Tokens, all time",
+        "Neo tokens used by all tasks",
+        `sum(pulumi_org_neo_tokens_used_total{${SEL}})`,
+        { unit: "short" },
+      ),
+      stat(
+        "Budget used",
+        "Share of the current window's Neo token allowance consumed (organizations with a budget)",
+        `sum(pulumi_org_neo_token_budget_consumed{${SEL}}) / sum(pulumi_org_neo_token_budget_allowance{${SEL}})`,
+        {
+          unit: "percentunit",
+          thresholds: [
+            { value: null, color: "green" },
+            { value: 0.8, color: "orange" },
+            { value: 1, color: "red" },
+          ],
+        },
+      ),
+      stat(
+        "Budget exhausted",
+        "Organizations whose Neo token budget of the current window is exhausted",
+        `sum(pulumi_org_neo_token_budget_exhausted{${SEL}})`,
+        {
+          thresholds: [
+            { value: null, color: "green" },
+            { value: 1, color: "red" },
+          ],
+        },
+      ),
+      {
+        title: "Tasks by status",
+        description: "Neo tasks per status; every known status is reported, 0 included",
+        type: "bargauge",
+        queries: [
+          {
+            expr: `sum by (status) (pulumi_org_neo_task_count{${SEL}})`,
+            legend: "{{status}}",
+            instant: true,
+          },
+        ],
+        width: 8,
+        height: 4,
+      },
+      series(
+        "Token budget by organization",
+        "Tokens consumed in the current budget window against the window's allowance",
+        [
+          { expr: `max by (org) (pulumi_org_neo_token_budget_consumed{${SEL}})`, legend: "{{org}} consumed" },
+          {
+            expr: `max by (org) (pulumi_org_neo_token_budget_allowance{${SEL}})`,
+            legend: "{{org}} allowance",
+          },
+        ],
+        { unit: "short" },
+      ),
+      series(
+        "Tokens used by organization",
+        "Neo tokens used this month and in total",
+        [
+          {
+            expr: `max by (org) (pulumi_org_neo_tokens_used_current_month{${SEL}})`,
+            legend: "{{org}} this month",
+          },
+          { expr: `max by (org) (pulumi_org_neo_tokens_used_total{${SEL}})`, legend: "{{org}} total" },
+        ],
+        { unit: "short" },
+      ),
+    ],
+  },
+  {
+    title: "Exporter",
+    panels: [
+      stat(
+        "Up",
+        "Whether the last collection listed the stacks of every organization",
+        `min(pulumi_exporter_up{${EXP}})`,
+        {
+          mappings: UP_DOWN,
+        },
+      ),
+      stat(
+        "Since last success",
+        "Time since the last fully successful collection cycle ended",
+        `time() - max(pulumi_exporter_last_success_timestamp_seconds{${EXP}})`,
+        { unit: "s" },
+      ),
+      stat(
+        "Collection time",
+        "Wall time of the last collection cycle",
+        `max(pulumi_exporter_collect_duration_seconds{${EXP}})`,
+        { unit: "s" },
+      ),
+      {
+        title: "Version",
+        description: "Version and revision of the running exporters",
+        type: "table",
+        queries: [
+          {
+            expr: `max by (job, instance, version, revision) (pulumi_exporter_build_info{${EXP}})`,
+            instant: true,
+          },
+        ],
+        width: 12,
+        height: 4,
+      },
+      series(
+        "API requests by operation and status",
+        "Pulumi Cloud API requests per second (every attempt), by operation and HTTP status code",
+        [
+          {
+            expr: `sum by (operation, code) (rate(pulumi_exporter_api_requests_total{${EXP}}[$__rate_interval]))`,
+            legend: "{{operation}} {{code}}",
+          },
+        ],
+        { unit: "reqps" },
+      ),
+      series(
+        "API latency p95 by operation",
+        "95th percentile latency of Pulumi Cloud API requests",
+        [
+          {
+            expr: `histogram_quantile(0.95, sum by (operation, le) (rate(pulumi_exporter_api_request_duration_seconds_bucket{${EXP}}[$__rate_interval])))`,
+            legend: "{{operation}}",
+          },
+          {
+            expr: `sum(rate(pulumi_exporter_api_request_duration_seconds_sum{${EXP}}[$__rate_interval])) / sum(rate(pulumi_exporter_api_request_duration_seconds_count{${EXP}}[$__rate_interval]))`,
+            legend: "mean, all operations",
+          },
+        ],
+        { unit: "s" },
+      ),
+      series(
+        "Retries, dropped items and failed steps",
+        "Retried API requests, response items skipped by validation, collection steps that failed after retries",
+        [
+          {
+            expr: `sum by (operation) (increase(pulumi_exporter_api_retries_total{${EXP}}[$__rate_interval]))`,
+            legend: "retries {{operation}}",
+          },
+          {
+            expr: `sum by (operation) (increase(pulumi_exporter_items_dropped_total{${EXP}}[$__rate_interval]))`,
+            legend: "dropped {{operation}}",
+          },
+          {
+            expr: `sum by (operation) (increase(pulumi_exporter_collect_errors_total{${EXP}}[$__rate_interval]))`,
+            legend: "failed {{operation}}",
+          },
+        ],
+      ),
+      series(
+        "Collection time and failed exports",
+        "Wall time of each collection cycle; OTLP exports that failed",
+        [
+          { expr: `max(pulumi_exporter_collect_duration_seconds{${EXP}})`, legend: "collection (s)" },
+          {
+            expr: `sum(increase(pulumi_exporter_export_failures_total{${EXP}}[$__rate_interval]))`,
+            legend: "failed exports",
+          },
+        ],
+      ),
+    ],
+  },
+];
+
+/** Every query of the dashboard with the panel it belongs to. */
+export function allQueries(rows: readonly RowSpec[] = ROWS): { panel: string; query: Query }[] {
+  return rows.flatMap((row) =>
+    row.panels.flatMap((panel) => panel.queries.map((query) => ({ panel: panel.title, query }))),
+  );
+}
+
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a Grafana variable, not a template literal
+const DATASOURCE = { type: "prometheus", uid: "${datasource}" };
+
+function panelJson(panel: PanelSpec, id: number, gridPos: { x: number; y: number; w: number; h: number }) {
+  const defaults: Record<string, unknown> = {
+    unit: panel.unit ?? "none",
+    thresholds: {
+      mode: "absolute",
+      steps: panel.thresholds ?? [{ value: null, color: "green" }],
+    },
+  };
+  if (panel.mappings) {
+    defaults.mappings = [
+      {
+        type: "value",
+        options: Object.fromEntries(
+          panel.mappings.map((m, index) => [m.value, { text: m.text, color: m.color, index }]),
+        ),
+      },
+    ];
+    defaults.color = { mode: "thresholds" };
+  }
+  if (panel.type === "timeseries") {
+    defaults.custom = {
+      drawStyle: "line",
+      lineWidth: 1,
+      fillOpacity: panel.stacked ? 30 : 10,
+      stacking: { mode: panel.stacked ? "normal" : "none", group: "A" },
+      spanNulls: false,
+    };
+  }
+  const options: Record<string, unknown> =
+    panel.type === "stat"
+      ? {
+          reduceOptions: { calcs: ["lastNotNull"], fields: "", values: false },
+          colorMode: "value",
+          graphMode: "none",
+          textMode: "auto",
+        }
+      : panel.type === "bargauge"
+        ? {
+            reduceOptions: { calcs: ["lastNotNull"], fields: "", values: false },
+            orientation: "horizontal",
+            displayMode: "basic",
+          }
+        : panel.type === "table"
+          ? { showHeader: true }
+          : {
+              legend: { displayMode: "list", placement: "bottom", showLegend: true },
+              tooltip: { mode: "multi", sort: "desc" },
+            };
+  const json: Record<string, unknown> = {
+    id,
+    type: panel.type,
+    title: panel.title,
+    description: panel.description,
+    datasource: DATASOURCE,
+    gridPos,
+    fieldConfig: { defaults, overrides: [] },
+    options,
+    targets: panel.queries.map((q, index) => ({
+      refId: String.fromCharCode(65 + index),
+      datasource: DATASOURCE,
+      expr: q.expr,
+      legendFormat: q.legend ?? "",
+      ...(q.instant ? { instant: true, range: false, format: "table" } : { range: true }),
+    })),
+  };
+  if (panel.type === "table") {
+    // One row per series: the labels as columns, the value last, the time column hidden.
+    json.transformations = [{ id: "organize", options: { excludeByName: { Time: true } } }];
+  }
+  return json;
+}
+
+/** Lays the rows out on the 24-column grid: a full-width row header, then panels left to right, wrapping. */
+export function buildDashboard(rows: readonly RowSpec[] = ROWS): Record<string, unknown> {
+  const panels: Record<string, unknown>[] = [];
+  let id = 1;
+  let y = 0;
+  for (const row of rows) {
+    panels.push({
+      id: id++,
+      type: "row",
+      title: row.title,
+      collapsed: false,
+      gridPos: { x: 0, y, w: 24, h: 1 },
+      panels: [],
+    });
+    y += 1;
+    let x = 0;
+    let lineHeight = 0;
+    for (const panel of row.panels) {
+      if (panel.width > 24) throw new Error(`panel "${panel.title}" is wider than the grid`);
+      if (x + panel.width > 24) {
+        y += lineHeight;
+        x = 0;
+        lineHeight = 0;
+      }
+      panels.push(panelJson(panel, id++, { x, y, w: panel.width, h: panel.height }));
+      x += panel.width;
+      lineHeight = Math.max(lineHeight, panel.height);
+    }
+    y += lineHeight;
+  }
+
+  return {
+    uid: "pulumi-exporter",
+    title: "Pulumi Cloud",
+    description: "Stacks, updates, deployments, organization, policy and Neo from pulumi-exporter",
+    tags: ["pulumi", "pulumi-exporter"],
+    timezone: "browser",
+    editable: true,
+    graphTooltip: 1,
+    schemaVersion: 39,
+    version: 1,
+    refresh: "1m",
+    time: { from: "now-24h", to: "now" },
+    templating: {
+      list: [
+        {
+          name: "datasource",
+          label: "Data source",
+          type: "datasource",
+          query: "prometheus",
+          current: {},
+          hide: 0,
+          refresh: 1,
+        },
+        {
+          name: "job",
+          label: "Exporter",
+          description:
+            "The exporter's job: its service name when pushed over OTLP, the scrape job when scraped",
+          type: "query",
+          datasource: DATASOURCE,
+          query: { query: "label_values(pulumi_exporter_up, job)", refId: "job" },
+          definition: "label_values(pulumi_exporter_up, job)",
+          refresh: 2,
+          sort: 1,
+          multi: false,
+          includeAll: false,
+          current: {},
+          hide: 0,
+        },
+        {
+          name: "org",
+          label: "Organization",
+          type: "query",
+          datasource: DATASOURCE,
+          query: { query: 'label_values(pulumi_stack_resource_count{job=~"$job"}, org)', refId: "org" },
+          definition: 'label_values(pulumi_stack_resource_count{job=~"$job"}, org)',
+          refresh: 2,
+          sort: 1,
+          multi: true,
+          includeAll: true,
+          allValue: ".*",
+          current: {},
+          hide: 0,
+        },
+      ],
+    },
+    annotations: { list: [] },
+    panels,
+  };
+}
+
+export function renderDashboard(rows: readonly RowSpec[] = ROWS): string {
+  return `${JSON.stringify(buildDashboard(rows), null, 2)}\n`;
+}
+
+if (import.meta.main) {
+  const text = renderDashboard();
+  if (process.argv.includes("--check")) {
+    const current = await Bun.file(DASHBOARD_PATH)
+      .text()
+      .catch(() => "");
+    if (current !== text) {
+      console.error(`${DASHBOARD_PATH} is out of date: run bun packaging/grafana/dashboard.ts`);
+      process.exit(1);
+    }
+  } else {
+    await Bun.write(DASHBOARD_PATH, text);
+    console.error(`wrote ${DASHBOARD_PATH}`);
+  }
+}
