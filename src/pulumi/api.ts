@@ -7,12 +7,10 @@ import type {
   DeploymentSummary,
   NeoTask,
   NeoTokenBudget,
-  OrganizationMember,
   OrgEnvironment,
   PolicyGroup,
   PolicyPack,
   PolicyResultsMetadata,
-  PolicyViolation,
   StackSummary,
   StackUpdate,
   Team,
@@ -25,13 +23,13 @@ export interface StackRef {
 }
 
 /** Pick the fields the exporter reads; validation checks exactly these. Members are counted: role may be absent. */
-export type Member = Partial<Pick<OrganizationMember, "role">>;
+export type Member = { role?: string };
 export type TeamItem = Pick<Team, "name">;
 export type Environment = Pick<OrgEnvironment, "name">;
 export type PolicyGroupItem = Pick<PolicyGroup, "name">;
 export type PolicyPackItem = Pick<PolicyPack, "name">;
-export type Violation = Pick<PolicyViolation, "level" | "kind">;
-export type NeoTaskItem = Pick<NeoTask, "id" | "status" | "createdAt" | "tokensUsed">;
+export type Violation = { level: string; kind: string };
+export type NeoTaskItem = Pick<NeoTask, "id" | "createdAt" | "tokensUsed"> & { status: string };
 
 export interface UpdatesPage {
   updates: StackUpdate[];

@@ -9,10 +9,10 @@ export type StackUpdate = Schemas["StackUpdateInfo"];
 export type StackUpdatesPage = Schemas["ListStackUpdatesResponse"];
 export type DeploymentCounts = Schemas["DeploymentCounts"];
 export type DeploymentStatus = Schemas["ListDeploymentResponse"]["status"];
-export type DeploymentSummary = Pick<
-  Schemas["ListDeploymentResponse"],
-  "id" | "status" | "created" | "modified"
->;
+export type DeploymentSummary = Pick<Schemas["ListDeploymentResponse"], "id" | "created" | "modified"> & {
+  /** Any string: a status Pulumi adds later is not a malformed item. */
+  status: string;
+};
 export type OrganizationMember = Schemas["OrganizationMember"];
 export type Team = Schemas["Team"];
 export type OrgEnvironment = Schemas["OrgEnvironment"];
