@@ -173,6 +173,11 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     if (plan.delayMs > 0) {
       stats.delay(operation, plan.delayMs);
       await sleep(plan.delayMs, signal);
+      // The client gave up during the delay: there is no one left to answer.
+      if (signal.aborted) {
+        stats.answer(operation, "aborted");
+        return new Response(null, { status: 499 });
+      }
     }
     if (plan.terminal) {
       stats.answer(operation, terminalStatus(plan.terminal));

@@ -10,8 +10,13 @@ export interface StartOptions extends SimulatorOptions {
   port?: number;
   /** Default 127.0.0.1. */
   hostname?: string;
-  /** Real-time mode: one tick every this many real milliseconds. Off by default. */
+  /**
+   * Real-time mode: one tick every this many real milliseconds. Off by default. Unless given, the simulated
+   * clock then starts at the wall clock and each tick advances it by the interval, so it keeps pace.
+   */
   tickEveryMs?: number;
+  /** Wall clock in milliseconds, for real-time mode's start. Default Date.now. */
+  wallClock?: () => number;
 }
 
 export interface RunningSimulator {
@@ -32,11 +37,20 @@ export interface RunningSimulator {
 }
 
 export async function startSimulator(options: StartOptions = {}): Promise<RunningSimulator> {
-  const sim = createSimulator(options);
   const { tickEveryMs } = options;
   if (tickEveryMs !== undefined && !(Number.isFinite(tickEveryMs) && tickEveryMs >= 1)) {
     throw new Error(`invalid simulator option: tickEveryMs must be at least 1 (got ${tickEveryMs})`);
   }
+  const wallClock = options.wallClock ?? Date.now;
+  const sim = createSimulator(
+    tickEveryMs === undefined
+      ? options
+      : {
+          ...options,
+          startTime: options.startTime ?? Math.floor(wallClock() / 1000),
+          tickSeconds: options.tickSeconds ?? Math.max(1, Math.round(tickEveryMs / 1000)),
+        },
+  );
   const server = Bun.serve({
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 0,

@@ -2,7 +2,10 @@
 
 export interface OperationStats {
   calls: number;
-  /** By HTTP status ("200", "429", …), or "reset" (connection closed) and "hang" (never answered). */
+  /**
+   * By HTTP status ("200", "429", …), or "reset" (connection closed), "hang" (never answered) and "aborted"
+   * (the client gave up during injected latency).
+   */
   statuses: Record<string, number>;
   /** Faults injected, by type. */
   faults: Record<string, number>;
@@ -33,7 +36,7 @@ export class CallStats {
     this.#entry(operation).calls++;
   }
 
-  answer(operation: string, status: number | "reset" | "hang"): void {
+  answer(operation: string, status: number | "reset" | "hang" | "aborted"): void {
     const statuses = this.#entry(operation).statuses;
     const key = String(status);
     statuses[key] = (statuses[key] ?? 0) + 1;

@@ -185,6 +185,24 @@ describe("latency", () => {
     expect(stats.ListUserStacks?.injectedDelayMs).toBe(sleeps.slice(0, 5).reduce((a, b) => a + b, 0));
     expect(stats.ListTeams?.faults).toEqual({ latency: 2 });
   });
+
+  test("a client that gives up during the delay is counted as aborted, not answered", async () => {
+    current = await start({ ...SMALL, faults: [{ type: "latency", ms: 60_000, operation: "ListTeams" }] });
+    const error = await current.get("/api/orgs/org-1/teams", { signal: AbortSignal.timeout(30) }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.name).toBe("TimeoutError");
+    // The server sees the abort right after the client does.
+    for (let i = 0; i < 200 && !current.sim.stats().operations.ListTeams?.statuses.aborted; i++)
+      await Bun.sleep(1);
+    expect(current.sim.stats().operations.ListTeams).toEqual({
+      calls: 1,
+      statuses: { aborted: 1 },
+      faults: { latency: 1 },
+      injectedDelayMs: 60_000,
+    });
+  });
 });
 
 describe("probability", () => {

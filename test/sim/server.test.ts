@@ -28,6 +28,26 @@ describe("startSimulator", () => {
     expect(sim.model.ticks).toBe(ticks);
   });
 
+  test("real-time mode starts the clock at the wall clock and keeps pace with it", async () => {
+    const sim = await startSimulator({ stacks: 5, tickEveryMs: 5_000, wallClock: () => 1_800_000_123_456 });
+    await sim.stop();
+    expect(sim.model.now).toBe(1_800_000_123);
+    expect(sim.model.options.tickSeconds).toBe(5);
+    expect(sim.tick(2).now).toBe(1_800_000_133);
+  });
+
+  test("an explicit start time and tick length win over real-time defaults", async () => {
+    const sim = await startSimulator({
+      stacks: 5,
+      tickEveryMs: 5_000,
+      startTime: 1_700_000_000,
+      tickSeconds: 60,
+    });
+    await sim.stop();
+    expect(sim.model.now).toBe(1_700_000_000);
+    expect(sim.model.options.tickSeconds).toBe(60);
+  });
+
   test("rejects a bad tick interval", async () => {
     await expect(startSimulator({ tickEveryMs: 0 })).rejects.toThrow(
       "invalid simulator option: tickEveryMs must be at least 1 (got 0)",
