@@ -128,7 +128,8 @@ export const CATALOG = {
     name: "pulumi_org_policy_violations",
     kind: "gauge",
     valueType: "int",
-    description: "Number of policy violations by level and kind (every known combination reported, 0 included)",
+    description:
+      "Number of policy violations by level and kind (every known combination reported, 0 included)",
     labels: ["org", "level", "kind"],
     group: "policy",
   },
@@ -240,7 +241,8 @@ export const CATALOG = {
     name: "pulumi_exporter_api_requests_total",
     kind: "counter",
     valueType: "int",
-    description: "Pulumi Cloud API requests (each attempt) by operation and HTTP status code (error/timeout without one)",
+    description:
+      "Pulumi Cloud API requests (each attempt) by operation and HTTP status code (error/timeout without one)",
     labels: ["operation", "code"],
     group: "exporter",
   },

@@ -161,7 +161,9 @@ describe("renderPrometheus through the pull reader", () => {
       .addCallback((result) => {
         for (const stack of stacks) result.observe(7, { org: "acme", project: "web", stack });
       });
-    expect(await reader.scrape()).toContain('pulumi_stack_resource_count{org="acme",project="web",stack="dev"} 7');
+    expect(await reader.scrape()).toContain(
+      'pulumi_stack_resource_count{org="acme",project="web",stack="dev"} 7',
+    );
     stacks = ["prod"];
     const text = await reader.scrape();
     expect(text).toContain('pulumi_stack_resource_count{org="acme",project="web",stack="prod"} 7');
