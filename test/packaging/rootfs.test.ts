@@ -2,44 +2,19 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { lstat, mkdir, mkdtemp, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { containerCommand, run, runAsRoot } from "./as-root.ts";
 
 // The compiled exporter is Bun's runtime with the program appended, so Bun itself proves the library list.
 const ROOT = resolve(import.meta.dir, "../..");
 const ASSEMBLE = join(ROOT, "packaging/rootfs/assemble.sh");
 const FILES_TXT = join(ROOT, "packaging/rootfs/files.txt");
 const BUN = join(ROOT, "node_modules/bun/bin/bun.exe");
-const CHROOT = Bun.which("chroot", { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" }) ?? "chroot";
 const HOST_ARCH = process.arch === "arm64" ? "arm64" : "amd64";
 
-function run(cmd: string[], env: Record<string, string> = {}) {
-  const result = Bun.spawnSync(cmd, { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env } });
-  return { code: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
-}
-
-// chroot, unshare and chown need root: CI machines run as root, GitHub runners have passwordless sudo.
-const AS_ROOT = process.getuid?.() === 0 ? [] : ["sudo", "-n"];
-
-function runAsRoot(cmd: string[]) {
-  return run([...AS_ROOT, ...cmd]);
-}
-
-/** Runs a command inside `root` as the image's user, with /proc mounted (Bun needs it) and no host environment. */
+/** Runs a command inside `root` as the image's user, on a read-only root with /proc and a /tmp. */
 function inRootfs(root: string, args: string[]) {
-  return runAsRoot([
-    "unshare",
-    "--mount",
-    "--pid",
-    "--fork",
-    `--mount-proc=${join(root, "proc")}`,
-    "env",
-    "-i",
-    "HOME=/home/nonroot",
-    "TMPDIR=/tmp",
-    CHROOT,
-    "--userspec=65532:65532",
-    root,
-    ...args,
-  ]);
+  const result = Bun.spawnSync(containerCommand(root, args));
+  return { code: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
 }
 
 async function listedPaths(arch: string): Promise<string[]> {
