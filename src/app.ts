@@ -48,13 +48,22 @@ function lateHooks(target: () => Instruments | undefined): Required<ClientHooks>
 export async function startExporter(options: StartOptions): Promise<RunningExporter> {
   const { config, logger } = options;
   let pipeline: MetricsPipeline | undefined;
+  let callsThisCycle = 0;
+  const hooks = lateHooks(() => pipeline?.instruments);
+  const countingHooks: Required<ClientHooks> = {
+    ...hooks,
+    onRequest: (...args) => {
+      callsThisCycle++;
+      hooks.onRequest(...args);
+    },
+  };
   const api =
     options.api ??
     createPulumiClient({
       baseUrl: config.pulumi.apiUrl,
       token: config.pulumi.accessToken,
       timeoutMs: config.pulumi.requestTimeoutMs,
-      hooks: lateHooks(() => pipeline?.instruments),
+      hooks: countingHooks,
       logger,
       ...(config.pulumi.caFile ? { caFile: config.pulumi.caFile } : {}),
     });
@@ -102,6 +111,11 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
     collector,
     intervalMs: config.pulumi.collectIntervalMs,
     logger,
+    cycleLogFields: () => {
+      const calls = callsThisCycle;
+      callsThisCycle = 0;
+      return { api_calls: calls };
+    },
     afterCycle: async () => {
       if (config.state.file) {
         try {

@@ -13,6 +13,8 @@ export interface SchedulerOptions {
   /** After every cycle: export, save state. Errors are logged, never fatal. */
   readonly afterCycle?: (result: CycleResult) => Promise<void>;
   readonly now?: () => number;
+  /** Extra fields for the per-cycle log line (e.g. API calls made during the cycle). */
+  readonly cycleLogFields?: () => Record<string, number>;
 }
 
 export class Scheduler {
@@ -78,6 +80,7 @@ export class Scheduler {
         updates_counted: result.stats.events,
         errors: result.stats.errors,
         timed_out: result.stats.timedOut,
+        ...this.#options.cycleLogFields?.(),
       });
       if (afterCycle) await afterCycle(result);
     } catch (error) {

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { Collector } from "../../src/collect/collector.ts";
 import type { CycleResult } from "../../src/collect/cycle.ts";
 import { Scheduler } from "../../src/collect/scheduler.ts";
-import { silentLogger } from "../../src/log/logger.ts";
+import { createLogger, silentLogger } from "../../src/log/logger.ts";
 import { FakeApi, fakeOrg } from "../support/fake-api.ts";
 
 function setup(intervalMs: number, clock: () => number = Date.now) {
@@ -36,6 +36,36 @@ describe("Scheduler", () => {
     expect(scheduler.ready).toBe(true);
     expect(await scheduler.stop(1000)).toBe(true);
     expect(scheduler.cycles).toBe(1);
+  });
+
+  test("logs one line per cycle with its duration, stacks and the extra fields", async () => {
+    const api = new FakeApi();
+    api.orgs.set("acme", fakeOrg());
+    const lines: string[] = [];
+    const logger = createLogger({ write: (line) => lines.push(line), now: () => new Date(0) });
+    const collector = new Collector({
+      api,
+      logger,
+      organizations: ["acme"],
+      maxConcurrency: 2,
+      cycleBudgetMs: 10_000,
+      now: () => 0,
+    });
+    let cycles = 0;
+    const scheduler = new Scheduler({
+      collector,
+      intervalMs: 60_000,
+      logger,
+      now: () => 0,
+      cycleLogFields: () => ({ api_calls: 11 }),
+      afterCycle: async () => void cycles++,
+    });
+    scheduler.start();
+    for (let i = 0; i < 100 && cycles === 0; i++) await Bun.sleep(5);
+    await scheduler.stop(1000);
+    expect(lines).toEqual([
+      'time=1970-01-01T00:00:00.000Z level=info msg="collection cycle finished" duration_ms=0 orgs=1 orgs_listed=1 stacks=0 stacks_read=0 updates_counted=0 errors=0 timed_out=false api_calls=11',
+    ]);
   });
 
   test("cycles never overlap", async () => {
