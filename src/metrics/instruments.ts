@@ -4,7 +4,7 @@
  */
 import { type Attributes, type Meter, type ObservableGauge, ValueType } from "@opentelemetry/api";
 import type { UpdateEvent } from "../collect/updates.ts";
-import type { ClientHooks, Operation } from "../pulumi/api.ts";
+import { type ClientHooks, OPERATIONS, type Operation } from "../pulumi/api.ts";
 import { CATALOG, type MetricDefinition, type MetricId } from "./catalog.ts";
 import type { GaugeReadings } from "./points.ts";
 
@@ -72,6 +72,13 @@ export function createInstruments(meter: Meter, readings: () => GaugeReadings | 
   const itemsDropped = counter(meter, "exporterItemsDropped");
   const collectErrors = counter(meter, "exporterCollectErrors");
   const exportFailures = counter(meter, "exporterExportFailures");
+  // Error counters start at 0, so a query (and rate()) reads 0 instead of "no data" before the first error.
+  for (const operation of OPERATIONS) {
+    apiRetries.add(0, { operation });
+    itemsDropped.add(0, { operation });
+    collectErrors.add(0, { operation });
+  }
+  exportFailures.add(0);
 
   return {
     recordUpdates(events) {

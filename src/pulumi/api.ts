@@ -57,22 +57,25 @@ export interface PulumiApi {
 }
 
 /** Operation names used in logs, hooks and the `operation` label of self-metrics. */
-export type Operation =
-  | "ListUserStacks"
-  | "GetStackResourceCount"
-  | "GetStackUpdates"
-  | "ListStackDeploymentsHandlerV2"
-  | "OrgDeploymentsMetadata"
-  | "ListOrgDeployments"
-  | "ListOrganizationMembers"
-  | "ListTeams"
-  | "ListOrgEnvironments_esc"
-  | "ListPolicyGroups"
-  | "ListPolicyPacks_orgs"
-  | "ListPolicyViolationsV2"
-  | "GetPolicyResultsMetadata"
-  | "ListTasks"
-  | "GetOrgNeoTokenBudget";
+export const OPERATIONS = [
+  "ListUserStacks",
+  "GetStackResourceCount",
+  "GetStackUpdates",
+  "ListStackDeploymentsHandlerV2",
+  "OrgDeploymentsMetadata",
+  "ListOrgDeployments",
+  "ListOrganizationMembers",
+  "ListTeams",
+  "ListOrgEnvironments_esc",
+  "ListPolicyGroups",
+  "ListPolicyPacks_orgs",
+  "ListPolicyViolationsV2",
+  "GetPolicyResultsMetadata",
+  "ListTasks",
+  "GetOrgNeoTokenBudget",
+] as const;
+
+export type Operation = (typeof OPERATIONS)[number];
 
 /** Observation hooks: the exporter turns these into self-metrics. */
 export interface ClientHooks {

@@ -147,6 +147,12 @@ describe("Collector over several cycles", () => {
     expect(metrics.value(m, "pulumi_org_neo_token_budget_exhausted", acme)).toBe(0);
     expect(metrics.value(m, "pulumi_org_neo_token_budget_consumed", { org: "beta" })).toBeUndefined();
     expect(metrics.value(m, "pulumi_exporter_up", {})).toBe(1);
+    // Error counters exist from the start, at 0, for every operation.
+    expect(metrics.value(m, "pulumi_exporter_collect_errors_total", { operation: "ListTeams" })).toBe(0);
+    expect(metrics.value(m, "pulumi_exporter_api_retries_total", { operation: "GetStackUpdates" })).toBe(0);
+    expect(metrics.value(m, "pulumi_exporter_items_dropped_total", { operation: "ListTasks" })).toBe(0);
+    expect(m.get("pulumi_exporter_items_dropped_total")).toHaveLength(15);
+    expect(metrics.value(m, "pulumi_exporter_export_failures_total", {})).toBe(0);
     expect(api.calls.get("GetStackUpdates")).toBe(3);
     expect(api.calls.get("GetStackResourceCount")).toBe(1);
   });
