@@ -31,6 +31,8 @@ export async function startDemo(
     orgs: options.orgs ?? 3,
     stacks: options.stacks ?? 60,
     seed: options.seed ?? 1,
+    // Busier than a real organization, so counters move within the first minutes of a demo.
+    churn: 0.1,
     tickEveryMs: intervalMs,
   });
   const organizations = sim.model.orgNames();
