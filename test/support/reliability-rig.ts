@@ -5,8 +5,12 @@
  */
 import { Collector } from "../../src/collect/collector.ts";
 import type { CycleResult } from "../../src/collect/cycle.ts";
+import type { OtlpConfig } from "../../src/config/types.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { CATALOG, prometheusName } from "../../src/metrics/catalog.ts";
+import { createMetricExporter } from "../../src/metrics/exporters.ts";
+import type { Instruments } from "../../src/metrics/instruments.ts";
+import { createMetricsPipeline, type MetricsPipeline } from "../../src/metrics/provider.ts";
 import { snapshotReadings } from "../../src/metrics/readings.ts";
 import { createPulumiClient } from "../../src/pulumi/client.ts";
 import { type RunningSimulator, type StartOptions, startSimulator } from "../../src/sim/server.ts";
@@ -51,6 +55,8 @@ export interface RigOptions {
   maxConcurrency?: number;
   /** Default 10 s. */
   cycleBudgetMs?: number;
+  /** Also push over OTLP through the exporter's own pipeline (`push()`), besides the in-memory reading. */
+  otlp?: OtlpConfig;
 }
 
 export interface Rig {
@@ -62,8 +68,12 @@ export interface Rig {
   readonly logs: string[];
   /** Every retry wait the client asked for, in milliseconds. */
   readonly sleeps: number[];
+  /** The OTLP pipeline, with the `otlp` option. */
+  readonly pipeline: MetricsPipeline | undefined;
   /** Records the truth, then runs one cycle. */
   cycle(): Promise<CycleResult>;
+  /** Pushes over OTLP once (the `otlp` option); resolves with whether the backend accepted it. */
+  push(): Promise<boolean>;
   /** Advances the simulated clock. */
   tick(n?: number): void;
   /** Every series the exporter currently reports. */
@@ -81,15 +91,23 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
   const sleeps: number[] = [];
   const logger = createLogger({ level: "debug", write: (line) => logs.push(line), secrets: [sim.token] });
   let collector: Collector | undefined;
-  const metrics = memoryMetrics(() =>
-    collector?.snapshot ? snapshotReadings(collector.snapshot) : undefined,
-  );
+  const readings = () => (collector?.snapshot ? snapshotReadings(collector.snapshot) : undefined);
+  const metrics = memoryMetrics(readings);
+  const pipeline = options.otlp
+    ? createMetricsPipeline({
+        config: { otlp: options.otlp, resource: { serviceName: "pulumi-exporter", attributes: {} } },
+        readings,
+        logger,
+        exporter: createMetricExporter(options.otlp),
+      })
+    : undefined;
+  const instruments = pipeline ? fanOut(metrics.instruments, pipeline.instruments) : metrics.instruments;
   const api = createPulumiClient({
     baseUrl: sim.url,
     token: sim.token,
     timeoutMs: options.timeoutMs ?? 1000,
     retry: { maxRetries: options.maxRetries ?? 4, baseDelayMs: 500, maxDelayMs: 30_000 },
-    hooks: metrics.instruments.clientHooks,
+    hooks: instruments.clientHooks,
     logger,
     sleep: async (ms) => {
       sleeps.push(ms);
@@ -102,7 +120,7 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
     organizations,
     maxConcurrency: options.maxConcurrency ?? 4,
     cycleBudgetMs: options.cycleBudgetMs ?? 10_000,
-    instruments: metrics.instruments,
+    instruments,
     now: () => truth.clockMs(),
   });
   collector = created;
@@ -113,6 +131,11 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
     metrics,
     logs,
     sleeps,
+    pipeline,
+    push() {
+      if (!pipeline) throw new Error("the rig was started without the otlp option");
+      return pipeline.push();
+    },
     cycle() {
       truth.observe();
       return created.collect();
@@ -127,8 +150,41 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
       return metrics.value(await metrics.collect(), name, labels) ?? 0;
     },
     async stop() {
+      await pipeline?.shutdown();
       await metrics.shutdown();
       await sim.stop();
+    },
+  };
+}
+
+/** Instruments that record into both `a` and `b`. */
+function fanOut(a: Instruments, b: Instruments): Instruments {
+  return {
+    recordUpdates(events) {
+      a.recordUpdates(events);
+      b.recordUpdates(events);
+    },
+    clientHooks: {
+      onRequest(...args) {
+        a.clientHooks.onRequest(...args);
+        b.clientHooks.onRequest(...args);
+      },
+      onRetry(...args) {
+        a.clientHooks.onRetry(...args);
+        b.clientHooks.onRetry(...args);
+      },
+      onDropped(...args) {
+        a.clientHooks.onDropped(...args);
+        b.clientHooks.onDropped(...args);
+      },
+    },
+    recordCollectError(operation) {
+      a.recordCollectError(operation);
+      b.recordCollectError(operation);
+    },
+    recordExportFailure() {
+      a.recordExportFailure();
+      b.recordExportFailure();
     },
   };
 }
