@@ -73,6 +73,13 @@ export function familyOf(key: string): string {
   return key.slice(0, key.indexOf("{"));
 }
 
+/** The sum of two sets of series: what two processes counted together. */
+export function sum(a: Series, b: Series): Series {
+  const out: Series = { ...a };
+  for (const [key, value] of Object.entries(b)) out[key] = (out[key] ?? 0) + value;
+  return out;
+}
+
 /** Only the series of the given families. */
 export function pick(series: Series, families: readonly string[]): Series {
   const wanted = new Set(families);
@@ -110,9 +117,16 @@ export class Truth {
   /** Terminal updates any cycle could see, by stack id and version: each is counted at most once. */
   readonly #finished = new Map<string, FinishedUpdate>();
 
-  constructor(model: SimModel, organizations: readonly string[]) {
+  readonly #monthClock: (() => number) | undefined;
+
+  /**
+   * `monthClock` (epoch ms) decides the "current month" of Neo token use; default `clockMs()`. An exporter that
+   * runs on the wall clock (a real process) needs the wall clock here.
+   */
+  constructor(model: SimModel, organizations: readonly string[], monthClock?: () => number) {
     this.#model = model;
     this.#organizations = organizations;
+    this.#monthClock = monthClock;
   }
 
   get organizations(): readonly string[] {
@@ -212,7 +226,7 @@ export class Truth {
   /** The organization gauges of the model's current state, as the exporter reads them at `clockMs()`. */
   orgGauges(): Series {
     const out: Series = {};
-    const now = new Date(this.clockMs());
+    const now = new Date(this.#monthClock ? this.#monthClock() : this.clockMs());
     for (const org of this.#organizations) {
       const one = (name: string, value: number) => {
         out[seriesKey(name, { org })] = value;
