@@ -13,7 +13,7 @@ export interface ExporterProcess {
   readonly pid: number;
   /** Every line printed so far, stdout and stderr interleaved as they arrived. */
   readonly lines: readonly string[];
-  /** Resolves with the fields of the first line (counting from line `from`) matching `predicate`. */
+  /** Resolves with the fields (logfmt or JSON) of the first line from line `from` matching `predicate`. */
   waitForLine(
     predicate: (fields: Record<string, string>) => boolean,
     options?: { from?: number; timeoutMs?: number },
@@ -25,6 +25,17 @@ export interface ExporterProcess {
   /** SIGTERM, then waits for the exit code. */
   stop(): Promise<number>;
   readonly exited: Promise<number>;
+}
+
+/** The fields of a log line, logfmt or JSON. */
+export function lineFields(line: string): Record<string, string> {
+  if (!line.startsWith("{")) return logfmtFields(line);
+  try {
+    const parsed = JSON.parse(line) as Record<string, unknown>;
+    return Object.fromEntries(Object.entries(parsed).map(([key, value]) => [key, String(value)]));
+  } catch {
+    return {};
+  }
 }
 
 /** Reads a stream line by line into `lines`, calling `notify` after each line. */
@@ -76,7 +87,7 @@ export function spawnExporter(args: readonly string[], env: Record<string, strin
       const timeoutMs = options.timeoutMs ?? 10_000;
       const check = () => {
         for (; checked < lines.length; checked++) {
-          const fields = logfmtFields(lines[checked] ?? "");
+          const fields = lineFields(lines[checked] ?? "");
           if (predicate(fields)) {
             finish();
             resolveLine(fields);
