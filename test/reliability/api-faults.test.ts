@@ -79,7 +79,6 @@ function requests(counts: Readonly<Record<string, number>>): Series {
   );
 }
 
-/** The exporter's series the truth covers. */
 /** GET from the simulator as the client would (the model only changes on tick). */
 async function simGet(r: Rig, path: string): Promise<Record<string, unknown>> {
   const response = await fetch(`${r.sim.url}${path}`, { headers: { authorization: `token ${r.sim.token}` } });
@@ -87,6 +86,7 @@ async function simGet(r: Rig, path: string): Promise<Record<string, unknown>> {
   return (await response.json()) as Record<string, unknown>;
 }
 
+/** The exporter's series the truth covers. */
 async function covered(r: Rig): Promise<Series> {
   return pick(await r.actual(), TRUTH_FAMILIES);
 }
@@ -229,7 +229,7 @@ describe("Pulumi API faults", () => {
     expect(failedRequests(before, after)).toEqual(
       requests({ "OrgDeploymentsMetadata 503": 5, "ListOrgDeployments 500": 5 }),
     );
-    // The values of the cycle before, which the fallback read correctly.
+    // org-1 keeps the counts of the cycle before (which the fallback read), not those of the first cycle.
     const current = r.truth.expected();
     expect(withLabels(pick(after, ["pulumi_deployment_status"]), { org: "org-1" })).not.toEqual(
       withLabels(pick(first, ["pulumi_deployment_status"]), { org: "org-1" }),
@@ -447,7 +447,7 @@ describe("Pulumi API faults", () => {
     await cleanCycle(r);
   });
 
-  test("a schema-violating item in a stack's update history is dropped and counted, and no update is lost", async () => {
+  test("a schema-violating old update in a stack's history is dropped and counted; the counts stay exact", async () => {
     const r = await start({ scenario: { ...FLEET, updatesPerStack: 14, stacksCreatedPerTick: 0 } });
     await cleanCycle(r);
     r.tick();
