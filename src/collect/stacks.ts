@@ -6,6 +6,7 @@ import type { StackTrack } from "./state.ts";
 import {
   applyHistory,
   type CountingMode,
+  droppedItemsMatter,
   type HistoryResult,
   historyComplete,
   historyFloor,
@@ -43,7 +44,11 @@ export function refOf(summary: StackSummary): StackRef {
   return { org: summary.orgName, project: summary.projectName, stack: summary.stackName };
 }
 
-/** Reads pages of the history (newest first) until they reach back far enough for the counting mode. */
+/**
+ * Reads pages of the history (newest first) until they reach back far enough for the counting mode. Throws when
+ * the API dropped a malformed update that could change a count: the stack keeps its previous values this cycle,
+ * rather than miss an update or count an old one again.
+ */
 export async function readHistory(
   api: PulumiApi,
   ref: StackRef,
@@ -52,13 +57,20 @@ export async function readHistory(
   pageSize = UPDATES_PAGE_SIZE,
 ): Promise<StackUpdate[]> {
   const updates: StackUpdate[] = [];
+  const droppedAfter: number[] = [];
   for (let page = 1; page <= MAX_HISTORY_PAGES; page++) {
     const result = await api.getStackUpdates(ref, page, pageSize);
+    for (const before of result.droppedAfter ?? []) droppedAfter.push(updates.length + before);
     updates.push(...result.updates);
     if (historyComplete(updates, mode, floor)) break;
-    const exhausted =
-      result.updates.length < pageSize || (result.total !== undefined && page * pageSize >= result.total);
+    const received = result.updates.length + (result.droppedAfter?.length ?? 0);
+    const exhausted = received < pageSize || (result.total !== undefined && page * pageSize >= result.total);
     if (exhausted) break;
+  }
+  if (droppedItemsMatter(updates, droppedAfter, mode, floor)) {
+    throw new Error(
+      `the update history of ${ref.org}/${ref.project}/${ref.stack} has a malformed update where it matters; keeping the previous values`,
+    );
   }
   return updates;
 }

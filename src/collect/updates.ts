@@ -52,19 +52,58 @@ export function historyFloor(track: StackTrack): number {
   return Math.min(track.lastVersion, lowestPending - 1);
 }
 
-/** Whether the pages read so far (newest first) reach back far enough for the counting mode. */
-export function historyComplete(updates: readonly StackUpdate[], mode: CountingMode, floor: number): boolean {
+/**
+ * Whether an update marks the end of what the counting mode needs: nothing older can change a count.
+ * - baseline: a finished update (older ones are history);
+ * - since: one that ended before `since` (updates of one stack run one after another, so all older ones did too);
+ * - known: one at or below the floor.
+ */
+export function isHistoryBoundary(update: StackUpdate, mode: CountingMode, floor: number): boolean {
   switch (mode.kind) {
     case "baseline":
-      return true;
+      return isTerminal(update.result);
     case "since":
-      // Updates of one stack run one after another, so once one ended before `since`, all older ones did too.
-      return updates.some(
-        (u) => isTerminal(u.result) && (u.endTime ?? 0) > 0 && (u.endTime ?? 0) < mode.since,
-      );
+      return isTerminal(update.result) && (update.endTime ?? 0) > 0 && (update.endTime ?? 0) < mode.since;
     case "known":
-      return updates.some((u) => u.version <= floor);
+      return update.version <= floor;
   }
+}
+
+/** Whether the pages read so far (newest first) reach back far enough for the counting mode. */
+export function historyComplete(updates: readonly StackUpdate[], mode: CountingMode, floor: number): boolean {
+  // The baseline reads one page: it needs the newest updates only.
+  return mode.kind === "baseline" || updates.some((u) => isHistoryBoundary(u, mode, floor));
+}
+
+/**
+ * Whether an update proves that everything older than it is irrelevant to the counting mode. The history is
+ * newest first, so an item older than a valid update `u` has a lower version and ended before `u` started.
+ */
+function coversOlderItems(update: StackUpdate, mode: CountingMode, floor: number): boolean {
+  switch (mode.kind) {
+    case "baseline":
+      return isTerminal(update.result);
+    case "since":
+      return update.startTime > 0 && update.startTime <= mode.since;
+    case "known":
+      return update.version <= floor + 1;
+  }
+}
+
+/**
+ * Whether items dropped as malformed could have changed a count: a dropped item is harmless only when a valid
+ * update before it shows it is older than anything the mode needs. `droppedAfter` holds, for each dropped item,
+ * how many valid updates (newest first, across pages) came before it.
+ */
+export function droppedItemsMatter(
+  updates: readonly StackUpdate[],
+  droppedAfter: readonly number[],
+  mode: CountingMode,
+  floor: number,
+): boolean {
+  return droppedAfter.some(
+    (before) => !updates.slice(0, before).some((u) => coversOlderItems(u, mode, floor)),
+  );
 }
 
 export interface HistoryResult {

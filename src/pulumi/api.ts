@@ -35,6 +35,11 @@ export interface UpdatesPage {
   updates: StackUpdate[];
   /** Total number of updates in the stack's history, when the API reports it. */
   total: number | undefined;
+  /**
+   * One entry per item of the page that failed validation and was dropped: how many valid updates of the page
+   * came before it. The collector uses it to tell whether a dropped update could have mattered.
+   */
+  droppedAfter?: readonly number[];
 }
 
 export interface PulumiApi {

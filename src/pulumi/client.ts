@@ -25,7 +25,7 @@ import { collectNumberedPages, collectTokenPages, DEFAULT_MAX_PAGES } from "./pa
 import { describeStatus, PulumiApiError, type PulumiApiStatus } from "./pulumi-api-error.ts";
 import { DEFAULT_RETRY, isRetryableStatus, parseRetryAfter, type RetryOptions, retryDelay } from "./retry.ts";
 import type { paths } from "./schema.gen.ts";
-import type { DeploymentSummary, StackSummary } from "./types.ts";
+import type { DeploymentSummary, StackSummary, StackUpdate } from "./types.ts";
 import {
   type Checked,
   deploymentCounts,
@@ -431,9 +431,20 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
       const envelope = must(operation, status, readEnvelope(body, "updates"));
       const total = must(operation, status, readOptionalNumber(envelope, "total"));
       const dropped = tally();
-      const updates = keepValid(dropped, readItems(envelope, "updates"), stackUpdateItem);
+      const updates: StackUpdate[] = [];
+      const droppedAfter: number[] = [];
+      for (const item of readItems(envelope, "updates")) {
+        const checked = validateValue(item, stackUpdateItem);
+        if (checked.ok) {
+          updates.push(checked.value);
+          continue;
+        }
+        dropped.count++;
+        dropped.reason ??= checked.reason;
+        droppedAfter.push(updates.length);
+      }
       reportDropped(operation, dropped);
-      return { updates, total };
+      return { updates, total, droppedAfter };
     },
 
     getOrgDeploymentCounts: async (org) => {

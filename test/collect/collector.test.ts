@@ -327,6 +327,65 @@ describe("Collector over several cycles", () => {
   });
 });
 
+describe("malformed updates in a stack's history", () => {
+  function setup() {
+    const api = world();
+    let clock = 4_000_000;
+    const collector = new Collector({
+      api,
+      logger: silentLogger,
+      organizations: ["acme", "beta"],
+      maxConcurrency: 2,
+      cycleBudgetMs: 10_000,
+      now: () => clock,
+    });
+    return { api, collector, tick: (ms: number) => (clock += ms) };
+  }
+
+  test("a new update that arrives malformed is counted once, when it can be read", async () => {
+    const { api, collector, tick } = setup();
+    await collector.collect();
+    const dev = api.stacks.find((s) => s.id === "s2");
+    dev?.updates.push(update(2, "succeeded", 4010, 4020), update(3, "failed", 4030, 4040));
+    api.malformed.add("acme/web/dev@2");
+    tick(60_000);
+    const broken = await collector.collect();
+    expect(broken.events).toEqual([]);
+    expect(broken.stats.errors).toBe(1);
+    expect(broken.state.stacks.get("acme/web/dev")?.lastVersion).toBe(1);
+    api.malformed.clear();
+    tick(60_000);
+    const fixed = await collector.collect();
+    expect(fixed.events.map((e) => `${e.stack}:${e.version}`).sort()).toEqual(["dev:2", "dev:3"]);
+    tick(60_000);
+    expect((await collector.collect()).events).toEqual([]);
+  });
+
+  test("a stack whose newest update is malformed on the first read is not replayed later", async () => {
+    const { api, collector, tick } = setup();
+    api.malformed.add("acme/web/prod@3");
+    const first = await collector.collect();
+    expect(first.state.stacks.has("acme/web/prod")).toBe(false);
+    api.malformed.clear();
+    tick(60_000);
+    const second = await collector.collect();
+    // Its history ended before the first cycle began: nothing to count, and v3 is still running.
+    expect(second.events).toEqual([]);
+    expect(second.state.stacks.get("acme/web/prod")?.pending).toEqual([{ version: 3, kind: "update" }]);
+  });
+
+  test("a malformed update older than what the cycle needs does not hold the stack back", async () => {
+    const { api, collector, tick } = setup();
+    await collector.collect();
+    api.stacks.find((s) => s.id === "s2")?.updates.push(update(2, "succeeded", 4010, 4020));
+    api.malformed.add("acme/web/dev@1");
+    tick(60_000);
+    const result = await collector.collect();
+    expect(result.events.map((e) => `${e.stack}:${e.version}`)).toEqual(["dev:2"]);
+    expect(result.stats.errors).toBe(0);
+  });
+});
+
 describe("cycle limits", () => {
   test("never exceeds the concurrency limit", async () => {
     const api = world();

@@ -1,6 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import type { StackTrack } from "../../src/collect/state.ts";
-import { applyHistory, historyComplete, historyFloor, historyRestarted } from "../../src/collect/updates.ts";
+import {
+  applyHistory,
+  droppedItemsMatter,
+  historyComplete,
+  historyFloor,
+  historyRestarted,
+} from "../../src/collect/updates.ts";
 import { update } from "../support/fake-api.ts";
 
 const fresh: StackTrack = {
@@ -123,5 +129,31 @@ describe("history walk", () => {
   test("a history whose newest version is below the known one was restarted", () => {
     expect(historyRestarted({ ...fresh, lastVersion: 5 }, [update(1, "succeeded", 1, 2)])).toBe(true);
     expect(historyRestarted({ ...fresh, lastVersion: 5 }, [update(6, "succeeded", 1, 2)])).toBe(false);
+  });
+});
+
+describe("droppedItemsMatter", () => {
+  const page = [
+    update(12, "in-progress", 500),
+    update(11, "succeeded", 400, 450),
+    update(10, "failed", 300, 310),
+  ];
+
+  test("baseline: harmless once a finished update came before it", () => {
+    expect(droppedItemsMatter(page, [0], { kind: "baseline" }, 0)).toBe(true);
+    expect(droppedItemsMatter(page, [1], { kind: "baseline" }, 0)).toBe(true);
+    expect(droppedItemsMatter(page, [2], { kind: "baseline" }, 0)).toBe(false);
+  });
+
+  test("since: harmless once an update that started before the first cycle came before it", () => {
+    const mode = { kind: "since", since: 420 } as const;
+    expect(droppedItemsMatter(page, [1], mode, 0)).toBe(true);
+    expect(droppedItemsMatter(page, [2], mode, 0)).toBe(false);
+  });
+
+  test("known: harmless once an update at most one above the floor came before it", () => {
+    expect(droppedItemsMatter(page, [1], { kind: "known" }, 10)).toBe(true);
+    expect(droppedItemsMatter(page, [2], { kind: "known" }, 10)).toBe(false);
+    expect(droppedItemsMatter(page, [], { kind: "known" }, 10)).toBe(false);
   });
 });

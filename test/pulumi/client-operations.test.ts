@@ -176,6 +176,7 @@ describe("every operation calls its documented path and query", () => {
         { kind: "refresh", result: "in-progress", startTime: 1_700_000_200, version: 10 },
       ],
       total: 10,
+      droppedAfter: [],
     });
     expectLastRequest("/api/stacks/acme/web%20app/prod.eu/updates?page=3&pageSize=2");
   });

@@ -58,6 +58,7 @@ describe("malformed items are dropped, counted and logged; the rest is used", ()
       app.get("/api/stacks/:org/:project/:stack/updates", (c) =>
         c.json({
           updates: [
+            { kind: "update", result: "failed", startTime: 20, endTime: 25, version: 3 },
             { kind: "update", result: "failed", startTime: 10, version: 2, resourceChanges: { create: "x" } },
             { kind: "update", result: "succeeded", startTime: 5, endTime: 6, version: 1 },
           ],
@@ -66,8 +67,13 @@ describe("malformed items are dropped, counted and logged; the rest is used", ()
     });
     const { client, seen } = observedClient(local.url);
     expect(await client.getStackUpdates(ref, 1, 10)).toEqual({
-      updates: [{ kind: "update", result: "succeeded", startTime: 5, endTime: 6, version: 1 }],
+      updates: [
+        { kind: "update", result: "failed", startTime: 20, endTime: 25, version: 3 },
+        { kind: "update", result: "succeeded", startTime: 5, endTime: 6, version: 1 },
+      ],
       total: undefined,
+      // The dropped update came after one valid update of the page.
+      droppedAfter: [1],
     });
     expect(seen.dropped).toEqual([
       {

@@ -105,6 +105,8 @@ export class FakeApi implements PulumiApi {
   readonly calls = new Map<Operation, number>();
   /** Operations (optionally for one org) that fail until removed. */
   readonly failing = new Set<string>();
+  /** Updates served as malformed items (`org/project/stack@version`): left out of the page and reported. */
+  readonly malformed = new Set<string>();
 
   get totalCalls(): number {
     let total = 0;
@@ -171,10 +173,14 @@ export class FakeApi implements PulumiApi {
   async getStackUpdates(ref: StackRef, page: number, pageSize: number): Promise<UpdatesPage> {
     this.#call("GetStackUpdates", ref.org);
     const newestFirst = [...this.#stack(ref).updates].reverse();
-    return {
-      updates: newestFirst.slice((page - 1) * pageSize, page * pageSize).map((u) => ({ ...u })),
-      total: newestFirst.length,
-    };
+    const updates: StackUpdate[] = [];
+    const droppedAfter: number[] = [];
+    for (const u of newestFirst.slice((page - 1) * pageSize, page * pageSize)) {
+      if (this.malformed.has(`${ref.org}/${ref.project}/${ref.stack}@${u.version}`))
+        droppedAfter.push(updates.length);
+      else updates.push({ ...u });
+    }
+    return { updates, total: newestFirst.length, droppedAfter };
   }
 
   async getOrgDeploymentCounts(org: string): Promise<DeploymentCounts> {
