@@ -74,7 +74,10 @@ export async function runCycle(
   options: CycleOptions,
 ): Promise<CycleResult> {
   const now = deps.now ?? Date.now;
-  const { api, semaphore, logger } = deps;
+  const { semaphore, logger } = deps;
+  const deadline = new AbortController();
+  // Calls still running at the deadline are abandoned, so they cannot hold concurrency slots into the next cycle.
+  const api = deps.api.withSignal?.(deadline.signal) ?? deps.api;
   const startedMs = now();
   const firstCycle = previous.firstCycleStartedAt === undefined;
   const firstCycleStartedAt = previous.firstCycleStartedAt ?? Math.floor(startedMs / 1000);
@@ -182,7 +185,6 @@ export async function runCycle(
     work.push(...runOrgTasks(org));
   }
 
-  const deadline = new AbortController();
   let timedOut = false;
   await Promise.race([
     Promise.all(work),

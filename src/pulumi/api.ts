@@ -59,6 +59,11 @@ export interface PulumiApi {
   listNeoTasks(org: string): Promise<NeoTaskItem[]>;
   /** `null` when the organization has no Neo token budget (HTTP 404). */
   getNeoTokenBudget(org: string): Promise<NeoTokenBudget | null>;
+  /**
+   * The same API, with every request (and every wait between retries) abandoned once `signal` aborts: a cycle
+   * that reaches its deadline stops its calls instead of letting them hold concurrency slots into the next.
+   */
+  withSignal?(signal: AbortSignal): PulumiApi;
 }
 
 /** Operation names used in logs, hooks and the `operation` label of self-metrics. */

@@ -68,6 +68,8 @@ export interface PulumiClientOptions {
   caFile?: string;
   fetch?: FetchFn;
   sleep?: (ms: number) => Promise<void>;
+  /** Abandons every request and retry wait once aborted (see {@link PulumiApi.withSignal}). */
+  signal?: AbortSignal;
   /** Uniform in [0, 1), for backoff jitter. */
   random?: () => number;
   /** Epoch milliseconds, for `Retry-After` dates. */
@@ -278,8 +280,29 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
     }
   }
 
+  const lifetime = options.signal;
+
+  function cancelled(operation: Operation, attempts: number): PulumiApiError {
+    return new PulumiApiError({
+      operation,
+      status: "error",
+      attempts,
+      reason: "cancelled at the cycle deadline",
+    });
+  }
+
+  /** Waits between retries, cut short when the lifetime signal aborts. */
+  function pause(ms: number): Promise<void> {
+    if (!lifetime) return sleep(ms);
+    return Promise.race([
+      sleep(ms),
+      new Promise<void>((resolve) => lifetime.addEventListener("abort", () => resolve(), { once: true })),
+    ]);
+  }
+
   async function attemptOnce(call: Call): Promise<Outcome> {
-    const signal = AbortSignal.timeout(timeoutMs);
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = lifetime ? AbortSignal.any([timeout, lifetime]) : timeout;
     try {
       const { data, error, response } = await call(signal);
       return {
@@ -291,7 +314,7 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
         retryAfter: response.headers.get("retry-after"),
       };
     } catch (error) {
-      return signal.aborted ? { kind: "timeout" } : { kind: "error", code: errorCode(error) };
+      return timeout.aborted ? { kind: "timeout" } : { kind: "error", code: errorCode(error) };
     }
   }
 
@@ -299,8 +322,10 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
   async function send(operation: Operation, call: Call, accept: readonly number[] = []): Promise<Reply> {
     const attempts = retry.maxRetries + 1;
     for (let attempt = 1; attempt <= attempts; attempt++) {
+      if (lifetime?.aborted) throw cancelled(operation, attempt - 1);
       const started = performance.now();
       const outcome = await attemptOnce(call);
+      if (lifetime?.aborted) throw cancelled(operation, attempt);
       hooks.onRequest?.(operation, statusOf(outcome), (performance.now() - started) / 1000);
       if (outcome.kind === "response") {
         const ok = outcome.status >= 200 && outcome.status < 300;
@@ -318,7 +343,7 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
         retry: attempt,
         delay_ms: delayMs,
       });
-      await sleep(delayMs);
+      await pause(delayMs);
     }
     // Unreachable: the last attempt either returned or threw.
     throw new PulumiApiError({ operation, status: "error", attempts, reason: "no attempt made" });
@@ -407,6 +432,9 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
   const stackPath = (ref: StackRef) => ({ orgName: ref.org, projectName: ref.project, stackName: ref.stack });
 
   return {
+    withSignal: (signal) =>
+      createPulumiClient({ ...options, signal: lifetime ? AbortSignal.any([lifetime, signal]) : signal }),
+
     listStacks: (org): Promise<StackSummary[]> =>
       listByToken("ListUserStacks", "stacks", "continuationToken", stackItem, (token) =>
         get("/api/user/stacks", { query: { organization: org, continuationToken: token } }),

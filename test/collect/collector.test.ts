@@ -444,6 +444,37 @@ describe("cycle limits", () => {
   });
 });
 
+describe("cycle deadline", () => {
+  test("calls still running at the deadline are cancelled, freeing their slots", async () => {
+    const api = world();
+    let cancelled = 0;
+    let started = 0;
+    api.withSignal = (signal) => {
+      api.getStackUpdates = () => {
+        started++;
+        return new Promise((_, reject) =>
+          signal.addEventListener("abort", () => {
+            cancelled++;
+            reject(new Error("cancelled at the cycle deadline"));
+          }),
+        );
+      };
+      return api;
+    };
+    const collector = new Collector({
+      api,
+      logger: silentLogger,
+      organizations: ["acme", "beta"],
+      maxConcurrency: 2,
+      cycleBudgetMs: 50,
+    });
+    const result = await collector.collect();
+    expect(result.stats.timedOut).toBe(true);
+    expect(started).toBe(2);
+    expect(cancelled).toBe(2);
+  });
+});
+
 describe("API economy", () => {
   test("1,000 stacks with 2 % changing per cycle cost under 1/20 of the Go exporter's calls", async () => {
     const api = new FakeApi();
