@@ -105,6 +105,8 @@ export class FakeApi implements PulumiApi {
   readonly calls = new Map<Operation, number>();
   /** Operations (optionally for one org) that fail until removed. */
   readonly failing = new Set<string>();
+  /** Set by a test to see the cycle's deadline signal (the real client cancels its calls with it). */
+  withSignal?: (signal: AbortSignal) => PulumiApi;
   /** Updates served as malformed items (`org/project/stack@version`): left out of the page and reported. */
   readonly malformed = new Set<string>();
 
