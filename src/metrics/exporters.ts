@@ -149,7 +149,7 @@ export function describeExportError(error: Error | undefined): ExportFailure {
   if (error.message === "Export failed with retryable status") {
     return {
       message:
-        "export failed: the backend kept answering with a retryable status (429, 502, 503 or 504) until the timeout",
+        "export failed: the backend answered with a retryable status (429, 502, 503 or 504) and the exporter gave up",
       code: undefined,
       detail: undefined,
     };

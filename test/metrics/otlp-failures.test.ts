@@ -104,7 +104,7 @@ describe("instrumentExporter over HTTP", () => {
         ok: false,
         failure: {
           message:
-            "export failed: the backend kept answering with a retryable status (429, 502, 503 or 504) until the timeout",
+            "export failed: the backend answered with a retryable status (429, 502, 503 or 504) and the exporter gave up",
           code: undefined,
           detail: undefined,
         },

@@ -91,7 +91,7 @@ describe("OTLP backend faults", () => {
       { value: 3, startTimeUnixNano: firstStart },
     ]);
     expect(exportLogLines(r)).toEqual([
-      "warn OTLP export failed: export failed: the backend kept answering with a retryable status (429, 502, 503 or 504) until the timeout",
+      "warn OTLP export failed: export failed: the backend answered with a retryable status (429, 502, 503 or 504) and the exporter gave up",
       "info OTLP export recovered",
     ]);
   });
