@@ -4,7 +4,9 @@
  * self-metrics with exact values, retries never count an update twice, and once the fault clears the next cycle
  * equals the truth.
  */
+
 import { afterEach, describe, expect, test } from "bun:test";
+import { ORG_TASKS } from "../../src/collect/orgs.ts";
 import type { NeoTask } from "../../src/pulumi/types.ts";
 import { FLEET, failedSteps, type Rig, startRig } from "../support/reliability-rig.ts";
 import {
@@ -28,19 +30,7 @@ const DROPPED = "pulumi_exporter_items_dropped_total";
 const ERRORS = "pulumi_exporter_collect_errors_total";
 
 /** Every operation a cycle calls for an organization (the org endpoints and the stack list). */
-const ORG_OPERATIONS = [
-  "ListUserStacks",
-  "OrgDeploymentsMetadata",
-  "ListOrganizationMembers",
-  "ListTeams",
-  "ListOrgEnvironments_esc",
-  "ListPolicyGroups",
-  "ListPolicyPacks_orgs",
-  "ListPolicyViolationsV2",
-  "GetPolicyResultsMetadata",
-  "ListTasks",
-  "GetOrgNeoTokenBudget",
-] as const;
+const ORG_OPERATIONS = ["ListUserStacks", ...ORG_TASKS.map((task) => task.operation)] as const;
 
 let rig: Rig | undefined;
 afterEach(async () => {
