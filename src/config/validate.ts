@@ -155,10 +155,14 @@ export function validateConfig(candidate: ConfigCandidate, command: "run" | "dem
   if (!(out instanceof type.errors)) return { ok: true, config: out };
   return {
     ok: false,
-    problems: out.map((error) => ({
-      field: error.path.filter((segment) => typeof segment === "string").join("."),
-      // One wording for every message: "(got X)", as the parsers say.
-      problem: error.problem.replace(/ \(was (.*)\)$/, " (got $1)"),
-    })),
+    problems: out.map((error) => {
+      const field = error.path.filter((segment) => typeof segment === "string").join(".");
+      // One wording for every message: "(got X)", as the parsers say. arktype puts the path in front of some
+      // problems (a choice of two values): the caller names the option already.
+      const problem = error.problem.startsWith(`${field} `)
+        ? error.problem.slice(field.length + 1)
+        : error.problem;
+      return { field, problem: problem.replace(/ \(was (.*)\)$/, " (got $1)") };
+    }),
   };
 }
