@@ -12,6 +12,7 @@ import {
 import { OTLPMetricExporter as ProtoMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
 import type { PushMetricExporter } from "@opentelemetry/sdk-metrics";
 import type { OtlpConfig, Temporality } from "../config/types.ts";
+import { createGrpcTlsCredentials } from "./grpc-credentials.ts";
 import { type OtlpTarget, resolveOtlpTarget } from "./otlp-endpoint.ts";
 import { OtlpEndpointError } from "./otlp-endpoint-error.ts";
 
@@ -58,7 +59,7 @@ export function createMetricExporter(
     const grpcConfig: GrpcExporterConfig = {
       ...shared,
       // A host:port without scheme would make the exporter guess TLS; the target says it explicitly.
-      credentials: target.tls ? grpc.credentials.createSsl(ca ?? null) : grpc.credentials.createInsecure(),
+      credentials: target.tls ? createGrpcTlsCredentials(ca ?? null) : grpc.credentials.createInsecure(),
       metadata,
       compression: config.compression as GrpcExporterConfig["compression"],
     };
