@@ -3,22 +3,17 @@
  * every problem, runtime errors exit 1 with one line, neither with a stack trace or the access token; `--version`
  * prints what the build embedded; `--help` never prints a current value.
  */
-import { afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { e2eBinary } from "../support/e2e-binary.ts";
-import { binaryLauncher, type Launcher, runToExit, sourceLauncher } from "../support/e2e-process.ts";
+import { LAUNCHERS, launcher, runToExit } from "../support/e2e-process.ts";
+
+// Processes, a build and real servers: more than bun's 5 s default, each wait bounded on its own.
+setDefaultTimeout(30_000);
 
 const TOKEN = "pul-e2e-cli-token-7d41c0b9e2aa";
-const LAUNCHERS = ["source", "binary"] as const;
-let binary: Launcher | undefined;
 beforeAll(async () => {
-  binary = binaryLauncher(await e2eBinary());
+  await launcher("binary");
 }, 120_000);
-
-function launcherFor(name: (typeof LAUNCHERS)[number]): Launcher {
-  if (name === "source") return sourceLauncher();
-  if (binary === undefined) throw new Error("the binary was not built");
-  return binary;
-}
 
 const STACK_FRAME = /^\s+at /m;
 
@@ -33,7 +28,7 @@ describe("configuration errors", () => {
     "%s: exit 2 with every problem of flags and environment, no trace, no token",
     async (name) => {
       const { code, stdout, stderr } = await runToExit(
-        launcherFor(name),
+        await launcher(name),
         [
           "run",
           "--pulumi.organizations=acme",
@@ -81,7 +76,7 @@ describe("configuration errors", () => {
   );
 
   test("binary: a token given by flag is scrubbed from the errors too", async () => {
-    const { code, stderr } = await runToExit(launcherFor("binary"), [
+    const { code, stderr } = await runToExit(await launcher("binary"), [
       `--pulumi.access-token=${TOKEN}`,
       "--pulumi.organizations=acme",
       `--log.format=${TOKEN}`,
@@ -96,7 +91,7 @@ describe("configuration errors", () => {
     const taken = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("busy") });
     cleanup = () => taken.stop(true);
     const { code, stdout, stderr } = await runToExit(
-      launcherFor("binary"),
+      await launcher("binary"),
       ["--pulumi.organizations=acme", "--no-otlp.enabled", `--web.listen-address=127.0.0.1:${taken.port}`],
       { env: { PULUMI_ACCESS_TOKEN: TOKEN } },
     );
@@ -113,7 +108,7 @@ describe("configuration errors", () => {
 describe("--version and --help", () => {
   test("binary: --version prints the version, commit and date the build embedded", async () => {
     const built = await e2eBinary();
-    const { code, stdout, stderr } = await runToExit(launcherFor("binary"), ["--version"]);
+    const { code, stdout, stderr } = await runToExit(await launcher("binary"), ["--version"]);
     expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
     expect(stdout).toBe(
       `pulumi-exporter ${built.info.version} (commit ${built.info.commit}, built ${built.info.date})\n`,
@@ -124,7 +119,7 @@ describe("--version and --help", () => {
   });
 
   test("source: --version says it is an unreleased build", async () => {
-    const { code, stdout } = await runToExit(launcherFor("source"), ["--version"]);
+    const { code, stdout } = await runToExit(await launcher("source"), ["--version"]);
     expect(code).toBe(0);
     expect(stdout).toBe("pulumi-exporter 0.1.0-dev (commit unknown, built unknown)\n");
   });
@@ -133,7 +128,7 @@ describe("--version and --help", () => {
     "%s: --help lists the flags but not the token from the environment or a flag",
     async (name) => {
       const { code, stdout, stderr } = await runToExit(
-        launcherFor(name),
+        await launcher(name),
         [`--pulumi.access-token=${TOKEN}x`, "--help"],
         { env: { PULUMI_ACCESS_TOKEN: TOKEN, PULUMI_ORGANIZATIONS: "acme" } },
       );

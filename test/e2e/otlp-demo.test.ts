@@ -3,20 +3,16 @@
  * what the program's own /metrics-preview shows for the same cycle, with the catalog's labels and value types;
  * on SIGTERM the program exits 0 after one final export.
  */
-import { afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { CATALOG, METRICS } from "../../src/metrics/catalog.ts";
-import { e2eBinary } from "../support/e2e-binary.ts";
-import {
-  binaryLauncher,
-  type ExporterProcess,
-  type Launcher,
-  sourceLauncher,
-  spawnExporter,
-} from "../support/e2e-process.ts";
+import { type ExporterProcess, LAUNCHERS, launcher, spawnExporter } from "../support/e2e-process.ts";
 import { type E2eReceiver, PROTOCOLS, startReceiver } from "../support/e2e-receivers.ts";
 import { otlpSeries, pick, type Series, seriesKey } from "../support/e2e-truth.ts";
 import { metricNames, points, resourceAttributes } from "../support/otlp-points.ts";
 import type { ExportRequest } from "../support/otlp-proto.ts";
+
+// Processes, a build and real servers: more than bun's 5 s default, each wait bounded on its own.
+setDefaultTimeout(30_000);
 
 interface PreviewDocument {
   takenAt: number | null;
@@ -32,17 +28,9 @@ const GAUGES = METRICS.filter((m) => m.kind === "gauge").map((m) => m.name);
 const ORGS = ["org-1", "org-2", "org-3"];
 const DEPLOYMENT_STATUSES = ["accepted", "failed", "not-started", "running", "skipped", "succeeded"];
 
-const LAUNCHERS = ["source", "binary"] as const;
-let binary: Launcher | undefined;
 beforeAll(async () => {
-  binary = binaryLauncher(await e2eBinary());
+  await launcher("binary");
 }, 120_000);
-
-function launcherFor(name: (typeof LAUNCHERS)[number]): Launcher {
-  if (name === "source") return sourceLauncher();
-  if (binary === undefined) throw new Error("the binary was not built");
-  return binary;
-}
 
 let receiver: E2eReceiver | undefined;
 let exporter: ExporterProcess | undefined;
@@ -69,11 +57,11 @@ describe.each(PROTOCOLS)("demo over %s", (protocol) => {
   test.each(LAUNCHERS)(
     "%s: pushes what /metrics-preview shows, then flushes once on SIGTERM",
     async (name) => {
-      const launcher = launcherFor(name);
+      const program = await launcher(name);
       receiver = await startReceiver(protocol);
       // The demo's default interval (10 s) leaves the first cycle's values in place for the whole test.
       exporter = spawnExporter(
-        launcher,
+        program,
         [
           "demo",
           `--otlp.endpoint=${receiver.endpoint}`,
@@ -140,7 +128,7 @@ describe.each(PROTOCOLS)("demo over %s", (protocol) => {
       const resource = resourceAttributes(first);
       expect(resource).toMatchObject({
         "service.name": "pulumi-exporter",
-        "service.version": launcher.version,
+        "service.version": program.version,
         "deployment.environment": "demo",
         "host.name": "e2e-host",
       });

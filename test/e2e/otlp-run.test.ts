@@ -3,17 +3,10 @@
  * simulated Pulumi Cloud on loopback and pushes to a real receiver; every exported series is compared with what
  * the simulator's model says, and the request counters with the simulator's own call statistics.
  */
-import { afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { CATALOG, METRICS, UPDATE_DURATION_BUCKETS } from "../../src/metrics/catalog.ts";
 import { type RunningSimulator, startSimulator } from "../../src/sim/server.ts";
-import { e2eBinary } from "../support/e2e-binary.ts";
-import {
-  binaryLauncher,
-  type ExporterProcess,
-  type Launcher,
-  sourceLauncher,
-  spawnExporter,
-} from "../support/e2e-process.ts";
+import { type ExporterProcess, LAUNCHERS, launcher, spawnExporter } from "../support/e2e-process.ts";
 import { type E2eReceiver, PROTOCOLS, startReceiver } from "../support/e2e-receivers.ts";
 import {
   expectedGauges,
@@ -29,21 +22,16 @@ import {
 import { metricNames, metricShape, points, resourceAttributes } from "../support/otlp-points.ts";
 import type { ExportRequest } from "../support/otlp-proto.ts";
 
+// Processes, a build and real servers: more than bun's 5 s default, each wait bounded on its own.
+setDefaultTimeout(30_000);
+
 const TOKEN = "pul-e2e-run-token-5f0c9a7e31b2";
 const ORGS = ["org-1", "org-2", "org-3"];
 const GAUGE_FAMILIES = [...STACK_GAUGES, ...ORG_GAUGES];
 
-const LAUNCHERS = ["source", "binary"] as const;
-let binary: Launcher | undefined;
 beforeAll(async () => {
-  binary = binaryLauncher(await e2eBinary());
+  await launcher("binary");
 }, 120_000);
-
-function launcherFor(name: (typeof LAUNCHERS)[number]): Launcher {
-  if (name === "source") return sourceLauncher();
-  if (binary === undefined) throw new Error("the binary was not built");
-  return binary;
-}
 
 let sim: RunningSimulator | undefined;
 let receiver: E2eReceiver | undefined;
@@ -76,7 +64,7 @@ describe.each(PROTOCOLS)("run over %s", (protocol) => {
   test.each(LAUNCHERS)(
     "%s: exact values from the simulator, counters, resource, SIGTERM flush",
     async (name) => {
-      const launcher = launcherFor(name);
+      const program = await launcher(name);
       const startTime = Math.floor(Date.now() / 1000) - 600;
       sim = await startSimulator({
         token: TOKEN,
@@ -100,7 +88,7 @@ describe.each(PROTOCOLS)("run over %s", (protocol) => {
       const ledger = new UpdateLedger(sim.model, ORGS);
       receiver = await startReceiver(protocol);
       exporter = spawnExporter(
-        launcher,
+        program,
         [
           "run",
           `--pulumi.api-url=${sim.url}`,
@@ -127,12 +115,12 @@ describe.each(PROTOCOLS)("run over %s", (protocol) => {
       expect(points(first, "pulumi_stack_update_in_progress").length).toBeGreaterThan(0);
       expect(points(first, "pulumi_exporter_up")).toMatchObject([{ kind: "int", value: 1 }]);
       expect(points(first, "pulumi_exporter_build_info")).toMatchObject([
-        { kind: "int", value: 1, attributes: { version: launcher.version, revision: launcher.revision } },
+        { kind: "int", value: 1, attributes: { version: program.version, revision: program.revision } },
       ]);
 
       const resource = resourceAttributes(first);
       expect(resource["service.name"]).toBe("pulumi-exporter");
-      expect(resource["service.version"]).toBe(launcher.version);
+      expect(resource["service.version"]).toBe(program.version);
       expect(resource["service.instance.id"]).toMatch(
         /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
       );

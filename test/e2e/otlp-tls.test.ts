@@ -3,16 +3,15 @@
  * compiled binary: with `--otlp.certificate` trusting the receiver's certificate the export arrives (headers and
  * gzip included), and a certificate that does not name the IP address is still refused.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { e2eBinary } from "../support/e2e-binary.ts";
 import {
-  binaryLauncher,
   type ExporterProcess,
+  LAUNCHERS,
   type Launcher,
-  sourceLauncher,
+  launcher,
   spawnExporter,
 } from "../support/e2e-process.ts";
 import { PROTOCOLS, type Protocol } from "../support/e2e-receivers.ts";
@@ -21,8 +20,9 @@ import { type OtlpHttpReceiver, startOtlpHttpReceiver } from "../support/otlp-ht
 import { points } from "../support/otlp-points.ts";
 import { createTestCertificate, type TestCertificate } from "../support/otlp-tls.ts";
 
-const LAUNCHERS = ["source", "binary"] as const;
-let binary: Launcher | undefined;
+// Processes, a build and real servers: more than bun's 5 s default, each wait bounded on its own.
+setDefaultTimeout(30_000);
+
 let certificate: TestCertificate;
 /** Valid for DNS:localhost only: connecting to 127.0.0.1 must fail the identity check. */
 let localhostOnly: { cert: string; key: string; certFile: string; dir: string };
@@ -59,7 +59,7 @@ function selfSigned(subjectAltName: string): { cert: string; key: string; certFi
 }
 
 beforeAll(async () => {
-  binary = binaryLauncher(await e2eBinary());
+  await launcher("binary");
   certificate = createTestCertificate();
   localhostOnly = selfSigned("DNS:localhost");
 }, 120_000);
@@ -68,12 +68,6 @@ afterAll(() => {
   certificate.cleanup();
   rmSync(localhostOnly.dir, { recursive: true, force: true });
 });
-
-function launcherFor(name: (typeof LAUNCHERS)[number]): Launcher {
-  if (name === "source") return sourceLauncher();
-  if (binary === undefined) throw new Error("the binary was not built");
-  return binary;
-}
 
 type Receiver = OtlpHttpReceiver | OtlpGrpcReceiver;
 let receiver: Receiver | undefined;
@@ -90,8 +84,8 @@ async function tlsReceiver(protocol: Protocol, tls: { cert: string; key: string 
   return startOtlpHttpReceiver({ format: protocol === "http/json" ? "json" : "protobuf", tls });
 }
 
-function startDemo(launcher: Launcher, protocol: Protocol, port: number, trust: string): ExporterProcess {
-  return spawnExporter(launcher, [
+function startDemo(program: Launcher, protocol: Protocol, port: number, trust: string): ExporterProcess {
+  return spawnExporter(program, [
     "demo",
     `--otlp.endpoint=127.0.0.1:${port}`,
     `--otlp.protocol=${protocol}`,
@@ -105,7 +99,7 @@ function startDemo(launcher: Launcher, protocol: Protocol, port: number, trust: 
 describe.each(PROTOCOLS)("OTLP %s over TLS to 127.0.0.1", (protocol) => {
   test.each(LAUNCHERS)("%s: exports with the trusted certificate", async (name) => {
     receiver = await tlsReceiver(protocol, certificate);
-    exporter = startDemo(launcherFor(name), protocol, receiver.port, certificate.certFile);
+    exporter = startDemo(await launcher(name), protocol, receiver.port, certificate.certFile);
     await exporter.waitForOutput(new RegExp(`endpoint=https://127\\.0\\.0\\.1:${receiver.port}`));
     await receiver.waitForExports(1, 20_000);
     const [first] = receiver.received;
@@ -114,13 +108,13 @@ describe.each(PROTOCOLS)("OTLP %s over TLS to 127.0.0.1", (protocol) => {
     if (first && "contentEncoding" in first) expect(first.contentEncoding).toBe("gzip");
     expect(points(first?.body ?? { resourceMetrics: [] }, "pulumi_deployment_status")).toHaveLength(18);
     expect(exporter.stderr()).not.toContain("OTLP export failed");
-  }, 30_000);
+  });
 
   test.each(LAUNCHERS)("%s: refuses a certificate that does not name the IP address", async (name) => {
     receiver = await tlsReceiver(protocol, localhostOnly);
-    exporter = startDemo(launcherFor(name), protocol, receiver.port, localhostOnly.certFile);
+    exporter = startDemo(await launcher(name), protocol, receiver.port, localhostOnly.certFile);
     const [line] = await exporter.waitForOutput(/msg="OTLP export failed".*/, 20_000);
     expect(line).toMatch(/127\.0\.0\.1|altname|ERR_TLS_CERT_ALTNAME_INVALID/i);
     expect(receiver.received).toHaveLength(0);
-  }, 30_000);
+  });
 });

@@ -4,7 +4,7 @@
  * fails, a refused OTLP export) and finished updates. Every family of the catalog is then queried by its
  * Prometheus name and must return the expected series; for `run` the values are those of the simulator's model.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import {
   METRICS,
   type MetricDefinition,
@@ -26,6 +26,9 @@ import {
   UpdateLedger,
 } from "../support/e2e-truth.ts";
 import { type PrometheusSample, type RunningPrometheus, startPrometheus } from "../support/prometheus.ts";
+
+// Processes, a build and real servers: more than bun's 5 s default, each wait bounded on its own.
+setDefaultTimeout(30_000);
 
 const TOKEN = "pul-e2e-prometheus-token-0b8e6a";
 const ORGS = ["org-1", "org-2", "org-3"];

@@ -3,29 +3,29 @@
  * --no-compile-autoload-dotenv --no-compile-autoload-bunfig): a stray file next to it must not change its
  * configuration or run code. The same directory run with `bun` shows both files do take effect there.
  */
-import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { e2eBinary } from "../support/e2e-binary.ts";
 import {
-  binaryLauncher,
   type ExporterProcess,
   type Launcher,
+  launcher,
   runToExit,
-  sourceLauncher,
   spawnExporter,
 } from "../support/e2e-process.ts";
 import { type E2eReceiver, startReceiver } from "../support/e2e-receivers.ts";
 import { resourceAttributes } from "../support/otlp-points.ts";
 import type { ExportRequest } from "../support/otlp-proto.ts";
 
+// Processes, a build and real servers: more than bun's 5 s default, each wait bounded on its own.
+setDefaultTimeout(30_000);
+
 let dir: string;
 let marker: string;
-let binary: Launcher | undefined;
 
 beforeAll(async () => {
-  binary = binaryLauncher(await e2eBinary());
+  await launcher("binary");
   dir = mkdtempSync(join(tmpdir(), "e2e-workdir-"));
   marker = join(dir, "preloaded");
   writeFileSync(
@@ -51,17 +51,11 @@ afterEach(async () => {
   rmSync(marker, { force: true });
 });
 
-function launcherFor(name: "source" | "binary"): Launcher {
-  if (name === "source") return sourceLauncher();
-  if (binary === undefined) throw new Error("the binary was not built");
-  return binary;
-}
-
 /** A short demo in `dir`: what its log lines look like and the service name it pushes. */
-async function shortDemo(launcher: Launcher): Promise<{ stderr: string; resource: Record<string, string> }> {
+async function shortDemo(program: Launcher): Promise<{ stderr: string; resource: Record<string, string> }> {
   receiver = await startReceiver("http/protobuf");
   exporter = spawnExporter(
-    launcher,
+    program,
     ["demo", `--otlp.endpoint=${receiver.endpoint}`, "--otlp.insecure", "--web.listen-address=127.0.0.1:0"],
     { cwd: dir },
   );
@@ -75,14 +69,14 @@ async function shortDemo(launcher: Launcher): Promise<{ stderr: string; resource
 }
 
 test("binary: --version runs no preload from bunfig.toml", async () => {
-  const { code, stdout } = await runToExit(launcherFor("binary"), ["--version"], { cwd: dir });
+  const { code, stdout } = await runToExit(await launcher("binary"), ["--version"], { cwd: dir });
   expect(code).toBe(0);
   expect(stdout).toStartWith("pulumi-exporter ");
   expect(existsSync(marker)).toBe(false);
 });
 
 test("binary: a demo takes nothing from .env and runs no preload", async () => {
-  const { stderr, resource } = await shortDemo(launcherFor("binary"));
+  const { stderr, resource } = await shortDemo(await launcher("binary"));
   expect(existsSync(marker)).toBe(false);
   expect(resource["service.name"]).toBe("pulumi-exporter");
   expect(resource.source).toBeUndefined();
@@ -92,7 +86,7 @@ test("binary: a demo takes nothing from .env and runs no preload", async () => {
 });
 
 test("source (control): bun loads the same .env and runs the preload", async () => {
-  const { stderr, resource } = await shortDemo(launcherFor("source"));
+  const { stderr, resource } = await shortDemo(await launcher("source"));
   expect(existsSync(marker)).toBe(true);
   expect(resource["service.name"]).toBe("from-dotenv");
   expect(resource.source).toBe("dotenv");

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "../../scripts/build.ts";
 import { COMMIT, VERSION } from "../../src/version.ts";
-import type { CompiledBinary } from "./e2e-binary.ts";
+import { type CompiledBinary, e2eBinary } from "./e2e-binary.ts";
 import { createWaiter } from "./otlp-wait.ts";
 
 /** How the program is started, and the version and revision it reports. */
@@ -38,6 +38,15 @@ export function binaryLauncher(binary: CompiledBinary): Launcher {
     version: binary.info.version,
     revision: binary.info.commit,
   };
+}
+
+/** The two ways every end-to-end test starts the program. */
+export const LAUNCHERS = ["source", "binary"] as const;
+export type LauncherName = (typeof LAUNCHERS)[number];
+
+/** The launcher called `name`; the binary is compiled on first use (call it in `beforeAll` to build there). */
+export async function launcher(name: LauncherName): Promise<Launcher> {
+  return name === "source" ? sourceLauncher() : binaryLauncher(await e2eBinary());
 }
 
 export interface SpawnOptions {
