@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { compiledExporter } from "../support/compiled-exporter.ts";
+import { e2eBinary } from "../support/e2e-binary.ts";
 import { type RunningPrometheus, startPrometheus } from "../support/prometheus.ts";
 
 const DASHBOARD = resolve(
@@ -51,7 +51,7 @@ let exporter: Bun.Subprocess | undefined;
 let prometheus: RunningPrometheus | undefined;
 
 beforeAll(async () => {
-  const binary = await compiledExporter();
+  const { path: binary } = await e2eBinary();
   const port = await freePort();
   exporter = Bun.spawn(
     [
