@@ -161,14 +161,32 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
     collector,
     scheduler,
     pipeline: metrics,
-    async stop(deadlineMs = 8_000) {
-      const finished = await scheduler.stop(deadlineMs);
+    async stop(deadlineMs = 9_000) {
+      // The running cycle gets most of the budget, the final export the rest; neither can overrun it.
+      const until = Date.now() + deadlineMs;
+      const finished = await scheduler.stop(Math.floor(deadlineMs * 0.6));
       if (!finished) logger.warn("abandoned the running collection cycle at shutdown");
-      if (metrics.pushEnabled) await metrics.push();
-      await metrics.shutdown();
-      await server.stop();
+      if (metrics.pushEnabled) {
+        const flushed = await within(metrics.push(), until - Date.now());
+        if (flushed !== true) logger.warn("the final OTLP export did not complete before shutdown");
+      }
+      await within(metrics.shutdown(), until - Date.now());
+      await server.stop(Math.max(0, until - Date.now()));
     },
   };
+}
+
+/** The promise's value, or undefined when it takes longer than `ms`. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function lazyInstruments(target: () => Instruments | undefined): Instruments {

@@ -104,4 +104,35 @@ describe("the running exporter", () => {
     running = undefined;
     expect(receiver.received).toHaveLength(2);
   });
+
+  test("a stop finishes even when the OTLP backend never answers", async () => {
+    let requests = 0;
+    const silent = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      idleTimeout: 0,
+      fetch: () => {
+        requests++;
+        return new Promise<Response>(() => {});
+      },
+    });
+    try {
+      const exporter = await startExporter({
+        api: world(),
+        logger: silentLogger,
+        config: testConfig({
+          otlp: { enabled: true, endpoint: `http://127.0.0.1:${silent.port}`, timeoutMs: 60_000 },
+        }),
+      });
+      for (let i = 0; i < 200 && requests === 0; i++) await Bun.sleep(10);
+      expect(requests).toBe(1);
+      const outcome = await Promise.race([
+        exporter.stop(500).then(() => "stopped"),
+        Bun.sleep(10_000).then(() => "still running"),
+      ]);
+      expect(outcome).toBe("stopped");
+    } finally {
+      await silent.stop(true);
+    }
+  });
 });
