@@ -1,0 +1,390 @@
+/** The benchmark section of docs/benchmarks.md: targets, tables, machine and the exact commands. */
+import { GO_CALLS_PER_ORG, mib } from "./figures.ts";
+import type { Machine } from "./machine.ts";
+import { cpu, duration, int, mebibytes, table, times } from "./markdown.ts";
+import { type Latency, ORGANIZATIONS, SCENARIO, type Summary, WARM_UP_TICKS } from "./suite.ts";
+
+export interface BenchReport {
+  readonly summaries: readonly Summary[];
+  readonly machine: Machine;
+  /** `pulumi-exporter --version` of the measured binary. */
+  readonly binaryVersion: string;
+  /** The command that produced the report, e.g. `npm run bench`. */
+  readonly command: string;
+  readonly startedAt: Date;
+  readonly elapsedMs: number;
+  readonly loadBefore: number;
+  readonly loadAfter: number;
+  readonly latency: Latency;
+}
+
+export type TargetStatus = "met" | "missed" | "not measured";
+
+export interface TargetResult {
+  readonly id: TargetId;
+  readonly target: string;
+  readonly measured: string;
+  readonly status: TargetStatus;
+}
+
+export type TargetId =
+  | "calls"
+  | "wall-first"
+  | "wall-steady"
+  | "rss-steady"
+  | "rss-peak"
+  | "first-export"
+  | "scrape";
+
+export const WALL_FACTOR = 1.25;
+export const CALLS_REDUCTION = 20;
+export const RSS_STEADY_MIB = 80;
+export const RSS_PEAK_MIB = 128;
+export const FIRST_EXPORT_MS = 2_000;
+export const SCRAPE_MS = 150;
+
+function label(s: Summary): string {
+  return `${int(s.stacks)}/c${s.concurrency}`;
+}
+
+function status(measured: readonly boolean[]): TargetStatus {
+  if (measured.length === 0) return "not measured";
+  return measured.every(Boolean) ? "met" : "missed";
+}
+
+function each(rows: readonly Summary[], show: (s: Summary) => string): string {
+  return rows.length === 0 ? "—" : rows.map((s) => `${label(s)}: ${show(s)}`).join("; ");
+}
+
+/** Each target of the issue against the measured medians. */
+export function evaluateTargets(summaries: readonly Summary[]): TargetResult[] {
+  const at1k = summaries.filter((s) => s.stacks === 1_000);
+  const at10k = summaries.filter((s) => s.stacks === 10_000);
+  const withSteady = summaries.filter((s) => s.steady.cycles > 0);
+  return [
+    {
+      id: "calls",
+      target: `Steady API calls ≤ 1/${CALLS_REDUCTION} of the Go formula at 1,000 stacks`,
+      measured: each(
+        at1k,
+        (s) => `${int(s.steady.calls)} vs ${int(s.steady.goCalls)} (1/${s.steady.reduction.toFixed(1)})`,
+      ),
+      status: status(at1k.map((s) => s.steady.reduction >= CALLS_REDUCTION)),
+    },
+    {
+      id: "wall-first",
+      target: `First cycle wall ≤ ${WALL_FACTOR} × ceil(calls / concurrency) × latency`,
+      measured: each(summaries, (s) => times(s.first.ratio)),
+      status: status(summaries.map((s) => s.first.ratio <= WALL_FACTOR)),
+    },
+    {
+      id: "wall-steady",
+      target: `Steady cycle wall ≤ ${WALL_FACTOR} × ceil(calls / concurrency) × latency`,
+      measured: each(withSteady, (s) => times(s.steady.ratio)),
+      status: status(withSteady.map((s) => s.steady.ratio <= WALL_FACTOR)),
+    },
+    {
+      id: "rss-steady",
+      target: `Steady RSS ≤ ${RSS_STEADY_MIB} MiB at 10,000 stacks`,
+      measured: each(at10k, (s) => mebibytes(s.rss.steadyBytes)),
+      status: status(at10k.map((s) => mib(s.rss.steadyBytes) <= RSS_STEADY_MIB)),
+    },
+    {
+      id: "rss-peak",
+      target: `Peak RSS ≤ ${RSS_PEAK_MIB} MiB at 10,000 stacks`,
+      measured: each(at10k, (s) => mebibytes(s.rss.peakBytes)),
+      status: status(at10k.map((s) => mib(s.rss.peakBytes) <= RSS_PEAK_MIB)),
+    },
+    {
+      id: "first-export",
+      target: `First OTLP export ≤ ${FIRST_EXPORT_MS / 1000} s after the start`,
+      measured: each(summaries, (s) => duration(s.first.firstExportMs)),
+      status: status(summaries.map((s) => s.first.firstExportMs <= FIRST_EXPORT_MS)),
+    },
+    {
+      id: "scrape",
+      target: `\`/metrics\` scrape ≤ ${SCRAPE_MS} ms at 10,000 stacks`,
+      measured: each(at10k, (s) => duration(s.scrape.medianMs)),
+      status: status(at10k.map((s) => s.scrape.medianMs <= SCRAPE_MS)),
+    },
+  ];
+}
+
+/**
+ * Why a target is missed, from profiling the binary (commit 0c56976, this machine): what is ours to fix and what
+ * is the runtime's. Shown only while the target is missed.
+ */
+export const MISSED_NOTES: Readonly<Partial<Record<TargetId, string>>> = {
+  calls:
+    "The stack list and the reads of changed stacks are already minimal (one history page per stack whose " +
+    "`lastUpdate` moved). What remains is by design: a stack whose update is still running is read again every " +
+    "cycle until it ends, because nothing in the stack list changes when an update finishes (`lastUpdate` is its " +
+    "start). With 2 % of the stacks starting an update per minute and updates lasting up to 15 minutes, each update " +
+    "costs 4–5 reads: the stack calls above are ~5 × the updates started per tick. The organization endpoints add " +
+    "15 calls per organization where the Go formula counts 10 (members, environments, policy violations and Neo " +
+    "tasks take several pages each). Reaching 1/20 means polling running updates less often than every cycle, a " +
+    "trade of freshness (`pulumi_stack_update_in_progress`, when an update is counted) for calls.",
+  "wall-steady":
+    "Ours. The bound assumes every slot busy for the whole cycle, but pages are sequential: `collectOrgStacks` in " +
+    "src/collect/cycle.ts awaits the organization's whole stack list (`api.listStacks`, one page after the other " +
+    "by continuation token in src/pulumi/client.ts) before it starts the first history read. At 10,000 stacks " +
+    "that is 34 pages × ~50 ms ≈ 1.7 s of the cycle with at most 3 of the slots busy, then ~1,100 history reads " +
+    "÷ 30 × 50 ms ≈ 1.85 s: the measured ~3.6 s. At 100 and 1,000 stacks with 30 slots the chain is the same " +
+    "(1–4 list pages, then the reads) and the organization endpoints' own pages. The fix is to read each page's " +
+    "changed stacks as soon as the page arrives (a page callback on `PulumiApi.listStacks`; deletions still " +
+    "decided after the last page), which brings the cycle to about max(pages, ceil(calls ÷ concurrency)) × " +
+    "latency. Not done here: it changes the shared PulumiApi contract.",
+  "rss-steady":
+    "Mostly the runtime and one library, not fleet data: the binary uses ~90 MiB before its first cycle (see RSS " +
+    "at start). Of that, ~43 MiB is file-backed code pages of the Bun runtime and the bundle (a compiled " +
+    'hello-world already maps 24 MiB), and `import "arktype"` alone adds ~25 MiB of anonymous memory (11 MB of ' +
+    "JS heap, 81,000 objects and 16,000 functions built when the module initializes). At 10,000 stacks the live JS " +
+    "heap is ~52 MB (heap profile: OpenTelemetry SDK accumulations and attribute-hash strings for ~24,000 series, " +
+    "and the collector state); the rest is JavaScriptCore's headroom, which it keeps between cycles. Back to back " +
+    "at 10,000 stacks and concurrency 30, steady RSS was 189 MiB as built, 171 MiB with `Bun.gc(true)` after " +
+    "every cycle and 172 MiB with `BUN_OPTIONS=--smol`. Ours to try: plain checks instead of arktype " +
+    "(src/pulumi/validate.ts, src/config/validate.ts, src/collect/state-file.ts, " +
+    "src/sim/faults.ts). The remaining ~65 MiB floor is the runtime's.",
+  "rss-peak":
+    "The peak is reached in the first cycle, which reads, parses and validates a history page for every stack: at " +
+    "10,000 stacks ~10,000 responses in 20–55 s, and JavaScriptCore grows its heap rather than collect that often. " +
+    "With the ~90 MiB floor above, 128 MiB leaves under 40 MiB for it. In the same comparison the peak was 313 MiB " +
+    "as built, 286 MiB with `Bun.gc(true)` after every cycle and 321 MiB with `--smol`: the runtime's heap policy " +
+    "more than our data.",
+  "first-export":
+    "By design the first export follows the first cycle (src/app.ts pushes after each cycle, so the first push " +
+    "carries data), and the first cycle reads every stack's history once: at least ceil(calls ÷ concurrency) × 50 " +
+    "ms. The export itself follows the cycle's end closely (see the table: collect, encode, send). ≤ 2 s holds where " +
+    "that bound is under ~1.7 s: a few hundred stacks at concurrency 10, up to ~1,000 at 30. Exporting the " +
+    "exporter's own metrics before the first cycle would meet the figure without carrying any Pulumi data; not " +
+    "done.",
+  scrape:
+    "Split measured in-process at 10,000 stacks (29,000 lines, 2.9 MB of text): the OpenTelemetry SDK's collect " +
+    "~50 ms, our `renderPrometheus` (src/metrics/prometheus.ts: translating, escaping and sorting every series) " +
+    "35–60 ms, gzip ~15 ms; 100–130 ms on an idle core. On this shared 2-core machine the binary's median " +
+    "lands around the limit. Ours to shave: cache the rendered label sets between scrapes (the stacks' label " +
+    "sets rarely change) or render straight from the collector snapshot.",
+};
+
+const STATUS_TEXT: Record<TargetStatus, string> = {
+  met: "**met**",
+  missed: "**missed**",
+  "not measured": "not measured (size not run)",
+};
+
+function rowKey(s: Summary): string[] {
+  return [int(s.stacks), String(s.concurrency)];
+}
+
+function callsTable(summaries: readonly Summary[]): string {
+  return table(
+    [
+      "Stacks",
+      "Concurrency",
+      "First cycle: calls",
+      "Go formula",
+      "Steady cycle: calls",
+      "= list pages",
+      "+ stack calls",
+      "+ org calls",
+      "Go formula",
+      "Go ÷ ours",
+      "Updates started per tick",
+    ],
+    summaries.map((s) => [
+      ...rowKey(s),
+      int(s.first.calls),
+      int(s.first.goCalls),
+      int(s.steady.calls),
+      int(s.steady.listPages),
+      int(s.steady.stackCalls),
+      int(s.steady.orgCalls),
+      int(s.steady.goCalls),
+      times(s.steady.reduction),
+      int(s.steady.updatesStarted),
+    ]),
+  );
+}
+
+function wallTable(summaries: readonly Summary[]): string {
+  return table(
+    [
+      "Stacks",
+      "Concurrency",
+      "Interval",
+      "First cycle: wall",
+      "bound",
+      "wall ÷ bound",
+      "Steady cycle: wall",
+      "bound",
+      "wall ÷ bound",
+    ],
+    summaries.map((s) => [
+      ...rowKey(s),
+      duration(s.intervalMs),
+      `${duration(s.first.wallMs)}${s.first.timedOut ? " (timed out)" : ""}`,
+      duration(s.first.boundMs),
+      times(s.first.ratio),
+      duration(s.steady.wallMs),
+      duration(s.steady.boundMs),
+      times(s.steady.ratio),
+    ]),
+  );
+}
+
+function resourceTable(summaries: readonly Summary[]): string {
+  return table(
+    [
+      "Stacks",
+      "Concurrency",
+      "RSS at start",
+      "RSS steady",
+      "RSS steady max",
+      "RSS peak",
+      "CPU: start",
+      "CPU: first cycle",
+      "CPU: steady cycle",
+      "of which export",
+    ],
+    summaries.map((s) => [
+      ...rowKey(s),
+      mebibytes(s.rss.startBytes),
+      mebibytes(s.rss.steadyBytes),
+      mebibytes(s.rss.steadyMaxBytes),
+      mebibytes(s.rss.peakBytes),
+      cpu(s.first.startupCpuSeconds),
+      cpu(s.first.collectCpuSeconds + s.first.exportCpuSeconds),
+      cpu(s.steady.collectCpuSeconds + s.steady.exportCpuSeconds),
+      cpu(s.steady.exportCpuSeconds),
+    ]),
+  );
+}
+
+function latencyTable(summaries: readonly Summary[]): string {
+  return table(
+    [
+      "Stacks",
+      "Concurrency",
+      "Start to serving",
+      "Start to first export",
+      "(min–max)",
+      "First cycle end to export",
+      "`/metrics` scrape",
+      "(min–max)",
+      "`/metrics` size",
+      "Points per export",
+    ],
+    summaries.map((s) => [
+      ...rowKey(s),
+      duration(s.first.startupMs),
+      duration(s.first.firstExportMs),
+      `${duration(s.first.firstExportMinMs)}–${duration(s.first.firstExportMaxMs)}`,
+      duration(s.first.exportAfterCycleMs),
+      duration(s.scrape.medianMs),
+      `${duration(s.scrape.minMs)}–${duration(s.scrape.maxMs)}`,
+      `${(s.scrape.bytes / 1e6).toFixed(2)} MB`,
+      int(s.exportedPoints),
+    ]),
+  );
+}
+
+function checks(summaries: readonly Summary[]): string[] {
+  const lines: string[] = [];
+  const disagree = summaries.filter((s) => !s.callsAgree);
+  lines.push(
+    disagree.length === 0
+      ? "- The simulator's call count equals the `api_calls` the exporter logged in every cycle of every run."
+      : `- The simulator's call count differs from the exporter's \`api_calls\` in: ${disagree.map(label).join(", ")}.`,
+  );
+  const timedOut = summaries.filter((s) => s.first.timedOut || s.steady.timedOut > 0);
+  lines.push(
+    timedOut.length === 0
+      ? "- No cycle reached its deadline."
+      : `- Cycles reached their deadline in: ${timedOut.map(label).join(", ")} (their figures are not comparable).`,
+  );
+  const noisy = summaries.filter((s) => s.errors > 0 || s.steady.errors > 0);
+  lines.push(
+    noisy.length === 0
+      ? "- No error log line and no failed collection step in any run."
+      : `- Errors logged or collection steps failed in: ${noisy.map(label).join(", ")}.`,
+  );
+  return lines;
+}
+
+export function renderBenchSection(report: BenchReport): string {
+  const { summaries, machine, latency } = report;
+  const targets = evaluateTargets(summaries);
+  const first = summaries[0];
+  const firstRuns = [...new Set(summaries.map((s) => s.first.runs))].join(" or ");
+  const steadyCycles = [...new Set(summaries.map((s) => s.steady.cycles))].join(" or ");
+  const scrapes = [...new Set(summaries.map((s) => s.scrape.runs))].join(" or ");
+  const notes = targets.filter((t) => t.status === "missed" && MISSED_NOTES[t.id]);
+  const out: string[] = [];
+  out.push("## Benchmark", "");
+  out.push(
+    `Run on ${report.startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC with \`${report.command}\` ` +
+      `(${(report.elapsedMs / 60_000).toFixed(1)} minutes), measuring \`${report.binaryVersion}\`.`,
+    "",
+  );
+  out.push(
+    `**Machine:** ${machine.cpuModel}, ${machine.cores} cores, ${(machine.memoryBytes / 2 ** 30).toFixed(1)} GiB ` +
+      `memory, ${machine.kernel}, Bun ${machine.bunVersion} (the runtime inside the binary). Shared with other ` +
+      `work: load average ${report.loadBefore.toFixed(2)} before, ${report.loadAfter.toFixed(2)} after.`,
+    "",
+  );
+  out.push("### Targets", "");
+  out.push(
+    table(
+      ["Target", "Measured (stacks/concurrency: median)", "Status"],
+      targets.map((t) => [t.target, t.measured, STATUS_TEXT[t.status]]),
+      "--- | --- | ---",
+    ),
+    "",
+  );
+  if (notes.length > 0) {
+    out.push(
+      "Why the missed targets are missed (from profiling; what is ours and what is the runtime's):",
+      "",
+    );
+    for (const t of notes) out.push(`- **${t.target}.** ${MISSED_NOTES[t.id]}`);
+    out.push("");
+  }
+  out.push("### Setup", "");
+  out.push(
+    `- Simulator in the benchmark process (\`startSimulator\`, seed ${SCENARIO.seed}): ${ORGANIZATIONS.length} ` +
+      `organizations, stack list pages of 100, ${latency.meanMs} ms ± ${latency.jitterMs} ms (uniform) of latency ` +
+      `injected into every API call, ${SCENARIO.churn * 100} % of the stacks start an update per tick, one tick ` +
+      `(${SCENARIO.tickSeconds} simulated seconds, the default collect interval) after each cycle the exporter ` +
+      `finishes. ${WARM_UP_TICKS} ticks before the exporter starts, so as many updates are running as later on.`,
+    `- The exporter is the compiled binary, one process per run, its access token in the environment, logging JSON; ` +
+      "an OTLP/HTTP sink in the benchmark process stamps each export on arrival.",
+    `- **Calls** are counted by the simulator between two cycle ends. The Go formula is the same cycle's stack ` +
+      `list pages + 2 × stacks + ${GO_CALLS_PER_ORG} × organizations.`,
+    "- **Wall** is the exporter's own `duration_ms`; the **bound** is ceil(calls ÷ concurrency) × " +
+      `${latency.meanMs} ms for the same cycle, and wall ÷ bound is taken per cycle, then the median.`,
+    "- **RSS at start** is VmRSS when the HTTP server is up; **RSS steady** the median of VmRSS sampled every " +
+      "200 ms from the first steady cycle's export to the end (scrapes included, as in production); **RSS peak** " +
+      "VmHWM at the end of the run. **CPU** is utime + stime from " +
+      "/proc: `start` until the HTTP server is up, a cycle from the previous export to this cycle's export " +
+      "(scrapes excluded), `export` from the cycle's log line until its export arrived.",
+    `- Medians: the first cycle and the first export over ${firstRuns} runs (separate processes), steady figures ` +
+      `over ${steadyCycles} cycles, \`/metrics\` over ${scrapes} scrapes (\`Accept-Encoding: gzip\`, as Prometheus ` +
+      "asks), each taken once the cycle's export is in so the two never overlap.",
+    "",
+  );
+  out.push("### API calls per cycle", "", callsTable(summaries), "");
+  out.push("### Cycle wall time", "", wallTable(summaries), "");
+  out.push("### Memory and CPU", "", resourceTable(summaries), "");
+  out.push("### Start, first export and scrape", "", latencyTable(summaries), "");
+  out.push("### Checks", "", ...checks(summaries), "");
+  out.push("### Commands", "");
+  out.push(
+    `Reproduce everything with \`${report.command}\` (\`--quick\` runs 100 and 1,000 stacks only). ` +
+      "Each row ran this exporter command (the simulator's and the sink's URLs are picked per run):",
+    "",
+  );
+  const commands = [...new Set(summaries.map((s) => `${label(s)}: ${s.command}`))];
+  out.push("```", ...commands, "```");
+  if (!first) out.push("", "No run finished.");
+  return out.join("\n");
+}
