@@ -1,10 +1,16 @@
 import { describe, expect, test } from "bun:test";
-import { readSection, renderDocument } from "./markdown.ts";
-import { evaluateTargets, renderBenchSection } from "./report.ts";
-import { parseBenchArgs } from "./run.ts";
-import type { CycleSample, RunResult } from "./scenario.ts";
-import { rssGrowth, type SoakCycle } from "./soak.ts";
-import { estimatedFirstCycleCalls, intervalFor, type RowResult, type Summary, summarize } from "./suite.ts";
+import { readSection, renderDocument } from "../../bench/markdown.ts";
+import { evaluateTargets, renderBenchSection } from "../../bench/report.ts";
+import { parseBenchArgs } from "../../bench/run.ts";
+import type { CycleSample, RunResult } from "../../bench/scenario.ts";
+import { rssGrowth, type SoakCycle } from "../../bench/soak.ts";
+import {
+  estimatedFirstCycleCalls,
+  intervalFor,
+  type RowResult,
+  type Summary,
+  summarize,
+} from "../../bench/suite.ts";
 
 const MiB = 1024 * 1024;
 

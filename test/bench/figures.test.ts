@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { goFormulaCalls, lowerBoundMs, median, mib } from "./figures.ts";
-import { parseCpuSeconds, parseMemory } from "./proc.ts";
+import { goFormulaCalls, lowerBoundMs, median, mib } from "../../bench/figures.ts";
+import { parseCpuSeconds, parseMemory } from "../../bench/proc.ts";
 
 describe("median", () => {
   test("middle value of an odd count, mean of the middle two of an even count, unsorted input", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { requestType } from "../test/support/otlp-proto.ts";
-import { spawnExporter } from "./exporter-process.ts";
-import { countDataPoints, startOtlpSink } from "./otlp-sink.ts";
+import { spawnExporter } from "../../bench/exporter-process.ts";
+import { countDataPoints, startOtlpSink } from "../../bench/otlp-sink.ts";
+import { requestType } from "../support/otlp-proto.ts";
 
 /** A stand-in child that logs like the exporter: JSON lines on stderr, a non-JSON line, then waits for a signal. */
 const CHILD = `
