@@ -127,43 +127,50 @@ export async function runCycle(
   };
 
   const collectOrgStacks = async (org: string): Promise<void> => {
-    let summaries: StackSummary[] | undefined;
+    const live = new Set<string>();
+    const reads: Promise<void>[] = [];
+    // Each page's changed stacks are read as soon as the page arrives, while the next pages load.
+    const onPage = (page: readonly StackSummary[]): void => {
+      if (!open) return;
+      for (const summary of page) {
+        if (summary.orgName !== org) continue;
+        const key = stackKey(org, summary.projectName, summary.stackName);
+        if (live.has(key)) continue;
+        live.add(key);
+        let track = stacks.get(key);
+        const buried = summary.id === undefined ? undefined : tombstones.get(summary.id);
+        if (!track && buried) {
+          track = buried;
+          tombstones.delete(buried.id as string);
+          stacks.set(key, track);
+        }
+        if (needsHistory(track, summary)) reads.push(readStack(summary));
+        else if (
+          track &&
+          summary.resourceCount !== undefined &&
+          summary.resourceCount !== track.resourceCount
+        ) {
+          stacks.set(key, { ...track, resourceCount: summary.resourceCount });
+        }
+      }
+    };
+    let listed = false;
     try {
-      summaries = await slot(() => api.listStacks(org));
+      const summaries = await slot(() => api.listStacks(org, onPage));
+      listed = summaries !== undefined;
     } catch (error) {
       fail("ListUserStacks", { org }, error);
-      return;
     }
-    if (!open || !summaries) return;
-    orgsListed++;
-    const live = new Set<string>();
-    const toRead: StackSummary[] = [];
-    for (const summary of summaries) {
-      if (summary.orgName !== org) continue;
-      const key = stackKey(org, summary.projectName, summary.stackName);
-      live.add(key);
-      let track = stacks.get(key);
-      const buried = summary.id === undefined ? undefined : tombstones.get(summary.id);
-      if (!track && buried) {
-        track = buried;
-        tombstones.delete(buried.id as string);
-        stacks.set(key, track);
-      }
-      if (needsHistory(track, summary)) toRead.push(summary);
-      else if (
-        track &&
-        summary.resourceCount !== undefined &&
-        summary.resourceCount !== track.resourceCount
-      ) {
-        stacks.set(key, { ...track, resourceCount: summary.resourceCount });
+    if (open && listed) {
+      orgsListed++;
+      // Deletions only once the whole list is in: a stack missing from a failed listing is not gone.
+      for (const [key, track] of stacks) {
+        if (track.org !== org || live.has(key)) continue;
+        stacks.delete(key);
+        if (track.id !== undefined) bury(tombstones, track);
       }
     }
-    for (const [key, track] of stacks) {
-      if (track.org !== org || live.has(key)) continue;
-      stacks.delete(key);
-      if (track.id !== undefined) bury(tombstones, track);
-    }
-    await Promise.all(toRead.map(readStack));
+    await Promise.all(reads);
   };
 
   const runOrgTasks = (org: string): Promise<void>[] =>

@@ -43,7 +43,11 @@ export interface UpdatesPage {
 }
 
 export interface PulumiApi {
-  listStacks(org: string): Promise<StackSummary[]>;
+  /**
+   * Every stack of the organization. `onPage` sees each page's stacks as it arrives, so work on the first page
+   * can start before the last one is read.
+   */
+  listStacks(org: string, onPage?: (stacks: readonly StackSummary[]) => void): Promise<StackSummary[]>;
   getStackResourceCount(ref: StackRef): Promise<number>;
   /** One page of a stack's update history, newest first. Pages start at 1. */
   getStackUpdates(ref: StackRef, page: number, pageSize: number): Promise<UpdatesPage>;

@@ -76,6 +76,8 @@ export interface PulumiClientOptions {
   now?: () => number;
 }
 
+/** Neo tasks are listed 1,000 to a page, the most the API documents. */
+export const NEO_TASKS_PAGE_SIZE = 1000;
 /** Deployments are listed 100 to a page, the most the API allows. */
 export const DEPLOYMENTS_PAGE_SIZE = 100;
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -417,14 +419,20 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
     tokenField: string,
     validator: Validator<T>,
     call: (token: string | undefined) => Call,
+    onPage?: (items: readonly T[]) => void,
   ): Promise<T[]> {
     const dropped = tally();
-    const items = await collectTokenPages(operation, maxPages, async (token) => {
-      const { status, body } = await fetchJson(operation, call(token));
-      const envelope = must(operation, status, readEnvelope(body, field));
-      const next = must(operation, status, readToken(envelope, tokenField));
-      return { items: keepValid(dropped, readItems(envelope, field), validator), next };
-    });
+    const items = await collectTokenPages(
+      operation,
+      maxPages,
+      async (token) => {
+        const { status, body } = await fetchJson(operation, call(token));
+        const envelope = must(operation, status, readEnvelope(body, field));
+        const next = must(operation, status, readToken(envelope, tokenField));
+        return { items: keepValid(dropped, readItems(envelope, field), validator), next };
+      },
+      onPage,
+    );
     reportDropped(operation, dropped);
     return items;
   }
@@ -435,9 +443,14 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
     withSignal: (signal) =>
       createPulumiClient({ ...options, signal: lifetime ? AbortSignal.any([lifetime, signal]) : signal }),
 
-    listStacks: (org): Promise<StackSummary[]> =>
-      listByToken("ListUserStacks", "stacks", "continuationToken", stackItem, (token) =>
-        get("/api/user/stacks", { query: { organization: org, continuationToken: token } }),
+    listStacks: (org, onPage): Promise<StackSummary[]> =>
+      listByToken(
+        "ListUserStacks",
+        "stacks",
+        "continuationToken",
+        stackItem,
+        (token) => get("/api/user/stacks", { query: { organization: org, continuationToken: token } }),
+        onPage,
       ),
 
     getStackResourceCount: async (ref) => {
@@ -562,7 +575,8 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
       listByToken("ListTasks", "tasks", "continuationToken", neoTaskItem, (token) =>
         get("/api/preview/agents/{orgName}/tasks", {
           path: { orgName: org },
-          query: { continuationToken: token },
+          // The largest page the API documents (1-1000): fewer calls for organizations with many tasks.
+          query: { continuationToken: token, pageSize: NEO_TASKS_PAGE_SIZE },
         }),
       ),
 

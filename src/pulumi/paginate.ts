@@ -24,6 +24,7 @@ export async function collectTokenPages<T>(
   operation: Operation,
   maxPages: number,
   fetchPage: (token: string | undefined) => Promise<TokenPage<T>>,
+  onPage?: (items: readonly T[]) => void,
 ): Promise<T[]> {
   const all: T[] = [];
   const seen = new Set<string>();
@@ -31,6 +32,7 @@ export async function collectTokenPages<T>(
   for (let page = 1; page <= maxPages; page++) {
     const result = await fetchPage(token);
     append(all, result.items);
+    onPage?.(result.items);
     if (result.next === undefined) return all;
     if (seen.has(result.next)) {
       throw paginationError(operation, `server repeated a continuation token on page ${page}`);

@@ -419,6 +419,48 @@ describe("cycle limits", () => {
     expect(peak).toBe(3);
   });
 
+  test("history reads start while later pages of the stack list are still loading", async () => {
+    const api = world();
+    for (let i = 0; i < 150; i++) {
+      api.addStack({
+        id: `p${i}`,
+        org: "acme",
+        project: "bulk",
+        stack: `s${i}`,
+        resourceCount: 1,
+        updates: [],
+      });
+    }
+    const events: string[] = [];
+    const list = api.listStacks.bind(api);
+    api.listStacks = async (org, onPage) => {
+      const all = await list(org);
+      for (let i = 0; i < all.length; i += 100) {
+        events.push(`page ${i / 100 + 1}`);
+        onPage?.(all.slice(i, i + 100));
+        await Bun.sleep(5);
+      }
+      events.push("listed");
+      return all;
+    };
+    const read = api.getStackUpdates.bind(api);
+    api.getStackUpdates = async (ref, page, size) => {
+      if (!events.includes("read")) events.push("read");
+      return read(ref, page, size);
+    };
+    const collector = new Collector({
+      api,
+      logger: silentLogger,
+      organizations: ["acme"],
+      maxConcurrency: 4,
+      cycleBudgetMs: 10_000,
+    });
+    const result = await collector.collect();
+    expect(result.stats.stacks).toBe(152);
+    expect(events.indexOf("read")).toBeLessThan(events.indexOf("listed"));
+    expect(events.slice(0, 2)).toEqual(["page 1", "read"]);
+  });
+
   test("a cycle is cut off at its budget; org values still land and hung stacks keep their values", async () => {
     const api = world();
     let clock = 4_000_000;

@@ -261,7 +261,7 @@ describe("every operation calls its documented path and query", () => {
       { id: "t-1", status: "running", createdAt: "2025-05-01T10:00:00Z", tokensUsed: 1200 },
       { id: "t-2", status: "idle", createdAt: "2025-05-02T10:00:00Z" },
     ]);
-    expectLastRequest("/api/preview/agents/acme/tasks");
+    expectLastRequest("/api/preview/agents/acme/tasks?pageSize=1000");
   });
 
   test("getNeoTokenBudget", async () => {

@@ -91,9 +91,9 @@ describe("continuation-token lists walk to the last page", () => {
     const { client } = observedClient(local.url);
     expect((await client.listNeoTasks("acme")).map((t) => t.id)).toEqual(["1", "2"]);
     expect(local.requests.map((r) => r.target)).toEqual([
-      "/api/preview/agents/acme/tasks",
-      "/api/preview/agents/acme/tasks?continuationToken=n2",
-      "/api/preview/agents/acme/tasks?continuationToken=n3",
+      "/api/preview/agents/acme/tasks?pageSize=1000",
+      "/api/preview/agents/acme/tasks?continuationToken=n2&pageSize=1000",
+      "/api/preview/agents/acme/tasks?continuationToken=n3&pageSize=1000",
     ]);
   });
 

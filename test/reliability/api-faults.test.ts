@@ -380,7 +380,7 @@ describe("Pulumi API faults", () => {
     // The simulator breaks the middle item of the first page it answers.
     const stackPage = r.sim.model.listStacks("org-2").slice(0, 4);
     const hiddenStack = stackPage[Math.floor(stackPage.length / 2)];
-    const taskPage = (await simGet(r, "/api/preview/agents/org-1/tasks")).tasks as NeoTask[];
+    const taskPage = (await simGet(r, "/api/preview/agents/org-1/tasks?pageSize=1000")).tasks as NeoTask[];
     const hiddenTask = taskPage[Math.floor(taskPage.length / 2)];
     const hiddenViolation = r.sim.model.violations("org-3")[2];
     if (!hiddenStack || !hiddenTask || !hiddenViolation) throw new Error("scenario too small");

@@ -151,10 +151,10 @@ export class FakeApi implements PulumiApi {
     return found;
   }
 
-  async listStacks(org: string): Promise<StackSummary[]> {
+  async listStacks(org: string, onPage?: (stacks: readonly StackSummary[]) => void): Promise<StackSummary[]> {
     const stacks = this.stacks.filter((s) => s.org === org);
     this.#call("ListUserStacks", org, Math.max(1, Math.ceil(stacks.length / STACKS_PAGE_SIZE)));
-    return stacks.map((s) => {
+    const summaries = stacks.map((s): StackSummary => {
       const newest = s.updates.at(-1);
       return {
         id: s.id,
@@ -165,6 +165,9 @@ export class FakeApi implements PulumiApi {
         ...(s.resourceCount === undefined ? {} : { resourceCount: s.resourceCount }),
       };
     });
+    for (let i = 0; i < summaries.length; i += STACKS_PAGE_SIZE)
+      onPage?.(summaries.slice(i, i + STACKS_PAGE_SIZE));
+    return summaries;
   }
 
   async getStackResourceCount(ref: StackRef): Promise<number> {
