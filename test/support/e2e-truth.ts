@@ -12,19 +12,9 @@
 import type { SimModel } from "../../src/sim/model.ts";
 import { attributesOf, type Received, requestsOf } from "./otlp-points.ts";
 import type { PrometheusSample } from "./prometheus.ts";
+import { familyOf, ORG_GAUGES, type Series, STACK_GAUGES, seriesKey } from "./series.ts";
 
-export type Series = Record<string, number>;
-
-export function seriesKey(name: string, labels: Readonly<Record<string, string>>): string {
-  const parts = Object.keys(labels)
-    .sort()
-    .map((key) => `${key}=${JSON.stringify(labels[key])}`);
-  return `${name}{${parts.join(",")}}`;
-}
-
-export function familyOf(key: string): string {
-  return key.slice(0, key.indexOf("{"));
-}
+export { familyOf, ORG_GAUGES, type Series, STACK_GAUGES, seriesKey };
 
 /** Only the series of `families` (histograms: their `_count`, `_sum` and `_bucket` series). */
 export function pick(series: Series, families: readonly string[]): Series {
@@ -44,32 +34,6 @@ const VIOLATION_LEVELS = ["advisory", "mandatory", "remediate"];
 const VIOLATION_KINDS = ["audit", "preventative"];
 const NEO_STATUSES = ["running", "idle"];
 const TERMINAL = new Set(["succeeded", "failed"]);
-
-export const STACK_GAUGES = [
-  "pulumi_stack_resource_count",
-  "pulumi_stack_last_update_timestamp",
-  "pulumi_stack_update_in_progress",
-] as const;
-
-export const ORG_GAUGES = [
-  "pulumi_deployment_status",
-  "pulumi_org_member_count",
-  "pulumi_org_team_count",
-  "pulumi_org_environment_count",
-  "pulumi_org_policy_group_count",
-  "pulumi_org_policy_pack_count",
-  "pulumi_org_policy_violations",
-  "pulumi_org_policy_total",
-  "pulumi_org_policy_with_issues",
-  "pulumi_org_governed_resources_total",
-  "pulumi_org_governed_resources_with_issues",
-  "pulumi_org_neo_task_count",
-  "pulumi_org_neo_tokens_used_current_month",
-  "pulumi_org_neo_tokens_used_total",
-  "pulumi_org_neo_token_budget_consumed",
-  "pulumi_org_neo_token_budget_allowance",
-  "pulumi_org_neo_token_budget_exhausted",
-] as const;
 
 /** OTLP names; Prometheus adds `_total` to pulumi_update_resource_changes. */
 export const UPDATE_FAMILIES = [

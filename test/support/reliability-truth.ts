@@ -9,35 +9,9 @@
  * cycle can see.
  */
 import type { SimModel } from "../../src/sim/model.ts";
+import { familyOf, ORG_GAUGES, type Series, STACK_GAUGES, seriesKey } from "./series.ts";
 
-/** Series by key `name{label="value",...}` (labels sorted); histograms as `name_count{...}` and `name_sum{...}`. */
-export type Series = Record<string, number>;
-
-export const STACK_GAUGES = [
-  "pulumi_stack_resource_count",
-  "pulumi_stack_last_update_timestamp",
-  "pulumi_stack_update_in_progress",
-] as const;
-
-export const ORG_GAUGES = [
-  "pulumi_deployment_status",
-  "pulumi_org_member_count",
-  "pulumi_org_team_count",
-  "pulumi_org_environment_count",
-  "pulumi_org_policy_group_count",
-  "pulumi_org_policy_pack_count",
-  "pulumi_org_policy_violations",
-  "pulumi_org_policy_total",
-  "pulumi_org_policy_with_issues",
-  "pulumi_org_governed_resources_total",
-  "pulumi_org_governed_resources_with_issues",
-  "pulumi_org_neo_task_count",
-  "pulumi_org_neo_tokens_used_current_month",
-  "pulumi_org_neo_tokens_used_total",
-  "pulumi_org_neo_token_budget_consumed",
-  "pulumi_org_neo_token_budget_allowance",
-  "pulumi_org_neo_token_budget_exhausted",
-] as const;
+export { familyOf, ORG_GAUGES, type Series, STACK_GAUGES, seriesKey };
 
 export const UPDATE_COUNTERS = [
   "pulumi_update_total",
@@ -60,18 +34,6 @@ const DEPLOYMENT_STATUS_FIELDS = {
 const VIOLATION_LEVELS = ["advisory", "mandatory", "remediate"];
 const VIOLATION_KINDS = ["audit", "preventative"];
 const NEO_STATUSES = ["running", "idle"];
-
-export function seriesKey(name: string, labels: Readonly<Record<string, string>>): string {
-  const parts = Object.keys(labels)
-    .sort()
-    .map((key) => `${key}=${JSON.stringify(labels[key])}`);
-  return `${name}{${parts.join(",")}}`;
-}
-
-/** The family of a series key: the name before `{`. */
-export function familyOf(key: string): string {
-  return key.slice(0, key.indexOf("{"));
-}
 
 /** The sum of two sets of series: what two processes counted together. */
 export function sum(a: Series, b: Series): Series {
