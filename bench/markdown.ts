@@ -1,5 +1,6 @@
 /** Markdown helpers for the generated benchmark report, and the file it is written into. */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { mib } from "./figures.ts";
 
 export function table(
@@ -78,5 +79,6 @@ export function renderDocument(previous: string | undefined, section: Section, c
 
 export function writeSection(path: string, section: Section, content: string): void {
   const previous = existsSync(path) ? readFileSync(path, "utf8") : undefined;
+  mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, renderDocument(previous, section, content));
 }

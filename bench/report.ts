@@ -135,8 +135,9 @@ export const MISSED_NOTES: Readonly<Partial<Record<TargetId, string>>> = {
     "decided after the last page), which brings the cycle to about max(pages, ceil(calls ÷ concurrency)) × " +
     "latency. Not done here: it changes the shared PulumiApi contract.",
   "rss-steady":
-    "Mostly the runtime and one library, not fleet data: the binary uses ~90 MiB before its first cycle (see RSS " +
-    "at start). Of that, ~43 MiB is file-backed code pages of the Bun runtime and the bundle (a compiled " +
+    "Mostly the runtime and one library, not fleet data: the binary holds ~105–110 MiB when its HTTP server comes " +
+    "up, before it has read a single stack (RSS at start), ~90 MiB idle with OTLP off. Of that, ~43 MiB is " +
+    "file-backed code pages of the Bun runtime and the bundle (a compiled " +
     'hello-world already maps 24 MiB), and `import "arktype"` alone adds ~25 MiB of anonymous memory (11 MB of ' +
     "JS heap, 81,000 objects and 16,000 functions built when the module initializes). At 10,000 stacks the live JS " +
     "heap is ~52 MB (heap profile: OpenTelemetry SDK accumulations and attribute-hash strings for ~24,000 series, " +
@@ -144,11 +145,11 @@ export const MISSED_NOTES: Readonly<Partial<Record<TargetId, string>>> = {
     "at 10,000 stacks and concurrency 30, steady RSS was 189 MiB as built, 171 MiB with `Bun.gc(true)` after " +
     "every cycle and 172 MiB with `BUN_OPTIONS=--smol`. Ours to try: plain checks instead of arktype " +
     "(src/pulumi/validate.ts, src/config/validate.ts, src/collect/state-file.ts, " +
-    "src/sim/faults.ts). The remaining ~65 MiB floor is the runtime's.",
+    "src/sim/faults.ts); the floor left after that, ~65 MiB, is the runtime's.",
   "rss-peak":
     "The peak is reached in the first cycle, which reads, parses and validates a history page for every stack: at " +
     "10,000 stacks ~10,000 responses in 20–55 s, and JavaScriptCore grows its heap rather than collect that often. " +
-    "With the ~90 MiB floor above, 128 MiB leaves under 40 MiB for it. In the same comparison the peak was 313 MiB " +
+    "With the ~105 MiB start above, 128 MiB leaves about 20 MiB for it. In the same comparison the peak was 313 MiB " +
     "as built, 286 MiB with `Bun.gc(true)` after every cycle and 321 MiB with `--smol`: the runtime's heap policy " +
     "more than our data.",
   "first-export":

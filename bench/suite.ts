@@ -48,7 +48,10 @@ export const SCENARIO = {
   tickSeconds: 60,
 } as const;
 
-/** Calls a first cycle makes: one history page per stack, the stack list, ~18 org calls per org (with paging). */
+/**
+ * Calls a first cycle makes, rounded up: one history page per stack, the stack list pages (one more per org for its
+ * last partial page), up to 18 calls of the organization endpoints per org (several take more than one page).
+ */
 export function estimatedFirstCycleCalls(stacks: number, orgs: number): number {
   return stacks + Math.ceil(stacks / 100) + orgs + 18 * orgs;
 }

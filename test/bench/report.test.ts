@@ -3,7 +3,7 @@ import { readSection, renderDocument } from "../../bench/markdown.ts";
 import { evaluateTargets, renderBenchSection } from "../../bench/report.ts";
 import { parseBenchArgs } from "../../bench/run.ts";
 import type { CycleSample, RunResult } from "../../bench/scenario.ts";
-import { rssGrowth, type SoakCycle } from "../../bench/soak.ts";
+import { countSamples, rssGrowth, type SoakCycle } from "../../bench/soak.ts";
 import {
   estimatedFirstCycleCalls,
   intervalFor,
@@ -291,4 +291,10 @@ describe("soak RSS growth", () => {
     expect(growth.growth).toBeCloseTo(0.04, 10);
     expect(() => rssGrowth(cycles.slice(0, 29))).toThrow("RSS growth needs at least 30 cycles");
   });
+});
+
+test("samples of a Prometheus page: every line but comments and blanks", () => {
+  const page = '# HELP a A\n# TYPE a gauge\na{x="1"} 1\na{x="2"} 2\n\nb 3\n';
+  expect(countSamples(page)).toBe(3);
+  expect(countSamples("")).toBe(0);
 });
