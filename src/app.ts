@@ -192,6 +192,7 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined
 function lazyInstruments(target: () => Instruments | undefined): Instruments {
   return {
     recordUpdates: (events) => target()?.recordUpdates(events),
+    retainStacks: (live) => target()?.retainStacks(live),
     clientHooks: lateHooks(target),
     recordCollectError: (operation) => target()?.recordCollectError(operation),
     recordExportFailure: () => target()?.recordExportFailure(),

@@ -74,6 +74,7 @@ export class Collector {
     );
     this.#state = result.state;
     instruments?.recordUpdates(result.events);
+    instruments?.retainStacks(result.state.stacks);
     const endedAt = now();
     if (result.up && result.stats.errors === 0 && !result.stats.timedOut)
       this.#lastSuccessSeconds = endedAt / 1000;

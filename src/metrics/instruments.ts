@@ -7,10 +7,13 @@ import type { UpdateEvent } from "../collect/updates.ts";
 import { type ClientHooks, OPERATIONS, type Operation } from "../pulumi/api.ts";
 import { CATALOG, type MetricDefinition, type MetricId } from "./catalog.ts";
 import type { GaugeReadings } from "./points.ts";
+import type { LiveStacks, UpdateSeries } from "./update-series.ts";
 
 export interface Instruments {
   /** Counts the updates that finished in a cycle: total, resource changes and duration, together. */
   recordUpdates(events: readonly UpdateEvent[]): void;
+  /** Drops the update series of every stack not in `live` (called after each cycle with the collector's stacks). */
+  retainStacks(live: LiveStacks): void;
   /** Hooks for the Pulumi client: requests, latency, retries and dropped items. */
   readonly clientHooks: Required<ClientHooks>;
   recordCollectError(operation: Operation): void;
@@ -42,9 +45,14 @@ function histogram(meter: Meter, id: MetricId) {
 
 /**
  * Registers every instrument of the catalog on `meter`. `readings` is called once per collection (export or
- * scrape) and returns the gauges' current values; a series absent from it is absent from the output.
+ * scrape) and returns the gauges' current values; a series absent from it is absent from the output. The
+ * per-stack update series go to `updates`, whose producers the readers carry.
  */
-export function createInstruments(meter: Meter, readings: () => GaugeReadings | undefined): Instruments {
+export function createInstruments(
+  meter: Meter,
+  readings: () => GaugeReadings | undefined,
+  updates: UpdateSeries,
+): Instruments {
   const gauges = new Map<MetricId, ObservableGauge>();
   for (const [id, definition] of Object.entries(CATALOG) as [MetricId, MetricDefinition][]) {
     if (definition.kind === "gauge")
@@ -63,9 +71,6 @@ export function createInstruments(meter: Meter, readings: () => GaugeReadings | 
     [...gauges.values()],
   );
 
-  const updateTotal = counter(meter, "updateTotal");
-  const updateChanges = counter(meter, "updateResourceChanges");
-  const updateDuration = histogram(meter, "updateDuration");
   const apiRequests = counter(meter, "exporterApiRequests");
   const apiDuration = histogram(meter, "exporterApiRequestDuration");
   const apiRetries = counter(meter, "exporterApiRetries");
@@ -82,22 +87,10 @@ export function createInstruments(meter: Meter, readings: () => GaugeReadings | 
 
   return {
     recordUpdates(events) {
-      for (const e of events) {
-        const attrs = { org: e.org, project: e.project, stack: e.stack, kind: e.kind, result: e.result };
-        updateTotal.add(1, attrs);
-        if (e.durationSeconds !== undefined) updateDuration.record(e.durationSeconds, attrs);
-        for (const [operation, count] of Object.entries(e.resourceChanges)) {
-          if (count > 0) {
-            updateChanges.add(count, {
-              org: e.org,
-              project: e.project,
-              stack: e.stack,
-              kind: e.kind,
-              operation,
-            });
-          }
-        }
-      }
+      updates.record(events);
+    },
+    retainStacks(live) {
+      updates.retain(live);
     },
     clientHooks: {
       onRequest(operation, status, durationSeconds) {

@@ -5,7 +5,10 @@
 import { randomUUID } from "node:crypto";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import {
+  AggregationTemporality,
+  InstrumentType,
   MeterProvider,
+  type MetricProducer,
   MetricReader,
   type PushMetricExporter,
   type ResourceMetrics,
@@ -18,18 +21,28 @@ import { createInstruments, type Instruments } from "./instruments.ts";
 import type { GaugeReadings } from "./points.ts";
 import { PrometheusPullReader } from "./pull-reader.ts";
 import { CARDINALITY_LIMIT, temporalitySelector } from "./temporality.ts";
+import { UpdateSeries } from "./update-series.ts";
 
 const EXPORT_SUCCESS = 0;
+
+/** The instrumentation scope of every metric: the meter's and the update series'. */
+const METER_SCOPE = { name: "pulumi-exporter", version: VERSION };
 
 /** Exports on demand (after each cycle) instead of on a timer, so the first export follows the first cycle. */
 export class PushReader extends MetricReader {
   readonly #exporter: PushMetricExporter;
   readonly #timeoutMs: number;
 
-  constructor(exporter: PushMetricExporter, temporality: Temporality, timeoutMs: number) {
+  constructor(
+    exporter: PushMetricExporter,
+    temporality: Temporality,
+    timeoutMs: number,
+    metricProducers: MetricProducer[] = [],
+  ) {
     super({
       aggregationTemporalitySelector: temporalitySelector(temporality),
       cardinalitySelector: () => CARDINALITY_LIMIT,
+      metricProducers,
     });
     this.#exporter = exporter;
     this.#timeoutMs = timeoutMs;
@@ -90,8 +103,10 @@ export function resourceAttributes(config: Pick<Config, "resource">): Record<str
 
 export function createMetricsPipeline(options: MetricsPipelineOptions): MetricsPipeline {
   const { config, logger } = options;
+  const updates = new UpdateSeries({ scope: METER_SCOPE });
   const pull = new PrometheusPullReader({
     onCollectErrors: (errors) => logger.warn("metric collection errors", { count: errors.length }),
+    metricProducers: [updates.producer(AggregationTemporality.CUMULATIVE)],
   });
   let instruments: Instruments | undefined;
   let failing = false;
@@ -111,13 +126,18 @@ export function createMetricsPipeline(options: MetricsPipelineOptions): MetricsP
         instrumentExporter(options.exporter, { onResult }),
         config.otlp.temporality,
         config.otlp.timeoutMs,
+        [updates.producer(temporalitySelector(config.otlp.temporality)(InstrumentType.COUNTER))],
       )
     : undefined;
   const provider = new MeterProvider({
     resource: resourceFromAttributes(resourceAttributes(config)),
     readers: push ? [pull, push] : [pull],
   });
-  instruments = createInstruments(provider.getMeter("pulumi-exporter", VERSION), options.readings);
+  instruments = createInstruments(
+    provider.getMeter(METER_SCOPE.name, METER_SCOPE.version),
+    options.readings,
+    updates,
+  );
 
   let running: Promise<boolean> | undefined;
   let queued: Promise<boolean> | undefined;

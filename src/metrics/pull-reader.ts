@@ -1,5 +1,5 @@
 /** A metric reader that collects on demand for `/metrics`, next to the periodic OTLP reader on the same provider. */
-import { MetricReader } from "@opentelemetry/sdk-metrics";
+import { type MetricProducer, MetricReader } from "@opentelemetry/sdk-metrics";
 import { renderPrometheus } from "./prometheus.ts";
 import { temporalitySelector } from "./temporality.ts";
 
@@ -13,6 +13,8 @@ export interface PrometheusPullReaderOptions {
   onCollectErrors?: (errors: readonly unknown[]) => void;
   /** Metrics the text format cannot carry (see `renderPrometheus`). */
   onSkip?: (metricName: string, reason: string) => void;
+  /** Sources of metrics outside the MeterProvider (the update series). */
+  metricProducers?: MetricProducer[];
 }
 
 export class PrometheusPullReader extends MetricReader {
@@ -25,6 +27,7 @@ export class PrometheusPullReader extends MetricReader {
       // Prometheus counters and histograms are running totals; gauges report only what is observed now.
       aggregationTemporalitySelector: temporalitySelector("cumulative"),
       cardinalitySelector: () => limit,
+      ...(options.metricProducers ? { metricProducers: options.metricProducers } : {}),
     });
     this.#onCollectErrors = options.onCollectErrors;
     this.#onSkip = options.onSkip;

@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, test } from "bun:test";
 import { Collector } from "../../src/collect/collector.ts";
 import { silentLogger } from "../../src/log/logger.ts";
 import { snapshotReadings } from "../../src/metrics/readings.ts";
+import { ABSENT_CYCLES_BEFORE_DROP } from "../../src/metrics/update-series.ts";
 import { FakeApi, fakeOrg, update } from "../support/fake-api.ts";
 import { type MemoryMetrics, memoryMetrics } from "../support/memory-metrics.ts";
 
@@ -324,6 +325,33 @@ describe("Collector over several cycles", () => {
     expect(result.events).toEqual([]);
     const m = await metrics.collect();
     expect(metrics.value(m, "pulumi_update_total", { ...dev, kind: "update", result: "succeeded" })).toBe(1);
+  });
+
+  test("a deleted stack's update series go after it has been missing for 3 cycles; the others stay", async () => {
+    await collector.collect();
+    api.stacks
+      .find((s) => s.id === "s2")
+      ?.updates.push(update(2, "succeeded", 4010, 4050, "update", { create: 2 }));
+    api.stacks.find((s) => s.id === "s3")?.updates.push(update(2, "failed", 4020, 4030));
+    clock = 4_100_000;
+    await collector.collect();
+    const devTotal = { ...dev, kind: "update", result: "succeeded" };
+    const apiTotal = { ...api1, kind: "update", result: "failed" };
+    api.removeStack("acme", "web", "dev");
+    const present: Array<number | undefined> = [];
+    for (let cycle = 1; cycle <= ABSENT_CYCLES_BEFORE_DROP; cycle++) {
+      await collector.collect();
+      const m = await metrics.collect();
+      present.push(metrics.value(m, "pulumi_update_total", devTotal));
+      expect(metrics.value(m, "pulumi_update_total", apiTotal)).toBe(1);
+    }
+    expect(present).toEqual([1, 1, undefined]);
+    const m = await metrics.collect();
+    expect(m.get("pulumi_update_total")?.map((p) => p.attributes)).toEqual([apiTotal]);
+    expect(m.get("pulumi_update_duration_seconds")?.map((p) => [p.attributes, p.count, p.value])).toEqual([
+      [apiTotal, 1, 10],
+    ]);
+    expect(m.get("pulumi_update_resource_changes")).toBeUndefined();
   });
 });
 

@@ -1,8 +1,14 @@
 /** A MeterProvider wired to the catalog's instruments, read in memory: for exact-value assertions. */
-import { DataPointType, MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
+import {
+  AggregationTemporality,
+  DataPointType,
+  MeterProvider,
+  MetricReader,
+} from "@opentelemetry/sdk-metrics";
 import { createInstruments, type Instruments } from "../../src/metrics/instruments.ts";
 import type { GaugeReadings } from "../../src/metrics/points.ts";
 import { CARDINALITY_LIMIT, temporalitySelector } from "../../src/metrics/temporality.ts";
+import { UpdateSeries } from "../../src/metrics/update-series.ts";
 
 class MemoryReader extends MetricReader {
   protected override async onForceFlush(): Promise<void> {}
@@ -27,12 +33,14 @@ export interface MemoryMetrics {
 }
 
 export function memoryMetrics(readings: () => GaugeReadings | undefined): MemoryMetrics {
+  const updates = new UpdateSeries({ scope: { name: "test" } });
   const reader = new MemoryReader({
     aggregationTemporalitySelector: temporalitySelector("cumulative"),
     cardinalitySelector: () => CARDINALITY_LIMIT,
+    metricProducers: [updates.producer(AggregationTemporality.CUMULATIVE)],
   });
   const provider = new MeterProvider({ readers: [reader] });
-  const instruments = createInstruments(provider.getMeter("test"), readings);
+  const instruments = createInstruments(provider.getMeter("test"), readings, updates);
   return {
     instruments,
     async collect() {

@@ -164,6 +164,10 @@ function fanOut(a: Instruments, b: Instruments): Instruments {
       a.recordUpdates(events);
       b.recordUpdates(events);
     },
+    retainStacks(live) {
+      a.retainStacks(live);
+      b.retainStacks(live);
+    },
     clientHooks: {
       onRequest(...args) {
         a.clientHooks.onRequest(...args);

@@ -1,0 +1,271 @@
+/**
+ * The per-stack update series (`pulumi_update_total`, `pulumi_update_resource_changes`,
+ * `pulumi_update_duration_seconds`), aggregated here instead of by SDK instruments.
+ *
+ * Why: a synchronous OpenTelemetry instrument keeps every series it ever saw for the life of the process under
+ * cumulative temporality, so each deleted stack would leave its series behind forever, a leak that grows with
+ * stack churn (review stacks come and go by the thousand). Here a stack's series are dropped once the stack is
+ * gone, like its gauges. Each reader gets its own view through the SDK's `MetricProducer` hook, so the pull
+ * reader stays cumulative while the push reader may use delta.
+ */
+import { type Attributes, type HrTime, ValueType } from "@opentelemetry/api";
+import { emptyResource } from "@opentelemetry/resources";
+import {
+  AggregationTemporality,
+  type CollectionResult,
+  DataPointType,
+  type MetricData,
+  type MetricDescriptor,
+  type MetricProducer,
+} from "@opentelemetry/sdk-metrics";
+import type { UpdateEvent } from "../collect/updates.ts";
+import { CATALOG, type MetricDefinition } from "./catalog.ts";
+
+/** The stacks whose series stay, keyed `org/project/stack` as in the collector state. */
+export interface LiveStacks {
+  has(key: string): boolean;
+}
+
+interface StackAttributes extends Attributes {
+  readonly org: string;
+  readonly project: string;
+  readonly stack: string;
+}
+
+interface CounterSeries {
+  readonly attributes: StackAttributes;
+  startTime: HrTime;
+  value: number;
+}
+
+interface HistogramSeries {
+  readonly attributes: StackAttributes;
+  startTime: HrTime;
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  /** One more than the boundaries: the last counts values above the highest bound. */
+  readonly counts: number[];
+}
+
+const DURATION_BOUNDS: readonly number[] = CATALOG.updateDuration.buckets ?? [];
+
+function descriptor(definition: MetricDefinition): MetricDescriptor {
+  return {
+    name: definition.name,
+    description: definition.description,
+    unit: definition.unit ?? "",
+    valueType: definition.valueType === "int" ? ValueType.INT : ValueType.DOUBLE,
+  };
+}
+
+const TOTAL = descriptor(CATALOG.updateTotal);
+const CHANGES = descriptor(CATALOG.updateResourceChanges);
+const DURATION = descriptor(CATALOG.updateDuration);
+
+function hrTime(ms: number): HrTime {
+  const seconds = Math.floor(ms / 1000);
+  return [seconds, Math.round((ms - seconds * 1000) * 1e6)];
+}
+
+/** Index of the bucket holding `value`: the first bound ≥ value (bounds are inclusive upper limits). */
+export function bucketIndex(bounds: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = bounds.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((bounds[mid] as number) < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function stackKey(attributes: StackAttributes): string {
+  return `${attributes.org}/${attributes.project}/${attributes.stack}`;
+}
+
+/** One reader's series. Cumulative views keep running totals; delta views start afresh after each collection. */
+class SeriesView implements MetricProducer {
+  readonly #temporality: AggregationTemporality;
+  readonly #now: () => number;
+  readonly #scope: { name: string; version?: string };
+  readonly #totals = new Map<string, CounterSeries>();
+  readonly #changes = new Map<string, CounterSeries>();
+  readonly #durations = new Map<string, HistogramSeries>();
+  /** Delta only: the end of the previous collection, the start of every point in the next. */
+  #intervalStart: HrTime;
+
+  constructor(
+    temporality: AggregationTemporality,
+    scope: { name: string; version?: string },
+    now: () => number,
+  ) {
+    this.#temporality = temporality;
+    this.#scope = scope;
+    this.#now = now;
+    this.#intervalStart = hrTime(now());
+  }
+
+  #start(): HrTime {
+    return this.#temporality === AggregationTemporality.DELTA ? this.#intervalStart : hrTime(this.#now());
+  }
+
+  add(series: Map<string, CounterSeries>, attributes: StackAttributes, value: number): void {
+    const key = JSON.stringify(attributes);
+    const existing = series.get(key);
+    if (existing) existing.value += value;
+    else series.set(key, { attributes, startTime: this.#start(), value });
+  }
+
+  record(event: UpdateEvent): void {
+    const attributes = { org: event.org, project: event.project, stack: event.stack, kind: event.kind };
+    const withResult = { ...attributes, result: event.result };
+    this.add(this.#totals, withResult, 1);
+    for (const [operation, count] of Object.entries(event.resourceChanges)) {
+      if (count > 0) this.add(this.#changes, { ...attributes, operation }, count);
+    }
+    const value = event.durationSeconds;
+    if (value === undefined || Number.isNaN(value)) return;
+    const key = JSON.stringify(withResult);
+    let series = this.#durations.get(key);
+    if (!series) {
+      series = {
+        attributes: withResult,
+        startTime: this.#start(),
+        count: 0,
+        sum: 0,
+        min: Number.POSITIVE_INFINITY,
+        max: Number.NEGATIVE_INFINITY,
+        counts: new Array<number>(DURATION_BOUNDS.length + 1).fill(0),
+      };
+      this.#durations.set(key, series);
+    }
+    series.count += 1;
+    series.sum += value;
+    series.min = Math.min(series.min, value);
+    series.max = Math.max(series.max, value);
+    const index = bucketIndex(DURATION_BOUNDS, value);
+    series.counts[index] = (series.counts[index] ?? 0) + 1;
+  }
+
+  /** Forgets every series of the given stacks (keys `org/project/stack`). */
+  drop(stacks: ReadonlySet<string>): void {
+    for (const series of [this.#totals, this.#changes, this.#durations]) {
+      for (const [key, { attributes }] of series) if (stacks.has(stackKey(attributes))) series.delete(key);
+    }
+  }
+
+  async collect(): Promise<CollectionResult> {
+    const endTime = hrTime(this.#now());
+    const temporality = this.#temporality;
+    const metrics: MetricData[] = [];
+    const counter = (desc: MetricDescriptor, series: Map<string, CounterSeries>): void => {
+      if (series.size === 0) return;
+      metrics.push({
+        descriptor: desc,
+        aggregationTemporality: temporality,
+        dataPointType: DataPointType.SUM,
+        isMonotonic: true,
+        dataPoints: [...series.values()].map((s) => ({
+          attributes: s.attributes,
+          startTime: s.startTime,
+          endTime,
+          value: s.value,
+        })),
+      });
+    };
+    counter(TOTAL, this.#totals);
+    if (this.#durations.size > 0) {
+      metrics.push({
+        descriptor: DURATION,
+        aggregationTemporality: temporality,
+        dataPointType: DataPointType.HISTOGRAM,
+        dataPoints: [...this.#durations.values()].map((s) => ({
+          attributes: s.attributes,
+          startTime: s.startTime,
+          endTime,
+          value: {
+            min: s.min,
+            max: s.max,
+            sum: s.sum,
+            count: s.count,
+            buckets: { boundaries: [...DURATION_BOUNDS], counts: [...s.counts] },
+          },
+        })),
+      });
+    }
+    counter(CHANGES, this.#changes);
+    if (temporality === AggregationTemporality.DELTA) {
+      // Like the SDK's delta storage: a series is reported only for the interval in which it changed.
+      this.#totals.clear();
+      this.#changes.clear();
+      this.#durations.clear();
+      this.#intervalStart = endTime;
+    }
+    return {
+      resourceMetrics: {
+        resource: emptyResource(),
+        scopeMetrics: metrics.length === 0 ? [] : [{ scope: this.#scope, metrics }],
+      },
+      errors: [],
+    };
+  }
+}
+
+export interface UpdateSeriesOptions {
+  /** The instrumentation scope the series are reported under (the meter's). */
+  readonly scope: { name: string; version?: string };
+  /** Milliseconds since the epoch; injectable for tests. */
+  readonly now?: () => number;
+}
+
+/**
+ * Cycles a stack may be missing from the collector's stacks before its series are dropped. A stack that skips one
+ * listing and comes back keeps its running totals (dropping them would read as a counter reset); one that is
+ * really gone stops being exported a few cycles later, while its gauges go at once.
+ */
+export const ABSENT_CYCLES_BEFORE_DROP = 3;
+
+/** Fans each finished update out to every reader's view, and drops the series of stacks that are gone. */
+export class UpdateSeries {
+  readonly #views: SeriesView[] = [];
+  readonly #options: UpdateSeriesOptions;
+  /** Stacks with series, by key, and for how many consecutive cycles each has been missing. */
+  readonly #absent = new Map<string, number>();
+
+  constructor(options: UpdateSeriesOptions) {
+    this.#options = options;
+  }
+
+  /** A producer for one reader (pass it in the reader's `metricProducers`). */
+  producer(temporality: AggregationTemporality): MetricProducer {
+    const view = new SeriesView(temporality, this.#options.scope, this.#options.now ?? Date.now);
+    this.#views.push(view);
+    return view;
+  }
+
+  record(events: readonly UpdateEvent[]): void {
+    for (const event of events) {
+      this.#absent.set(`${event.org}/${event.project}/${event.stack}`, 0);
+      for (const view of this.#views) view.record(event);
+    }
+  }
+
+  /**
+   * Called once per cycle with the stacks that still exist: the series of a stack missing from `live` for
+   * `ABSENT_CYCLES_BEFORE_DROP` cycles in a row are dropped from every view.
+   */
+  retain(live: LiveStacks): void {
+    const gone = new Set<string>();
+    for (const [key, cycles] of this.#absent) {
+      const absent = live.has(key) ? 0 : cycles + 1;
+      if (absent < ABSENT_CYCLES_BEFORE_DROP) this.#absent.set(key, absent);
+      else {
+        gone.add(key);
+        this.#absent.delete(key);
+      }
+    }
+    if (gone.size > 0) for (const view of this.#views) view.drop(gone);
+  }
+}
