@@ -12,7 +12,7 @@ import { createMetricExporter } from "./metrics/exporters.ts";
 import type { Instruments } from "./metrics/instruments.ts";
 import { resolveOtlpTarget } from "./metrics/otlp-endpoint.ts";
 import { createMetricsPipeline, type MetricsPipeline } from "./metrics/provider.ts";
-import { snapshotReadings } from "./metrics/readings.ts";
+import { cachedSnapshotReadings } from "./metrics/readings.ts";
 import type { ClientHooks, PulumiApi } from "./pulumi/api.ts";
 import { createPulumiClient } from "./pulumi/client.ts";
 import { createServerApp } from "./server/app.ts";
@@ -99,10 +99,11 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
     exporter = createMetricExporter(config.otlp, { target, userAgent: `pulumi-exporter/${VERSION}` });
     logger.info("pushing metrics over OTLP", { protocol: config.otlp.protocol, endpoint: target.display });
   }
+  const readingsOf = cachedSnapshotReadings();
   pipeline = createMetricsPipeline({
     config,
     logger,
-    readings: () => (collector.snapshot ? snapshotReadings(collector.snapshot) : undefined),
+    readings: () => (collector.snapshot ? readingsOf(collector.snapshot) : undefined),
     ...(exporter ? { exporter } : {}),
   });
   const metrics = pipeline;
@@ -140,7 +141,7 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
       if (!snapshot) return undefined;
       return {
         takenAt: snapshot.takenAt,
-        readings: snapshotReadings(snapshot),
+        readings: readingsOf(snapshot),
         summary: {
           organizations: config.pulumi.organizations.length,
           stacks: snapshot.state.stacks.size,

@@ -222,6 +222,22 @@ function labelPairs(labels: Labels): string {
   return out;
 }
 
+/**
+ * Rendered labels by attributes object. The snapshot's gauge points and the update series keep the same
+ * attributes objects from one scrape to the next, and the SDK passes them through, so at 10,000 stacks most
+ * scrapes translate and escape nothing. Weak, so series that are gone take their entries with them.
+ */
+const renderedLabels = new WeakMap<Attributes, string>();
+
+function renderedPairs(attributes: Attributes): string {
+  let pairs = renderedLabels.get(attributes);
+  if (pairs === undefined) {
+    pairs = labelPairs(translateAttributes(attributes));
+    renderedLabels.set(attributes, pairs);
+  }
+  return pairs;
+}
+
 function braced(pairs: string): string {
   return pairs === "" ? "" : `{${pairs}}`;
 }
@@ -275,7 +291,7 @@ function seriesOf(metric: MetricData, name: string): Series[] {
     let bounds: string[] = [];
     let boundsOf: readonly number[] | undefined;
     return metric.dataPoints.map((point) => {
-      const pairs = labelPairs(translateAttributes(point.attributes));
+      const pairs = renderedPairs(point.attributes);
       const key = braced(pairs);
       const le = pairs === "" ? "{le=" : `{${pairs},le=`;
       const { boundaries, counts } = point.value.buckets;
@@ -301,7 +317,7 @@ function seriesOf(metric: MetricData, name: string): Series[] {
   }
   if (metric.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM) return [];
   return metric.dataPoints.map((point) => {
-    const key = braced(labelPairs(translateAttributes(point.attributes)));
+    const key = braced(renderedPairs(point.attributes));
     return { key, lines: [`${name}${key} ${formatSampleValue(point.value)}`] };
   });
 }

@@ -79,3 +79,15 @@ export function snapshotReadings(snapshot: Snapshot): GaugeReadings {
   add("exporterBuildInfo", { version: exporter.version, revision: exporter.revision }, 1);
   return readings;
 }
+
+/**
+ * `snapshotReadings`, computed once per snapshot: the scrapes and exports between two cycles share one set of
+ * points, whose attributes objects then let `/metrics` reuse its rendered labels.
+ */
+export function cachedSnapshotReadings(): (snapshot: Snapshot) => GaugeReadings {
+  let last: { snapshot: Snapshot; readings: GaugeReadings } | undefined;
+  return (snapshot) => {
+    if (last?.snapshot !== snapshot) last = { snapshot, readings: snapshotReadings(snapshot) };
+    return last.readings;
+  };
+}

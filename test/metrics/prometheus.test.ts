@@ -170,6 +170,29 @@ describe("renderPrometheus through the pull reader", () => {
     expect(text).not.toContain('stack="dev"');
   });
 
+  test("labels are rendered once per attributes object; a new object renders afresh", async () => {
+    const { reader, meter } = setup();
+    const shared: Record<string, string> = { ...PROD };
+    let observed: Array<Record<string, string>> = [shared];
+    meter
+      .createObservableGauge("pulumi_stack_resource_count", { valueType: ValueType.INT })
+      .addCallback((result) => {
+        for (const attributes of observed) result.observe(7, attributes);
+      });
+    expect(await reader.scrape()).toContain(
+      'pulumi_stack_resource_count{org="acme",project="web",stack="prod"} 7',
+    );
+    // Attributes are treated as immutable: the same object keeps the labels rendered the first time.
+    shared.stack = "changed";
+    expect(await reader.scrape()).toContain(
+      'pulumi_stack_resource_count{org="acme",project="web",stack="prod"} 7',
+    );
+    observed = [{ ...PROD, stack: "dev" }];
+    const text = await reader.scrape();
+    expect(text).toContain('pulumi_stack_resource_count{org="acme",project="web",stack="dev"} 7');
+    expect(text).not.toContain('stack="prod"');
+  });
+
   test("counters stay cumulative across scrapes", async () => {
     const { reader, meter } = setup();
     const counter = meter.createCounter("pulumi_exporter_export_failures_total", {
