@@ -1,0 +1,110 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import type { UpdateEvent } from "../../src/collect/updates.ts";
+import type { Temporality } from "../../src/config/types.ts";
+import { silentLogger } from "../../src/log/logger.ts";
+import { createMetricExporter } from "../../src/metrics/exporters.ts";
+import { createMetricsPipeline, type MetricsPipeline } from "../../src/metrics/provider.ts";
+import { ABSENT_CYCLES_BEFORE_DROP } from "../../src/metrics/update-series.ts";
+import { testOtlpConfig } from "../support/otlp-config.ts";
+import { type OtlpHttpReceiver, startOtlpHttpReceiver } from "../support/otlp-http-receiver.ts";
+import { metricShape, points } from "../support/otlp-points.ts";
+
+const CUMULATIVE = 2;
+const DELTA = 1;
+
+let receiver: OtlpHttpReceiver | undefined;
+let pipeline: MetricsPipeline | undefined;
+
+afterEach(async () => {
+  await pipeline?.shutdown();
+  await receiver?.stop();
+  pipeline = undefined;
+  receiver = undefined;
+});
+
+function finished(stack: string, version: number, result = "succeeded"): UpdateEvent {
+  return {
+    org: "acme",
+    project: "web",
+    stack,
+    kind: "update",
+    result,
+    version,
+    durationSeconds: 20,
+    resourceChanges: { create: 2 },
+  };
+}
+
+function start(temporality: Temporality): { receiver: OtlpHttpReceiver; pipeline: MetricsPipeline } {
+  receiver = startOtlpHttpReceiver({ format: "protobuf" });
+  const config = testOtlpConfig({ endpoint: receiver.url, temporality });
+  pipeline = createMetricsPipeline({
+    config: { otlp: config, resource: { serviceName: "pulumi-exporter", attributes: {} } },
+    readings: () => undefined,
+    logger: silentLogger,
+    exporter: createMetricExporter(config),
+  });
+  return { receiver, pipeline };
+}
+
+const liveStacks = (...stacks: string[]) => new Set(stacks.map((s) => `acme/web/${s}`));
+
+describe("the update series through the whole pipeline", () => {
+  test("delta over OTLP sends each export's increments while /metrics keeps the running totals", async () => {
+    const { receiver, pipeline } = start("delta");
+    pipeline.instruments.recordUpdates([
+      finished("prod", 1),
+      finished("prod", 2),
+      finished("dev", 1, "failed"),
+    ]);
+    expect(await pipeline.push()).toBe(true);
+    pipeline.instruments.recordUpdates([finished("prod", 3)]);
+    expect(await pipeline.push()).toBe(true);
+
+    const [first, second] = await receiver.waitForExports(2);
+    expect(metricShape(first?.body ?? [], "pulumi_update_total")).toMatchObject({
+      type: "sum",
+      temporality: DELTA,
+      monotonic: true,
+    });
+    const totals = (body: typeof first) =>
+      points(body?.body ?? [], "pulumi_update_total").map((p) => [p.attributes.stack, p.kind, p.value]);
+    expect(totals(first)).toEqual([
+      ["prod", "int", 2],
+      ["dev", "int", 1],
+    ]);
+    expect(totals(second)).toEqual([["prod", "int", 1]]);
+    expect(points(second?.body ?? [], "pulumi_update_duration_seconds").map((p) => [p.count, p.sum])).toEqual(
+      [[1, 20]],
+    );
+
+    const text = await pipeline.scrape();
+    expect(text).toContain(
+      'pulumi_update_total{org="acme",project="web",stack="prod",kind="update",result="succeeded"} 3\n',
+    );
+    expect(text).toContain(
+      'pulumi_update_resource_changes_total{org="acme",project="web",stack="prod",kind="update",operation="create"} 6\n',
+    );
+  });
+
+  test("cumulative over OTLP: a deleted stack's series leave the export and /metrics together", async () => {
+    const { receiver, pipeline } = start("cumulative");
+    pipeline.instruments.recordUpdates([finished("prod", 1), finished("dev", 1)]);
+    for (let cycle = 0; cycle < ABSENT_CYCLES_BEFORE_DROP; cycle++) {
+      pipeline.instruments.retainStacks(liveStacks("prod"));
+    }
+    expect(await pipeline.push()).toBe(true);
+    const [exported] = await receiver.waitForExports(1);
+    expect(metricShape(exported?.body ?? [], "pulumi_update_total").temporality).toBe(CUMULATIVE);
+    for (const name of [
+      "pulumi_update_total",
+      "pulumi_update_duration_seconds",
+      "pulumi_update_resource_changes",
+    ]) {
+      expect(points(exported?.body ?? [], name).map((p) => p.attributes.stack)).toEqual(["prod"]);
+    }
+    const text = await pipeline.scrape();
+    expect(text).toContain('stack="prod"');
+    expect(text).not.toContain('stack="dev"');
+  });
+});
