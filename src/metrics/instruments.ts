@@ -1,13 +1,13 @@
 /**
- * OpenTelemetry instruments for the catalog. Gauges are observed from the latest snapshot; counters and the
- * duration histogram receive the updates that finished in a cycle; self-metrics follow the client's hooks.
+ * What the collector and the Pulumi client record into. The exporter's own counters and request histogram are
+ * OpenTelemetry instruments that follow the client's hooks; finished updates and the stacks that still exist go
+ * to the catalog series (src/metrics/catalog-series.ts), which also serve the gauges from the snapshot.
  */
-import { type Attributes, type Meter, type ObservableGauge, ValueType } from "@opentelemetry/api";
+import { type Meter, ValueType } from "@opentelemetry/api";
 import type { UpdateEvent } from "../collect/updates.ts";
 import { type ClientHooks, OPERATIONS, type Operation } from "../pulumi/api.ts";
 import { CATALOG, type MetricDefinition, type MetricId } from "./catalog.ts";
-import type { GaugeReadings } from "./points.ts";
-import type { LiveStacks, UpdateSeries } from "./update-series.ts";
+import type { CatalogSeries, LiveStacks } from "./catalog-series.ts";
 
 export interface Instruments {
   /** Counts the updates that finished in a cycle: total, resource changes and duration, together. */
@@ -43,34 +43,8 @@ function histogram(meter: Meter, id: MetricId) {
   return meter.createHistogram(definition.name, options(definition));
 }
 
-/**
- * Registers every instrument of the catalog on `meter`. `readings` is called once per collection (export or
- * scrape) and returns the gauges' current values; a series absent from it is absent from the output. The
- * per-stack update series go to `updates`, whose producers the readers carry.
- */
-export function createInstruments(
-  meter: Meter,
-  readings: () => GaugeReadings | undefined,
-  updates: UpdateSeries,
-): Instruments {
-  const gauges = new Map<MetricId, ObservableGauge>();
-  for (const [id, definition] of Object.entries(CATALOG) as [MetricId, MetricDefinition][]) {
-    if (definition.kind === "gauge")
-      gauges.set(id, meter.createObservableGauge(definition.name, options(definition)));
-  }
-  meter.addBatchObservableCallback(
-    (result) => {
-      const current = readings();
-      if (!current) return;
-      for (const [id, points] of current) {
-        const gauge = gauges.get(id);
-        if (!gauge) continue;
-        for (const point of points) result.observe(gauge, point.value, point.attributes as Attributes);
-      }
-    },
-    [...gauges.values()],
-  );
-
+/** Registers the exporter's own instruments on `meter`; updates go to `series`, whose producers the readers carry. */
+export function createInstruments(meter: Meter, series: CatalogSeries): Instruments {
   const apiRequests = counter(meter, "exporterApiRequests");
   const apiDuration = histogram(meter, "exporterApiRequestDuration");
   const apiRetries = counter(meter, "exporterApiRetries");
@@ -87,10 +61,10 @@ export function createInstruments(
 
   return {
     recordUpdates(events) {
-      updates.record(events);
+      series.record(events);
     },
     retainStacks(live) {
-      updates.retain(live);
+      series.retain(live);
     },
     clientHooks: {
       onRequest(operation, status, durationSeconds) {

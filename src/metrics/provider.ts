@@ -16,12 +16,12 @@ import {
 import type { Config, Temporality } from "../config/types.ts";
 import type { Logger } from "../log/logger.ts";
 import { VERSION } from "../version.ts";
+import { CatalogSeries } from "./catalog-series.ts";
 import { type ExportFailure, instrumentExporter } from "./exporters.ts";
 import { createInstruments, type Instruments } from "./instruments.ts";
 import type { GaugeReadings } from "./points.ts";
 import { PrometheusPullReader } from "./pull-reader.ts";
 import { CARDINALITY_LIMIT, temporalitySelector } from "./temporality.ts";
-import { UpdateSeries } from "./update-series.ts";
 
 const EXPORT_SUCCESS = 0;
 
@@ -103,10 +103,10 @@ export function resourceAttributes(config: Pick<Config, "resource">): Record<str
 
 export function createMetricsPipeline(options: MetricsPipelineOptions): MetricsPipeline {
   const { config, logger } = options;
-  const updates = new UpdateSeries({ scope: METER_SCOPE });
+  const series = new CatalogSeries({ scope: METER_SCOPE, readings: options.readings });
   const pull = new PrometheusPullReader({
     onCollectErrors: (errors) => logger.warn("metric collection errors", { count: errors.length }),
-    metricProducers: [updates.producer(AggregationTemporality.CUMULATIVE)],
+    metricProducers: [series.producer(AggregationTemporality.CUMULATIVE)],
   });
   let instruments: Instruments | undefined;
   let failing = false;
@@ -126,18 +126,14 @@ export function createMetricsPipeline(options: MetricsPipelineOptions): MetricsP
         instrumentExporter(options.exporter, { onResult }),
         config.otlp.temporality,
         config.otlp.timeoutMs,
-        [updates.producer(temporalitySelector(config.otlp.temporality)(InstrumentType.COUNTER))],
+        [series.producer(temporalitySelector(config.otlp.temporality)(InstrumentType.COUNTER))],
       )
     : undefined;
   const provider = new MeterProvider({
     resource: resourceFromAttributes(resourceAttributes(config)),
     readers: push ? [pull, push] : [pull],
   });
-  instruments = createInstruments(
-    provider.getMeter(METER_SCOPE.name, METER_SCOPE.version),
-    options.readings,
-    updates,
-  );
+  instruments = createInstruments(provider.getMeter(METER_SCOPE.name, METER_SCOPE.version), series);
 
   let running: Promise<boolean> | undefined;
   let queued: Promise<boolean> | undefined;

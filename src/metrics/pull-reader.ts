@@ -9,7 +9,7 @@ export const PULL_CARDINALITY_LIMIT = 100_000;
 export interface PrometheusPullReaderOptions {
   /** Series per instrument before the SDK folds the rest into an overflow series. */
   cardinalityLimit?: number;
-  /** Errors raised by observable callbacks during a scrape; the scrape still returns what was collected. */
+  /** Errors raised while collecting (callbacks, producers); the scrape still returns what was collected. */
   onCollectErrors?: (errors: readonly unknown[]) => void;
   /** Metrics the text format cannot carry (see `renderPrometheus`). */
   onSkip?: (metricName: string, reason: string) => void;

@@ -3,10 +3,10 @@ import { AggregationTemporality, InstrumentType } from "@opentelemetry/sdk-metri
 import type { Temporality } from "../config/types.ts";
 
 /**
- * Observable gauges always use delta: with cumulative storage the SDK keeps re-exporting the last value of a
- * series that is no longer observed, so a deleted stack would never disappear. Gauges carry no temporality on
- * the wire, so backends see no difference. Counters and histograms follow the preference
- * (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE semantics).
+ * SDK gauges always use delta: with cumulative storage the SDK keeps re-exporting the last value of a series
+ * that is no longer observed. Gauges carry no temporality on the wire, so backends see no difference. (The
+ * catalog's gauges bypass SDK storage altogether: src/metrics/catalog-series.ts.) Counters and histograms follow
+ * the preference (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE semantics).
  */
 export function temporalitySelector(
   preference: Temporality,

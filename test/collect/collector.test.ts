@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, test } from "bun:test";
 import { Collector } from "../../src/collect/collector.ts";
 import { silentLogger } from "../../src/log/logger.ts";
+import { ABSENT_CYCLES_BEFORE_DROP } from "../../src/metrics/catalog-series.ts";
 import { snapshotReadings } from "../../src/metrics/readings.ts";
-import { ABSENT_CYCLES_BEFORE_DROP } from "../../src/metrics/update-series.ts";
 import { FakeApi, fakeOrg, update } from "../support/fake-api.ts";
 import { type MemoryMetrics, memoryMetrics } from "../support/memory-metrics.ts";
 

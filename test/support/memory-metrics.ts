@@ -5,10 +5,10 @@ import {
   MeterProvider,
   MetricReader,
 } from "@opentelemetry/sdk-metrics";
+import { CatalogSeries } from "../../src/metrics/catalog-series.ts";
 import { createInstruments, type Instruments } from "../../src/metrics/instruments.ts";
 import type { GaugeReadings } from "../../src/metrics/points.ts";
 import { CARDINALITY_LIMIT, temporalitySelector } from "../../src/metrics/temporality.ts";
-import { UpdateSeries } from "../../src/metrics/update-series.ts";
 
 class MemoryReader extends MetricReader {
   protected override async onForceFlush(): Promise<void> {}
@@ -33,14 +33,14 @@ export interface MemoryMetrics {
 }
 
 export function memoryMetrics(readings: () => GaugeReadings | undefined): MemoryMetrics {
-  const updates = new UpdateSeries({ scope: { name: "test" } });
+  const series = new CatalogSeries({ scope: { name: "test" }, readings });
   const reader = new MemoryReader({
     aggregationTemporalitySelector: temporalitySelector("cumulative"),
     cardinalitySelector: () => CARDINALITY_LIMIT,
-    metricProducers: [updates.producer(AggregationTemporality.CUMULATIVE)],
+    metricProducers: [series.producer(AggregationTemporality.CUMULATIVE)],
   });
   const provider = new MeterProvider({ readers: [reader] });
-  const instruments = createInstruments(provider.getMeter("test"), readings, updates);
+  const instruments = createInstruments(provider.getMeter("test"), series);
   return {
     instruments,
     async collect() {

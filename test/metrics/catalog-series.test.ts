@@ -9,7 +9,14 @@ import {
   type SumMetricData,
 } from "@opentelemetry/sdk-metrics";
 import type { UpdateEvent } from "../../src/collect/updates.ts";
-import { ABSENT_CYCLES_BEFORE_DROP, bucketIndex, UpdateSeries } from "../../src/metrics/update-series.ts";
+import type { MetricId } from "../../src/metrics/catalog.ts";
+import {
+  ABSENT_CYCLES_BEFORE_DROP,
+  bucketIndex,
+  CatalogSeries,
+  gaugeMetrics,
+} from "../../src/metrics/catalog-series.ts";
+import type { GaugePoint } from "../../src/metrics/points.ts";
 
 function event(stack: string, overrides: Partial<UpdateEvent> = {}): UpdateEvent {
   return {
@@ -57,10 +64,13 @@ describe("bucketIndex", () => {
   });
 });
 
-describe("UpdateSeries", () => {
+describe("CatalogSeries", () => {
   test("a cumulative view keeps running totals with the catalog's names, units, types and start times", async () => {
     let now = 1_700_000_000_000;
-    const series = new UpdateSeries({ scope: { name: "pulumi-exporter", version: "1.2.3" }, now: () => now });
+    const series = new CatalogSeries({
+      scope: { name: "pulumi-exporter", version: "1.2.3" },
+      now: () => now,
+    });
     const view = series.producer(AggregationTemporality.CUMULATIVE);
     series.record([event("prod"), event("prod", { version: 2, durationSeconds: 3 })]);
     now += 5_000;
@@ -130,7 +140,7 @@ describe("UpdateSeries", () => {
 
   test("a delta view reports each interval's increments once, starting where the last collection ended", async () => {
     let now = 1_700_000_000_000;
-    const series = new UpdateSeries({ scope: { name: "pulumi-exporter" }, now: () => now });
+    const series = new CatalogSeries({ scope: { name: "pulumi-exporter" }, now: () => now });
     const view = series.producer(AggregationTemporality.DELTA);
     series.record([event("prod"), event("dev")]);
     now += 1_500;
@@ -152,7 +162,7 @@ describe("UpdateSeries", () => {
   });
 
   test("every view records every event: the pull reader and the push reader see the same updates", async () => {
-    const series = new UpdateSeries({ scope: { name: "pulumi-exporter" } });
+    const series = new CatalogSeries({ scope: { name: "pulumi-exporter" } });
     const pull = series.producer(AggregationTemporality.CUMULATIVE);
     const push = series.producer(AggregationTemporality.DELTA);
     series.record([event("prod"), event("prod", { version: 2 })]);
@@ -161,7 +171,7 @@ describe("UpdateSeries", () => {
   });
 
   test(`a stack's series are dropped from every view after ${ABSENT_CYCLES_BEFORE_DROP} cycles missing in a row`, async () => {
-    const series = new UpdateSeries({ scope: { name: "pulumi-exporter" } });
+    const series = new CatalogSeries({ scope: { name: "pulumi-exporter" } });
     const cumulative = series.producer(AggregationTemporality.CUMULATIVE);
     series.record([event("prod"), event("dev")]);
     const stacksOf = async () =>
@@ -192,12 +202,74 @@ describe("UpdateSeries", () => {
   });
 
   test("an update without a duration is counted but not observed; an empty view reports nothing", async () => {
-    const series = new UpdateSeries({ scope: { name: "pulumi-exporter" } });
+    const series = new CatalogSeries({ scope: { name: "pulumi-exporter" } });
     const view = series.producer(AggregationTemporality.CUMULATIVE);
     expect((await view.collect()).resourceMetrics.scopeMetrics).toEqual([]);
     series.record([event("prod", { durationSeconds: undefined })]);
     const m = await metricsOf(view);
     expect(sum(m, "pulumi_update_total").dataPoints.map((p) => p.value)).toEqual([1]);
     expect(m.has("pulumi_update_duration_seconds")).toBe(false);
+  });
+});
+
+describe("gauges", () => {
+  const org = { org: "acme" };
+  const readings = new Map<MetricId, GaugePoint[]>([
+    ["orgMemberCount", [{ attributes: org, value: 7.9 }]],
+    ["exporterCollectDuration", [{ attributes: {}, value: 1.25 }]],
+    ["orgTeamCount", []],
+    [
+      "stackResourceCount",
+      [
+        { attributes: { org: "acme", project: "web", stack: "prod" }, value: 12 },
+        { attributes: { org: "acme", project: "web", stack: "dev" }, value: Number.POSITIVE_INFINITY },
+      ],
+    ],
+  ]);
+
+  test("come in catalog order, stamped with the collection time; integer gauges carry integers", () => {
+    const metrics = gaugeMetrics(readings, [1_700_000_000, 5]);
+    expect(metrics.map((m) => [m.descriptor.name, m.descriptor.valueType, m.dataPointType])).toEqual([
+      ["pulumi_stack_resource_count", ValueType.INT, DataPointType.GAUGE],
+      ["pulumi_org_member_count", ValueType.INT, DataPointType.GAUGE],
+      ["pulumi_exporter_collect_duration_seconds", ValueType.DOUBLE, DataPointType.GAUGE],
+    ]);
+    expect(
+      metrics.map((m) => m.dataPoints.map((p) => [p.attributes, p.value, p.startTime, p.endTime])),
+    ).toEqual([
+      [[{ org: "acme", project: "web", stack: "prod" }, 12, [1_700_000_000, 5], [1_700_000_000, 5]]],
+      [[org, 7, [1_700_000_000, 5], [1_700_000_000, 5]]],
+      [[{}, 1.25, [1_700_000_000, 5], [1_700_000_000, 5]]],
+    ]);
+  });
+
+  test("a view reports the current readings on every collection, cumulative or delta", async () => {
+    let current: Map<MetricId, GaugePoint[]> | undefined;
+    const series = new CatalogSeries({ scope: { name: "pulumi-exporter" }, readings: () => current });
+    const delta = series.producer(AggregationTemporality.DELTA);
+    expect((await delta.collect()).resourceMetrics.scopeMetrics).toEqual([]);
+    current = new Map([["orgMemberCount", [{ attributes: org, value: 3 }]]]);
+    for (let i = 0; i < 2; i++) {
+      const m = await metricsOf(delta);
+      expect(m.get("pulumi_org_member_count")?.dataPoints.map((p) => p.value)).toEqual([3]);
+    }
+  });
+
+  test("readings that throw are reported as a collection error and the update series still go out", async () => {
+    const series = new CatalogSeries({
+      scope: { name: "pulumi-exporter" },
+      readings: () => {
+        throw new Error("snapshot unreadable");
+      },
+    });
+    const view = series.producer(AggregationTemporality.CUMULATIVE);
+    series.record([event("prod")]);
+    const { resourceMetrics, errors } = await view.collect();
+    expect(errors.map((e) => (e as Error).message)).toEqual(["snapshot unreadable"]);
+    expect(resourceMetrics.scopeMetrics[0]?.metrics.map((m) => m.descriptor.name)).toEqual([
+      "pulumi_update_total",
+      "pulumi_update_duration_seconds",
+      "pulumi_update_resource_changes",
+    ]);
   });
 });

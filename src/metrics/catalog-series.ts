@@ -1,12 +1,14 @@
 /**
- * The per-stack update series (`pulumi_update_total`, `pulumi_update_resource_changes`,
- * `pulumi_update_duration_seconds`), aggregated here instead of by SDK instruments.
+ * The metrics the collector feeds, built by hand and handed to each reader through the SDK's `MetricProducer`
+ * hook: every catalog gauge, read from the latest snapshot, and the per-stack update series
+ * (`pulumi_update_total`, `pulumi_update_resource_changes`, `pulumi_update_duration_seconds`), aggregated here.
  *
- * Why: a synchronous OpenTelemetry instrument keeps every series it ever saw for the life of the process under
- * cumulative temporality, so each deleted stack would leave its series behind forever, a leak that grows with
- * stack churn (review stacks come and go by the thousand). Here a stack's series are dropped once the stack is
- * gone, like its gauges. Each reader gets its own view through the SDK's `MetricProducer` hook, so the pull
- * reader stays cumulative while the push reader may use delta.
+ * Why not SDK instruments: a synchronous instrument keeps every series it ever saw for the life of the process
+ * under cumulative temporality, so each deleted stack would leave its update series behind forever, a leak that
+ * grows with stack churn (review stacks come and go by the thousand); here they are dropped once the stack is gone.
+ * And observable gauges make the SDK hash and store every one of 20,000+ points on each collection only to hand
+ * them back unchanged; the snapshot already holds exactly the current points. Each reader gets its own view, so
+ * the pull reader stays cumulative while the push reader may use delta.
  */
 import { type Attributes, type HrTime, ValueType } from "@opentelemetry/api";
 import { emptyResource } from "@opentelemetry/resources";
@@ -19,7 +21,8 @@ import {
   type MetricProducer,
 } from "@opentelemetry/sdk-metrics";
 import type { UpdateEvent } from "../collect/updates.ts";
-import { CATALOG, type MetricDefinition } from "./catalog.ts";
+import { CATALOG, type MetricDefinition, type MetricId } from "./catalog.ts";
+import type { GaugeReadings } from "./points.ts";
 
 /** The stacks whose series stay, keyed `org/project/stack` as in the collector state. */
 export interface LiveStacks {
@@ -64,6 +67,43 @@ const TOTAL = descriptor(CATALOG.updateTotal);
 const CHANGES = descriptor(CATALOG.updateResourceChanges);
 const DURATION = descriptor(CATALOG.updateDuration);
 
+const GAUGES: ReadonlyArray<readonly [MetricId, MetricDescriptor]> = (
+  Object.entries(CATALOG) as [MetricId, MetricDefinition][]
+)
+  .filter(([, definition]) => definition.kind === "gauge")
+  .map(([id, definition]) => [id, descriptor(definition)]);
+
+/**
+ * The gauges of `readings` in catalog order, each point stamped with `time`. Integer gauges carry integers (the
+ * wire has no int for 2.5); a gauge without points is left out.
+ */
+export function gaugeMetrics(readings: GaugeReadings, time: HrTime): MetricData[] {
+  const metrics: MetricData[] = [];
+  for (const [id, desc] of GAUGES) {
+    const points = readings.get(id);
+    if (!points || points.length === 0) continue;
+    const integer = desc.valueType === ValueType.INT;
+    metrics.push({
+      descriptor: desc,
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      dataPointType: DataPointType.GAUGE,
+      dataPoints: points.flatMap((point) =>
+        integer && !Number.isFinite(point.value)
+          ? []
+          : [
+              {
+                attributes: point.attributes,
+                startTime: time,
+                endTime: time,
+                value: integer ? Math.trunc(point.value) : point.value,
+              },
+            ],
+      ),
+    });
+  }
+  return metrics;
+}
+
 function hrTime(ms: number): HrTime {
   const seconds = Math.floor(ms / 1000);
   return [seconds, Math.round((ms - seconds * 1000) * 1e6)];
@@ -90,21 +130,19 @@ class SeriesView implements MetricProducer {
   readonly #temporality: AggregationTemporality;
   readonly #now: () => number;
   readonly #scope: { name: string; version?: string };
+  readonly #readings: () => GaugeReadings | undefined;
   readonly #totals = new Map<string, CounterSeries>();
   readonly #changes = new Map<string, CounterSeries>();
   readonly #durations = new Map<string, HistogramSeries>();
   /** Delta only: the end of the previous collection, the start of every point in the next. */
   #intervalStart: HrTime;
 
-  constructor(
-    temporality: AggregationTemporality,
-    scope: { name: string; version?: string },
-    now: () => number,
-  ) {
+  constructor(temporality: AggregationTemporality, options: Required<CatalogSeriesOptions>) {
     this.#temporality = temporality;
-    this.#scope = scope;
-    this.#now = now;
-    this.#intervalStart = hrTime(now());
+    this.#scope = options.scope;
+    this.#readings = options.readings;
+    this.#now = options.now;
+    this.#intervalStart = hrTime(options.now());
   }
 
   #start(): HrTime {
@@ -159,7 +197,15 @@ class SeriesView implements MetricProducer {
   async collect(): Promise<CollectionResult> {
     const endTime = hrTime(this.#now());
     const temporality = this.#temporality;
-    const metrics: MetricData[] = [];
+    let readings: GaugeReadings | undefined;
+    const errors: unknown[] = [];
+    try {
+      readings = this.#readings();
+    } catch (error) {
+      // Like a failing observable callback: reported, and the update series still go out.
+      errors.push(error);
+    }
+    const metrics: MetricData[] = readings ? gaugeMetrics(readings, endTime) : [];
     const counter = (desc: MetricDescriptor, series: Map<string, CounterSeries>): void => {
       if (series.size === 0) return;
       metrics.push({
@@ -208,14 +254,16 @@ class SeriesView implements MetricProducer {
         resource: emptyResource(),
         scopeMetrics: metrics.length === 0 ? [] : [{ scope: this.#scope, metrics }],
       },
-      errors: [],
+      errors,
     };
   }
 }
 
-export interface UpdateSeriesOptions {
+export interface CatalogSeriesOptions {
   /** The instrumentation scope the series are reported under (the meter's). */
   readonly scope: { name: string; version?: string };
+  /** The gauges' current points, read once per collection; `undefined` before the first cycle (no gauges). */
+  readonly readings?: () => GaugeReadings | undefined;
   /** Milliseconds since the epoch; injectable for tests. */
   readonly now?: () => number;
 }
@@ -227,20 +275,27 @@ export interface UpdateSeriesOptions {
  */
 export const ABSENT_CYCLES_BEFORE_DROP = 3;
 
-/** Fans each finished update out to every reader's view, and drops the series of stacks that are gone. */
-export class UpdateSeries {
+/**
+ * Gives each reader a view of the gauges and the update series; fans each finished update out to every view and
+ * drops the update series of stacks that are gone.
+ */
+export class CatalogSeries {
   readonly #views: SeriesView[] = [];
-  readonly #options: UpdateSeriesOptions;
+  readonly #options: CatalogSeriesOptions;
   /** Stacks with series, by key, and for how many consecutive cycles each has been missing. */
   readonly #absent = new Map<string, number>();
 
-  constructor(options: UpdateSeriesOptions) {
+  constructor(options: CatalogSeriesOptions) {
     this.#options = options;
   }
 
   /** A producer for one reader (pass it in the reader's `metricProducers`). */
   producer(temporality: AggregationTemporality): MetricProducer {
-    const view = new SeriesView(temporality, this.#options.scope, this.#options.now ?? Date.now);
+    const view = new SeriesView(temporality, {
+      scope: this.#options.scope,
+      readings: this.#options.readings ?? (() => undefined),
+      now: this.#options.now ?? Date.now,
+    });
     this.#views.push(view);
     return view;
   }
