@@ -125,30 +125,28 @@ export const MISSED_NOTES: Readonly<Partial<Record<TargetId, string>>> = {
     "tasks take several pages each). Reaching 1/20 means polling running updates less often than every cycle, a " +
     "trade of freshness (`pulumi_stack_update_in_progress`, when an update is counted) for calls.",
   "wall-steady":
-    "Met at 1,000 and 10,000 stacks, where each stack list page's changed stacks are read while the next page " +
-    "is still on its way (src/collect/cycle.ts). Missed where the bound is shorter than the longest chain of " +
+    "Close to the bound at 1,000 and 10,000 stacks, where each stack list page's changed stacks are read while " +
+    "the next page is still on its way (src/collect/cycle.ts). Missed where the bound is shorter than the longest chain of " +
     "requests that must follow one another, which no amount of concurrency shortens: an organization's paged " +
     "endpoints (each page needs the previous page's token) and a stack list page followed by the histories it " +
     "reveals are 3–4 round trips, 150–200 ms at 50 ms, while at 100 stacks with 30 slots the bound is " +
     "ceil(~58 ÷ 30) × 50 ms = 100 ms. A cycle takes about max(longest chain, ceil(calls ÷ concurrency)) × latency.",
   "rss-steady":
-    "Mostly the runtime and one library, not fleet data: the binary holds ~105–110 MiB when its HTTP server comes " +
-    "up, before it has read a single stack (RSS at start), ~90 MiB idle with OTLP off. Of that, ~43 MiB is " +
-    "file-backed code pages of the Bun runtime and the bundle (a compiled " +
-    'hello-world already maps 24 MiB), and `import "arktype"` alone adds ~25 MiB of anonymous memory (11 MB of ' +
-    "JS heap, 81,000 objects and 16,000 functions built when the module initializes). At 10,000 stacks the live JS " +
-    "heap is ~52 MB (heap profile: OpenTelemetry SDK accumulations and attribute-hash strings for ~24,000 series, " +
-    "and the collector state); the rest is JavaScriptCore's headroom, which it keeps between cycles. Back to back " +
-    "at 10,000 stacks and concurrency 30, steady RSS was 189 MiB as built, 171 MiB with `Bun.gc(true)` after " +
-    "every cycle and 172 MiB with `BUN_OPTIONS=--smol`. Ours to try: plain checks instead of arktype " +
-    "(src/pulumi/validate.ts, src/config/validate.ts, src/collect/state-file.ts, " +
-    "src/sim/faults.ts); the floor left after that, ~65 MiB, is the runtime's.",
+    "Mostly the runtime and the libraries, not fleet data: the binary holds ~108 MiB when its HTTP server comes " +
+    "up, before it has read a single stack (RSS at start), and a 10,000-stack fleet adds 20–35 MiB to that. Of the " +
+    "start, ~43 MiB is file-backed code pages of the Bun runtime and the bundle (a compiled hello-world already " +
+    'maps 24 MiB), `import "arktype"` adds ~25 MiB of anonymous memory (11 MB of JS heap, 81,000 objects and ' +
+    "16,000 functions built when the module initializes), and the OTLP exporters bring protobuf and gRPC code. The " +
+    "fleet's share is small because the gauges are served straight from the collector's snapshot and a deleted " +
+    "stack's series are dropped (src/metrics/catalog-series.ts). Ours to try: plain checks instead of arktype " +
+    "(src/pulumi/validate.ts, src/config/validate.ts, src/collect/state-file.ts, src/sim/faults.ts), though " +
+    "arktype is the project's chosen validator; the floor after that, ~65 MiB, is the runtime's.",
   "rss-peak":
     "The peak is reached in the first cycle, which reads, parses and validates a history page for every stack: at " +
-    "10,000 stacks ~10,000 responses in 20–55 s, and JavaScriptCore grows its heap rather than collect that often. " +
-    "With the ~105 MiB start above, 128 MiB leaves about 20 MiB for it. In the same comparison the peak was 313 MiB " +
-    "as built, 286 MiB with `Bun.gc(true)` after every cycle and 321 MiB with `--smol`: the runtime's heap policy " +
-    "more than our data.",
+    "10,000 stacks ~10,000 responses in 18–53 s, and JavaScriptCore grows its heap rather than collect that often; " +
+    "the peak sits ~90 MiB above the start. With ~108 MiB at start, 128 MiB leaves 20 MiB for that cycle. Forcing " +
+    "collections (`Bun.gc(true)` after every cycle, or `BUN_OPTIONS=--smol`) moved the peak by under 10 % in " +
+    "profiling: the runtime's heap policy more than our data.",
   "first-export":
     "By design the first export follows the first cycle (src/app.ts pushes after each cycle, so the first push " +
     "carries data), and the first cycle reads every stack's history once: at least ceil(calls ÷ concurrency) × 50 " +
