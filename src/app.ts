@@ -16,6 +16,7 @@ import { cachedSnapshotReadings } from "./metrics/readings.ts";
 import type { ClientHooks, PulumiApi } from "./pulumi/api.ts";
 import { createPulumiClient } from "./pulumi/client.ts";
 import { createServerApp } from "./server/app.ts";
+import { formatHostPort } from "./server/listen-address.ts";
 import { startServer } from "./server/serve.ts";
 import { VERSION } from "./version.ts";
 
@@ -153,11 +154,11 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
     logger,
   });
   const server = startServer(app, config.web.listenAddress);
-  logger.info("serving HTTP", { address: `${server.hostname}:${server.port}` });
+  logger.info("serving HTTP", { address: formatHostPort(server.hostname, server.port) });
   scheduler.start();
 
   return {
-    url: `http://${server.hostname.includes(":") ? `[${server.hostname}]` : server.hostname}:${server.port}`,
+    url: `http://${formatHostPort(server.hostname, server.port)}`,
     port: server.port,
     collector,
     scheduler,

@@ -260,7 +260,8 @@ export const OPTIONS = [
     default: ":8080",
     placeholder: "[HOST]:PORT",
     field: "web.listenAddress",
-    description: "Address of the HTTP server (/metrics, health checks).",
+    description:
+      "Address of the HTTP server (/metrics, health checks); an empty host is every interface, IPv4 and IPv6.",
   },
   {
     name: "web.disable-preview",

@@ -4,10 +4,21 @@ import { ListenAddressError } from "./listen-address-error.ts";
 export interface ListenAddress {
   readonly hostname: string;
   readonly port: number;
+  /** Where to listen instead when `hostname` cannot be bound (an empty host on a machine without IPv6). */
+  readonly fallbackHostname?: string;
 }
 
-/** Where an empty host (`:8080`) listens: every IPv4 interface. */
-export const ALL_INTERFACES = "0.0.0.0";
+/**
+ * Where an empty host (`:8080`) listens: every interface, as in Go. `::` is dual-stack on Linux, macOS and
+ * Windows (IPv4 clients arrive as mapped addresses); where IPv6 is off, every IPv4 interface instead.
+ */
+export const ALL_INTERFACES = "::";
+export const ALL_IPV4_INTERFACES = "0.0.0.0";
+
+/** `host:port` with an IPv6 host in brackets, as in a URL. */
+export function formatHostPort(hostname: string, port: number): string {
+  return `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+}
 
 export function parseListenAddress(address: string): ListenAddress {
   if (address.includes("://")) throw new ListenAddressError(address, "a URL is not a listen address");
@@ -31,5 +42,7 @@ export function parseListenAddress(address: string): ListenAddress {
   if (!/^\d{1,5}$/.test(portText)) throw new ListenAddressError(address, "the port must be a number");
   const port = Number(portText);
   if (port > 65535) throw new ListenAddressError(address, "the port must be at most 65535");
-  return { hostname: host === "" ? ALL_INTERFACES : host, port };
+  return host === ""
+    ? { hostname: ALL_INTERFACES, port, fallbackHostname: ALL_IPV4_INTERFACES }
+    : { hostname: host, port };
 }

@@ -16,25 +16,17 @@ export interface RunningServer {
 
 /** Throws ListenAddressError for a malformed address and ServerStartError when the port cannot be bound. */
 export function startServer(app: Hono, listenAddress: string): RunningServer {
-  const { hostname, port } = parseListenAddress(listenAddress);
+  const { hostname, port, fallbackHostname } = parseListenAddress(listenAddress);
   let server: Bun.Server<undefined>;
   try {
-    server = Bun.serve({
-      hostname,
-      port,
-      fetch: app.fetch,
-      development: false,
-      // Bun turns SO_REUSEPORT on outside development mode; a second exporter on the same port must fail instead.
-      reusePort: false,
-      maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
-      // A scrape of a large fleet can take a while to render; keep-alive connections still get closed.
-      idleTimeout: 30,
-      // Only reached if the app itself fails outside its handlers; never show a stack trace.
-      error: () =>
-        new Response("internal server error\n", { status: 500, headers: { "Content-Type": "text/plain" } }),
-    });
+    server = serve(app, hostname, port);
   } catch (error) {
-    throw new ServerStartError(listenAddress, error);
+    if (fallbackHostname === undefined) throw new ServerStartError(listenAddress, error);
+    try {
+      server = serve(app, fallbackHostname, port);
+    } catch (fallbackError) {
+      throw new ServerStartError(listenAddress, fallbackError);
+    }
   }
   const bound = server.port;
   if (bound === undefined) throw new ServerStartError(listenAddress, new Error("no TCP port was bound"));
@@ -55,4 +47,21 @@ export function startServer(app: Hono, listenAddress: string): RunningServer {
       return stopped;
     },
   };
+}
+
+function serve(app: Hono, hostname: string, port: number): Bun.Server<undefined> {
+  return Bun.serve({
+    hostname,
+    port,
+    fetch: app.fetch,
+    development: false,
+    // Bun turns SO_REUSEPORT on outside development mode; a second exporter on the same port must fail instead.
+    reusePort: false,
+    maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
+    // A scrape of a large fleet can take a while to render; keep-alive connections still get closed.
+    idleTimeout: 30,
+    // Only reached if the app itself fails outside its handlers; never show a stack trace.
+    error: () =>
+      new Response("internal server error\n", { status: 500, headers: { "Content-Type": "text/plain" } }),
+  });
 }

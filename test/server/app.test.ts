@@ -374,6 +374,39 @@ describe("startServer", () => {
     await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
   });
 
+  test("an empty host serves IPv4 and IPv6 clients on one port", async () => {
+    const { app, state } = makeApp();
+    state.health = { alive: true, ready: true };
+    running = startServer(app, ":0");
+    expect(running.hostname).toBe("::");
+    for (const host of ["127.0.0.1", "[::1]"]) {
+      const response = await fetch(`http://${host}:${running.port}/readyz`);
+      expect([host, response.status, await response.text()]).toEqual([host, 200, "ok\n"]);
+    }
+  });
+
+  test("an empty host falls back to every IPv4 interface when the dual-stack socket cannot be bound", async () => {
+    const { app, state } = makeApp();
+    state.health = { alive: true, ready: true };
+    // An IPv6-only listener holds the port, so the dual-stack bind fails while IPv4 is still free.
+    const blocker = Bun.serve({
+      hostname: "::",
+      port: 0,
+      ipv6Only: true,
+      reusePort: false,
+      development: false,
+      fetch: () => new Response("blocker\n"),
+    });
+    try {
+      running = startServer(app, `:${blocker.port}`);
+      expect(running.hostname).toBe("0.0.0.0");
+      expect(await (await fetch(`http://127.0.0.1:${blocker.port}/readyz`)).text()).toBe("ok\n");
+      expect(await (await fetch(`http://[::1]:${blocker.port}/readyz`)).text()).toBe("blocker\n");
+    } finally {
+      await blocker.stop(true);
+    }
+  });
+
   test("a port already in use is a clear error", async () => {
     const { app } = makeApp();
     running = startServer(app, "127.0.0.1:0");

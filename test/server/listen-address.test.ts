@@ -4,8 +4,13 @@ import { ListenAddressError } from "../../src/server/listen-address-error.ts";
 
 describe("parseListenAddress", () => {
   test.each([
-    [":8080", "0.0.0.0", 8080],
-    [":0", "0.0.0.0", 0],
+    [":8080", 8080],
+    [":0", 0],
+  ])("an empty host (%p) is every interface, dual-stack, with IPv4 as the fallback", (address, port) => {
+    expect(parseListenAddress(address)).toEqual({ hostname: "::", port, fallbackHostname: "0.0.0.0" });
+  });
+
+  test.each([
     ["127.0.0.1:0", "127.0.0.1", 0],
     ["0.0.0.0:8080", "0.0.0.0", 8080],
     ["localhost:9100", "localhost", 9100],
