@@ -15,7 +15,7 @@ import {
   option,
   type ValueOf,
 } from "./options.ts";
-import { parseText } from "./parse-value.ts";
+import { parseEnvText, parseText } from "./parse-value.ts";
 import type { Command, Config } from "./types.ts";
 import { type ConfigCandidate, validateConfig } from "./validate.ts";
 import { parseConfigYaml } from "./yaml-file.ts";
@@ -149,7 +149,7 @@ export function loadConfig(input: LoadConfigInput): ConfigResult {
       const raw = input.env[variable];
       if (raw === undefined || raw === "") continue;
       if (isSecret(spec)) secrets.push(raw);
-      const parsed = parseText(spec, raw);
+      const parsed = parseEnvText(spec, variable, raw);
       if (parsed.ok) offer(spec.name, { value: parsed.value, layer: "env", label: variable });
       else {
         failed.add(spec.name);

@@ -29,7 +29,15 @@ export interface OptionSpec {
   readonly placeholder?: string;
   /** Dotted path of the `Config` field the option sets (used to map validation errors back to their source). */
   readonly field: string;
+  /** Environment variables whose text has a format of its own instead of the option's kind. */
+  readonly envFormats?: Readonly<Record<string, EnvFormat>>;
 }
+
+/**
+ * `otel-metrics-exporters`: OTEL_METRICS_EXPORTER's list of exporter names (otlp, prometheus, none), read as
+ * "push over OTLP or not". `/metrics` is served either way.
+ */
+export type EnvFormat = "otel-metrics-exporters";
 
 const OTLP_METRICS = "OTEL_EXPORTER_OTLP_METRICS_";
 const OTLP = "OTEL_EXPORTER_OTLP_";
@@ -119,13 +127,14 @@ export const OPTIONS = [
   },
   {
     name: "otlp.enabled",
-    env: ["PULUMI_EXPORTER_OTLP_ENABLED"],
+    env: ["PULUMI_EXPORTER_OTLP_ENABLED", "OTEL_METRICS_EXPORTER"],
+    envFormats: { OTEL_METRICS_EXPORTER: "otel-metrics-exporters" },
     yaml: "otlp.enabled",
     kind: "bool",
     default: "true",
     field: "otlp.enabled",
     description:
-      "Push metrics over OTLP; false serves /metrics only. `demo` defaults to false unless an OTLP endpoint is set.",
+      "Push metrics over OTLP; false serves /metrics only. `demo` defaults to false unless an OTLP endpoint is set. OTEL_METRICS_EXPORTER takes the OpenTelemetry list (otlp, prometheus, none): push when it names otlp.",
   },
   {
     name: "otlp.endpoint",

@@ -1,6 +1,6 @@
 /** Turns one raw input (flag or environment text, or a YAML value) into the typed value of its option's kind. */
 import { formatDuration, parseDuration } from "./duration.ts";
-import type { OptionSpec, OptionValue } from "./options.ts";
+import type { EnvFormat, OptionSpec, OptionValue } from "./options.ts";
 
 export type Parsed = { ok: true; value: OptionValue } | { ok: false; problem: string };
 
@@ -79,6 +79,34 @@ export function parseKeyValues(
   });
   if (problems.length > 0) return { ok: false, problem: problems.join("; ") };
   return { ok: true, value: out };
+}
+
+const METRICS_EXPORTERS = ["otlp", "prometheus", "none"];
+
+/**
+ * OTEL_METRICS_EXPORTER as whether to push over OTLP. `prometheus` alone means pull only (always served here);
+ * `console` has no equivalent and is refused rather than silently ignored.
+ */
+export function parseMetricsExporters(text: string): Parsed {
+  const names = splitList(text)
+    .map((name) => name.toLowerCase())
+    .filter((name) => name !== "");
+  if (names.length === 0) return fail("lists no exporter (expected otlp, prometheus or none)");
+  for (const name of names) {
+    if (name === "console") return fail('"console" is not supported (expected otlp, prometheus or none)');
+    if (!METRICS_EXPORTERS.includes(name))
+      return fail(`unknown exporter ${JSON.stringify(name)} (expected otlp, prometheus or none)`);
+  }
+  if (names.includes("none") && names.length > 1)
+    return fail('"none" cannot be combined with other exporters');
+  return ok(names.includes("otlp"));
+}
+
+/** Parses the text of an environment variable: in its own format where the option names one, else as a flag. */
+export function parseEnvText(spec: OptionSpec, variable: string, text: string): Parsed {
+  const format: EnvFormat | undefined = spec.envFormats?.[variable];
+  if (format === "otel-metrics-exporters") return parseMetricsExporters(text);
+  return parseText(spec, text);
 }
 
 /** Parses flag or environment text. */

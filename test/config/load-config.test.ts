@@ -135,6 +135,40 @@ describe("commands and demo mode", () => {
   });
 });
 
+describe("OTEL_METRICS_EXPORTER", () => {
+  const enabled = (argv: string[], env: Record<string, string>) => expectConfig(load(argv, env)).otlp.enabled;
+
+  test.each([
+    ["otlp", true],
+    ["none", false],
+    ["prometheus", false],
+    ["prometheus,otlp", true],
+    [" OTLP ", true],
+  ])("%p: push is %p", (value, push) => {
+    expect(enabled(BASE, { OTEL_METRICS_EXPORTER: value })).toBe(push);
+  });
+
+  test("turns push on in demo mode too", () => {
+    expect(enabled(["demo"], { OTEL_METRICS_EXPORTER: "otlp" })).toBe(true);
+  });
+
+  test("PULUMI_EXPORTER_OTLP_ENABLED and --otlp.enabled beat it; it beats the config file", () => {
+    expect(enabled(BASE, { OTEL_METRICS_EXPORTER: "none", PULUMI_EXPORTER_OTLP_ENABLED: "true" })).toBe(true);
+    expect(enabled([...BASE, "--otlp.enabled"], { OTEL_METRICS_EXPORTER: "none" })).toBe(true);
+    const path = writeTemp(dir, "otlp:\n  enabled: true\n");
+    expect(enabled([...BASE, "--config.file", path], { OTEL_METRICS_EXPORTER: "none" })).toBe(false);
+  });
+
+  test.each([
+    ["console", 'OTEL_METRICS_EXPORTER: "console" is not supported (expected otlp, prometheus or none)'],
+    ["otlp,zipkin", 'OTEL_METRICS_EXPORTER: unknown exporter "zipkin" (expected otlp, prometheus or none)'],
+    ["none,otlp", 'OTEL_METRICS_EXPORTER: "none" cannot be combined with other exporters'],
+    [" , ", "OTEL_METRICS_EXPORTER: lists no exporter (expected otlp, prometheus or none)"],
+  ])("%p is a configuration error", (value, problem) => {
+    expect(expectProblems(load(BASE, { OTEL_METRICS_EXPORTER: value }))).toEqual([problem]);
+  });
+});
+
 describe("OTel environment variables", () => {
   const pairs: [string, string, string, (c: Config) => unknown, unknown][] = [
     ["PROTOCOL", "grpc", "http/json", (c) => c.otlp.protocol, "grpc"],

@@ -13,6 +13,8 @@ const file = (text: string) => writeTemp(dir, text);
 interface Fixture {
   flag: string;
   env: string;
+  /** The text for a variable with a format of its own (`envFormats`), giving the same value as `env`. */
+  envByVariable?: Record<string, string>;
   yaml: unknown;
   /** Expected field values per winning source; `default` may instead be the start of the expected problem. */
   expect: { flag: unknown; env: unknown; yaml: unknown; default: unknown | { problem: string } };
@@ -98,6 +100,7 @@ const FIXTURES: Record<Exclude<OptionName, "config.file">, Fixture> = {
   "otlp.enabled": {
     flag: "false",
     env: "true",
+    envByVariable: { OTEL_METRICS_EXPORTER: "prometheus,otlp" },
     yaml: false,
     expect: { flag: false, env: true, yaml: false, default: true },
   },
@@ -291,10 +294,11 @@ for (const spec of OPTIONS) {
     });
 
     for (const variable of spec.env) {
+      const envText = fixture.envByVariable?.[variable] ?? fixture.env;
       test(`${variable} beats the file`, () => {
         const path = yamlFile(yamlKey, fixture.yaml);
         const config = expectConfig(
-          load([...baseArgs(spec.name), "--config.file", path], { [variable]: fixture.env }),
+          load([...baseArgs(spec.name), "--config.file", path], { [variable]: envText }),
         );
         expect(fieldValue(config, spec.field)).toEqual(fixture.expect.env);
       });
@@ -307,7 +311,7 @@ for (const spec of OPTIONS) {
           path,
           ...flagArgs(spec.name, spec.kind, fixture.flag),
         ];
-        const config = expectConfig(load(argv, { [variable]: fixture.env }));
+        const config = expectConfig(load(argv, { [variable]: envText }));
         expect(fieldValue(config, spec.field)).toEqual(fixture.expect.flag);
       });
     }
