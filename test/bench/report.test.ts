@@ -272,24 +272,25 @@ describe("run plan", () => {
 });
 
 describe("soak RSS growth", () => {
-  test("median of the tenth after warm-up against the median of the last tenth", () => {
+  test("the median of the fifth after warm-up (30 %) against the median of the last fifth", () => {
     const cycles: SoakCycle[] = Array.from({ length: 100 }, (_, i) => ({
       index: i + 1,
       durationMs: 500,
       timedOut: false,
       errors: 0,
-      // Warm-up grows fast, then 100 MiB, then 104 MiB for the last 10 cycles.
-      rssBytes: (i < 10 ? 50 + i : i < 90 ? 100 : 104) * MiB,
+      // The heap steps up until cycle 30, then 100 MiB, then 104 MiB for the last 20 cycles.
+      rssBytes: (i < 20 ? 50 + i : i < 30 ? 90 : i < 80 ? 100 : 104) * MiB,
     }));
     const growth = rssGrowth(cycles);
     expect(growth).toMatchObject({
-      baselineCycles: [11, 20],
-      finalCycles: [91, 100],
+      baselineCycles: [31, 50],
+      finalCycles: [81, 100],
       baselineBytes: 100 * MiB,
       finalBytes: 104 * MiB,
     });
     expect(growth.growth).toBeCloseTo(0.04, 10);
     expect(() => rssGrowth(cycles.slice(0, 29))).toThrow("RSS growth needs at least 30 cycles");
+    expect(rssGrowth(cycles.slice(0, 30)).baselineCycles).toEqual([10, 19]);
   });
 });
 
