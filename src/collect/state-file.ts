@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { type } from "arktype";
-import type { CollectorState, OrgValues, StackTrack } from "./state.ts";
+import { type CollectorState, type OrgValues, type StackTrack, stackKey } from "./state.ts";
 
 const STATE_FORMAT = 1;
 
@@ -73,7 +73,7 @@ export function parseState(text: string): CollectorState {
   const file = fileType(json);
   if (file instanceof type.errors) throw new Error(file.summary);
   if (file.format !== STATE_FORMAT) throw new Error(`unknown state format ${file.format}`);
-  const key = (t: StackTrack) => `${t.org}/${t.project}/${t.stack}`;
+  const key = (t: StackTrack) => stackKey(t.org, t.project, t.stack);
   const stacks = file.stacks.map(withOptional);
   const tombstones = file.tombstones.map(withOptional).filter((t) => t.id !== undefined);
   return {

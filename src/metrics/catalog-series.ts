@@ -20,6 +20,7 @@ import {
   type MetricDescriptor,
   type MetricProducer,
 } from "@opentelemetry/sdk-metrics";
+import { stackKey } from "../collect/state.ts";
 import type { UpdateEvent } from "../collect/updates.ts";
 import { CATALOG, type MetricDefinition, type MetricId } from "./catalog.ts";
 import type { GaugeReadings } from "./points.ts";
@@ -53,8 +54,11 @@ interface HistogramSeries {
 }
 
 const DURATION_BOUNDS: readonly number[] = CATALOG.updateDuration.buckets ?? [];
+/** One array for every point, as the SDK does: `/metrics` then formats the `le` values once per scrape. */
+const DURATION_BOUNDARIES = [...DURATION_BOUNDS];
 
-function descriptor(definition: MetricDefinition): MetricDescriptor {
+/** A catalog definition as OpenTelemetry describes a metric; the SDK instruments take the same fields. */
+export function metricDescriptor(definition: MetricDefinition): MetricDescriptor {
   return {
     name: definition.name,
     description: definition.description,
@@ -63,15 +67,15 @@ function descriptor(definition: MetricDefinition): MetricDescriptor {
   };
 }
 
-const TOTAL = descriptor(CATALOG.updateTotal);
-const CHANGES = descriptor(CATALOG.updateResourceChanges);
-const DURATION = descriptor(CATALOG.updateDuration);
+const TOTAL = metricDescriptor(CATALOG.updateTotal);
+const CHANGES = metricDescriptor(CATALOG.updateResourceChanges);
+const DURATION = metricDescriptor(CATALOG.updateDuration);
 
 const GAUGES: ReadonlyArray<readonly [MetricId, MetricDescriptor]> = (
   Object.entries(CATALOG) as [MetricId, MetricDefinition][]
 )
   .filter(([, definition]) => definition.kind === "gauge")
-  .map(([id, definition]) => [id, descriptor(definition)]);
+  .map(([id, definition]) => [id, metricDescriptor(definition)]);
 
 /**
  * The gauges of `readings` in catalog order, each point stamped with `time`. Integer gauges carry integers (the
@@ -119,10 +123,6 @@ export function bucketIndex(bounds: readonly number[], value: number): number {
     else hi = mid;
   }
   return lo;
-}
-
-function stackKey(attributes: StackAttributes): string {
-  return `${attributes.org}/${attributes.project}/${attributes.stack}`;
 }
 
 /** One reader's series. Cumulative views keep running totals; delta views start afresh after each collection. */
@@ -190,7 +190,8 @@ class SeriesView implements MetricProducer {
   /** Forgets every series of the given stacks (keys `org/project/stack`). */
   drop(stacks: ReadonlySet<string>): void {
     for (const series of [this.#totals, this.#changes, this.#durations]) {
-      for (const [key, { attributes }] of series) if (stacks.has(stackKey(attributes))) series.delete(key);
+      for (const [key, { attributes }] of series)
+        if (stacks.has(stackKey(attributes.org, attributes.project, attributes.stack))) series.delete(key);
     }
   }
 
@@ -236,7 +237,8 @@ class SeriesView implements MetricProducer {
             max: s.max,
             sum: s.sum,
             count: s.count,
-            buckets: { boundaries: [...DURATION_BOUNDS], counts: [...s.counts] },
+            // Counts are copied: a cumulative series keeps counting while an export may still be encoding.
+            buckets: { boundaries: DURATION_BOUNDARIES, counts: [...s.counts] },
           },
         })),
       });
@@ -302,7 +304,7 @@ export class CatalogSeries {
 
   record(events: readonly UpdateEvent[]): void {
     for (const event of events) {
-      this.#absent.set(`${event.org}/${event.project}/${event.stack}`, 0);
+      this.#absent.set(stackKey(event.org, event.project, event.stack), 0);
       for (const view of this.#views) view.record(event);
     }
   }

@@ -3,11 +3,11 @@
  * OpenTelemetry instruments that follow the client's hooks; finished updates and the stacks that still exist go
  * to the catalog series (src/metrics/catalog-series.ts), which also serve the gauges from the snapshot.
  */
-import { type Meter, ValueType } from "@opentelemetry/api";
+import type { Meter } from "@opentelemetry/api";
 import type { UpdateEvent } from "../collect/updates.ts";
 import { type ClientHooks, OPERATIONS, type Operation } from "../pulumi/api.ts";
 import { CATALOG, type MetricDefinition, type MetricId } from "./catalog.ts";
-import type { CatalogSeries, LiveStacks } from "./catalog-series.ts";
+import { type CatalogSeries, type LiveStacks, metricDescriptor } from "./catalog-series.ts";
 
 export interface Instruments {
   /** Counts the updates that finished in a cycle: total, resource changes and duration, together. */
@@ -20,15 +20,12 @@ export interface Instruments {
   recordExportFailure(): void;
 }
 
-function valueType(definition: MetricDefinition): ValueType {
-  return definition.valueType === "int" ? ValueType.INT : ValueType.DOUBLE;
-}
-
 function options(definition: MetricDefinition) {
+  const { description, valueType, unit } = metricDescriptor(definition);
   return {
-    description: definition.description,
-    valueType: valueType(definition),
-    ...(definition.unit ? { unit: definition.unit } : {}),
+    description,
+    valueType,
+    ...(unit ? { unit } : {}),
     ...(definition.buckets ? { advice: { explicitBucketBoundaries: [...definition.buckets] } } : {}),
   };
 }

@@ -5,8 +5,9 @@ import type { Temporality } from "../config/types.ts";
 /**
  * SDK gauges always use delta: with cumulative storage the SDK keeps re-exporting the last value of a series
  * that is no longer observed. Gauges carry no temporality on the wire, so backends see no difference. (The
- * catalog's gauges bypass SDK storage altogether: src/metrics/catalog-series.ts.) Counters and histograms follow
- * the preference (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE semantics).
+ * catalog's gauges bypass SDK storage altogether, src/metrics/catalog-series.ts; this keeps the readers right for
+ * any other gauge.) Counters, histograms and the update series follow the preference
+ * (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE semantics).
  */
 export function temporalitySelector(
   preference: Temporality,

@@ -9,7 +9,7 @@ import {
   type SumMetricData,
 } from "@opentelemetry/sdk-metrics";
 import type { UpdateEvent } from "../../src/collect/updates.ts";
-import type { MetricId } from "../../src/metrics/catalog.ts";
+import { CATALOG, type MetricId } from "../../src/metrics/catalog.ts";
 import {
   ABSENT_CYCLES_BEFORE_DROP,
   bucketIndex,
@@ -87,7 +87,7 @@ describe("CatalogSeries", () => {
     const total = sum(first, "pulumi_update_total");
     expect(total.descriptor).toEqual({
       name: "pulumi_update_total",
-      description: total.descriptor.description,
+      description: CATALOG.updateTotal.description,
       unit: "",
       valueType: ValueType.INT,
     });
@@ -128,6 +128,10 @@ describe("CatalogSeries", () => {
         },
       ],
     ]);
+    // One boundaries array for every point, so `/metrics` formats the `le` values once.
+    expect(duration.dataPoints[0]?.value.buckets.boundaries).toBe(
+      duration.dataPoints[1]?.value.buckets.boundaries as number[],
+    );
 
     series.record([event("prod", { version: 4 })]);
     const second = await metricsOf(view);

@@ -2,8 +2,10 @@ import { afterEach, describe, expect, test } from "bun:test";
 import type { UpdateEvent } from "../../src/collect/updates.ts";
 import type { Temporality } from "../../src/config/types.ts";
 import { silentLogger } from "../../src/log/logger.ts";
+import type { MetricId } from "../../src/metrics/catalog.ts";
 import { ABSENT_CYCLES_BEFORE_DROP } from "../../src/metrics/catalog-series.ts";
 import { createMetricExporter } from "../../src/metrics/exporters.ts";
+import type { GaugePoint, GaugeReadings } from "../../src/metrics/points.ts";
 import { createMetricsPipeline, type MetricsPipeline } from "../../src/metrics/provider.ts";
 import { testOtlpConfig } from "../support/otlp-config.ts";
 import { type OtlpHttpReceiver, startOtlpHttpReceiver } from "../support/otlp-http-receiver.ts";
@@ -35,12 +37,15 @@ function finished(stack: string, version: number, result = "succeeded"): UpdateE
   };
 }
 
-function start(temporality: Temporality): { receiver: OtlpHttpReceiver; pipeline: MetricsPipeline } {
+function start(
+  temporality: Temporality,
+  readings: () => GaugeReadings | undefined = () => undefined,
+): { receiver: OtlpHttpReceiver; pipeline: MetricsPipeline } {
   receiver = startOtlpHttpReceiver({ format: "protobuf" });
   const config = testOtlpConfig({ endpoint: receiver.url, temporality });
   pipeline = createMetricsPipeline({
     config: { otlp: config, resource: { serviceName: "pulumi-exporter", attributes: {} } },
-    readings: () => undefined,
+    readings,
     logger: silentLogger,
     exporter: createMetricExporter(config),
   });
@@ -89,22 +94,60 @@ describe("the update series through the whole pipeline", () => {
 
   test("cumulative over OTLP: a deleted stack's series leave the export and /metrics together", async () => {
     const { receiver, pipeline } = start("cumulative");
-    pipeline.instruments.recordUpdates([finished("prod", 1), finished("dev", 1)]);
+    pipeline.instruments.recordUpdates([finished("prod", 1), finished("dev", 1), finished("dev", 2)]);
+    expect(await pipeline.push()).toBe(true);
     for (let cycle = 0; cycle < ABSENT_CYCLES_BEFORE_DROP; cycle++) {
       pipeline.instruments.retainStacks(liveStacks("prod"));
     }
     expect(await pipeline.push()).toBe(true);
-    const [exported] = await receiver.waitForExports(1);
-    expect(metricShape(exported?.body ?? [], "pulumi_update_total").temporality).toBe(CUMULATIVE);
-    for (const name of [
-      "pulumi_update_total",
-      "pulumi_update_duration_seconds",
-      "pulumi_update_resource_changes",
-    ]) {
-      expect(points(exported?.body ?? [], name).map((p) => p.attributes.stack)).toEqual(["prod"]);
+
+    const [before, after] = await receiver.waitForExports(2);
+    expect(metricShape(before?.body ?? [], "pulumi_update_total").temporality).toBe(CUMULATIVE);
+    const stacks = (body: typeof before, name: string) =>
+      points(body?.body ?? [], name).map((p) => [
+        p.attributes.stack,
+        name.endsWith("seconds") ? p.count : p.value,
+      ]);
+    expect(stacks(before, "pulumi_update_total")).toEqual([
+      ["prod", 1],
+      ["dev", 2],
+    ]);
+    for (const name of ["pulumi_update_total", "pulumi_update_duration_seconds"]) {
+      expect(stacks(after, name)).toEqual([["prod", 1]]);
     }
+    expect(stacks(after, "pulumi_update_resource_changes")).toEqual([["prod", 2]]);
+    const lines = (await pipeline.scrape()).split("\n").filter((l) => l.startsWith("pulumi_update_total"));
+    expect(lines).toEqual([
+      'pulumi_update_total{org="acme",project="web",stack="prod",kind="update",result="succeeded"} 1',
+    ]);
+  });
+
+  test("10,000 stacks all arrive, over OTLP and on /metrics, with no overflow series", async () => {
+    const stackNames = Array.from({ length: 10_000 }, (_, i) => `stack-${i}`);
+    const readings = new Map<MetricId, GaugePoint[]>([
+      [
+        "stackResourceCount",
+        stackNames.map((stack, i) => ({ attributes: { org: "acme", project: "web", stack }, value: i })),
+      ],
+    ]);
+    const { receiver, pipeline } = start("cumulative", () => readings);
+    pipeline.instruments.recordUpdates(stackNames.map((stack) => finished(stack, 1)));
+    expect(await pipeline.push()).toBe(true);
+
+    const [exported] = await receiver.waitForExports(1, 20_000);
+    const body = exported?.body ?? [];
+    const counts = points(body, "pulumi_stack_resource_count");
+    expect(counts).toHaveLength(10_000);
+    expect(counts[9_999]).toMatchObject({ attributes: { stack: "stack-9999" }, kind: "int", value: 9_999 });
+    const totals = points(body, "pulumi_update_total");
+    expect(new Set(totals.map((p) => p.attributes.stack)).size).toBe(10_000);
+    expect(totals.every((p) => p.value === 1)).toBe(true);
+
     const text = await pipeline.scrape();
-    expect(text).toContain('stack="prod"');
-    expect(text).not.toContain('stack="dev"');
+    const countOf = (prefix: string) => text.split("\n").filter((l) => l.startsWith(prefix)).length;
+    expect(countOf("pulumi_stack_resource_count{")).toBe(10_000);
+    expect(countOf("pulumi_update_total{")).toBe(10_000);
+    expect(text).toContain('pulumi_stack_resource_count{org="acme",project="web",stack="stack-9999"} 9999\n');
+    expect(text).not.toContain("otel_metric_overflow");
   });
 });
