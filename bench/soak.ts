@@ -52,10 +52,7 @@ export const BURST_EVERY = 25;
 export const INTERVAL_MS = 1_000;
 export const CONCURRENCY = 10;
 
-/**
- * What is left to grow, from an in-process run of the same scenario (collector and metrics pipeline from source,
- * forced GC): shown while the growth target is missed.
- */
+/** What still grows, and why it is not a leak: shown while the growth target is missed. */
 export const GROWTH_NOTE =
   "No leak: a deleted stack's series are dropped (gauges at once, update counters and histogram after 3 cycles " +
   "missing). What still grows is data that levels off: each stack gains a " +
@@ -83,8 +80,8 @@ export function parseSoakArgs(argv: readonly string[]): SoakArgs {
     if (flag === "--cycles") {
       const text = value();
       args.cycles = Number(text);
-      if (!Number.isInteger(args.cycles) || args.cycles < 20) {
-        throw new Error(`--cycles takes a whole number of at least 20 (got "${text}")`);
+      if (!Number.isInteger(args.cycles) || args.cycles < MIN_SOAK_CYCLES) {
+        throw new Error(`--cycles takes a whole number of at least ${MIN_SOAK_CYCLES} (got "${text}")`);
       }
     } else if (flag === "--out") args.out = value();
     else if (flag === "--no-write") args.write = false;
@@ -100,6 +97,9 @@ export interface SoakCycle {
   readonly errors: number;
   readonly rssBytes: number;
 }
+
+/** The shortest soak whose RSS growth can be measured: warm-up (30 %) and two windows of at least 10 cycles. */
+export const MIN_SOAK_CYCLES = 28;
 
 export interface RssGrowth {
   /** 1-based cycle ranges the two medians cover. */
@@ -120,8 +120,9 @@ export interface RssGrowth {
 export function rssGrowth(cycles: readonly SoakCycle[]): RssGrowth {
   const window = Math.max(10, Math.floor(cycles.length / 5));
   const warmUp = Math.floor((cycles.length * 3) / 10);
-  const needed = Math.max(warmUp + 2 * window, 3 * window);
-  if (cycles.length < needed) throw new Error(`RSS growth needs at least ${needed} cycles`);
+  // The two windows must not overlap.
+  if (cycles.length < warmUp + 2 * window)
+    throw new Error(`RSS growth needs at least ${MIN_SOAK_CYCLES} cycles (got ${cycles.length})`);
   const baseline = cycles.slice(warmUp, warmUp + window);
   const final = cycles.slice(-window);
   const baselineBytes = median(baseline.map((c) => c.rssBytes));

@@ -3,7 +3,7 @@ import { readSection, renderDocument } from "../../bench/markdown.ts";
 import { evaluateTargets, renderBenchSection } from "../../bench/report.ts";
 import { parseBenchArgs } from "../../bench/run.ts";
 import type { CycleSample, RunResult } from "../../bench/scenario.ts";
-import { countSamples, rssGrowth, type SoakCycle } from "../../bench/soak.ts";
+import { countSamples, MIN_SOAK_CYCLES, parseSoakArgs, rssGrowth, type SoakCycle } from "../../bench/soak.ts";
 import {
   estimatedFirstCycleCalls,
   intervalFor,
@@ -289,8 +289,20 @@ describe("soak RSS growth", () => {
       finalBytes: 104 * MiB,
     });
     expect(growth.growth).toBeCloseTo(0.04, 10);
-    expect(() => rssGrowth(cycles.slice(0, 29))).toThrow("RSS growth needs at least 30 cycles");
-    expect(rssGrowth(cycles.slice(0, 30)).baselineCycles).toEqual([10, 19]);
+    expect(() => rssGrowth(cycles.slice(0, MIN_SOAK_CYCLES - 1))).toThrow(
+      "RSS growth needs at least 28 cycles (got 27)",
+    );
+    expect(rssGrowth(cycles.slice(0, MIN_SOAK_CYCLES))).toMatchObject({
+      baselineCycles: [9, 18],
+      finalCycles: [19, 28],
+    });
+  });
+
+  test("--cycles below what the growth figure needs is refused before the soak runs", () => {
+    expect(parseSoakArgs(["--cycles", "28"]).cycles).toBe(28);
+    expect(() => parseSoakArgs(["--cycles", "27"])).toThrow(
+      '--cycles takes a whole number of at least 28 (got "27")',
+    );
   });
 });
 
