@@ -18,6 +18,7 @@ import { createPulumiClient } from "./pulumi/client.ts";
 import { createServerApp } from "./server/app.ts";
 import { formatHostPort } from "./server/listen-address.ts";
 import { startServer } from "./server/serve.ts";
+import { systemTimers, type Timers, waitOn } from "./timers.ts";
 import { VERSION } from "./version.ts";
 
 export interface RunningExporter {
@@ -35,6 +36,10 @@ export interface StartOptions {
   readonly logger: Logger;
   /** Replaces the HTTP client (tests). */
   readonly api?: PulumiApi;
+  /** The collection loop's clock and timers: the scheduler's interval, liveness and the cycle deadline (tests). */
+  readonly timers?: Timers;
+  /** The clock compared with Pulumi's timestamps, epoch ms (tests: the simulator's); the timers' by default. */
+  readonly now?: () => number;
 }
 
 /** Hooks that forward to the instruments once they exist: the client is built before the metrics pipeline. */
@@ -48,6 +53,7 @@ function lateHooks(target: () => Instruments | undefined): Required<ClientHooks>
 
 export async function startExporter(options: StartOptions): Promise<RunningExporter> {
   const { config, logger } = options;
+  const timers = options.timers ?? systemTimers;
   let pipeline: MetricsPipeline | undefined;
   let callsThisCycle = 0;
   const hooks = lateHooks(() => pipeline?.instruments);
@@ -90,6 +96,8 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
     maxConcurrency: config.pulumi.maxConcurrency,
     cycleBudgetMs: cycleBudgetMs(config.pulumi.collectIntervalMs),
     instruments: { ...lazyInstruments(() => pipeline?.instruments) },
+    now: options.now ?? (() => timers.now()),
+    wait: (ms, signal) => waitOn(timers, ms, signal),
     ...(initialState ? { initialState } : {}),
   });
 
@@ -113,6 +121,7 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
     collector,
     intervalMs: config.pulumi.collectIntervalMs,
     logger,
+    timers,
     cycleLogFields: () => {
       const calls = callsThisCycle;
       callsThisCycle = 0;

@@ -6,6 +6,7 @@
 import type { Logger } from "../log/logger.ts";
 import type { Operation, PulumiApi } from "../pulumi/api.ts";
 import type { StackSummary } from "../pulumi/types.ts";
+import { systemTimers, waitOn } from "../timers.ts";
 import { ORG_TASKS } from "./orgs.ts";
 import type { Semaphore } from "./semaphore.ts";
 import { collectStack, needsHistory } from "./stacks.ts";
@@ -55,13 +56,7 @@ export function cycleBudgetMs(intervalMs: number): number {
 }
 
 function defaultWait(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+  return waitOn(systemTimers, ms, signal);
 }
 
 function errorMessage(error: unknown): string {

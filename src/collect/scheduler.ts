@@ -3,6 +3,7 @@
  * questions: is the loop alive, has a cycle succeeded yet.
  */
 import type { Logger } from "../log/logger.ts";
+import { systemTimers, type TimerHandle, type Timers } from "../timers.ts";
 import type { Collector } from "./collector.ts";
 import type { CycleResult } from "./cycle.ts";
 
@@ -12,14 +13,17 @@ export interface SchedulerOptions {
   readonly logger: Logger;
   /** After every cycle: export, save state. Errors are logged, never fatal. */
   readonly afterCycle?: (result: CycleResult) => Promise<void>;
-  readonly now?: () => number;
+  /** The loop's clock and timers; the system's by default. */
+  readonly timers?: Timers;
   /** Extra fields for the per-cycle log line (e.g. API calls made during the cycle). */
   readonly cycleLogFields?: () => Record<string, number>;
 }
 
 export class Scheduler {
   readonly #options: SchedulerOptions;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #timers: Timers;
+  #timer: TimerHandle | undefined;
+  #nextCycleAt: number | undefined;
   #stopped = false;
   #current: Promise<void> | undefined;
   #lastCycleStartedAt: number | undefined;
@@ -29,10 +33,16 @@ export class Scheduler {
 
   constructor(options: SchedulerOptions) {
     this.#options = options;
+    this.#timers = options.timers ?? systemTimers;
   }
 
   get cycles(): number {
     return this.#cycles;
+  }
+
+  /** When (on the timers' clock) the next cycle starts; `undefined` while one runs or after `stop`. */
+  get nextCycleAt(): number | undefined {
+    return this.#nextCycleAt;
   }
 
   /** Ready once a cycle has listed every org's stacks. */
@@ -42,20 +52,22 @@ export class Scheduler {
 
   /** Alive unless no cycle has started for three intervals (a stuck loop). */
   alive(): boolean {
-    const now = (this.#options.now ?? Date.now)();
+    const now = this.#timers.now();
     const last = this.#lastCycleStartedAt ?? this.#startedAt;
     if (last === undefined || this.#stopped) return !this.#stopped;
     return now - last < 3 * this.#options.intervalMs;
   }
 
   start(): void {
-    this.#startedAt = (this.#options.now ?? Date.now)();
+    this.#startedAt = this.#timers.now();
     this.#schedule(0);
   }
 
   #schedule(delayMs: number): void {
     if (this.#stopped) return;
-    this.#timer = setTimeout(() => {
+    this.#nextCycleAt = this.#timers.now() + delayMs;
+    this.#timer = this.#timers.setTimeout(() => {
+      this.#nextCycleAt = undefined;
       this.#current = this.#tick().finally(() => {
         this.#current = undefined;
       });
@@ -63,7 +75,7 @@ export class Scheduler {
   }
 
   async #tick(): Promise<void> {
-    const now = this.#options.now ?? Date.now;
+    const now = () => this.#timers.now();
     const startedAt = now();
     this.#lastCycleStartedAt = startedAt;
     const { collector, logger, afterCycle } = this.#options;
@@ -95,7 +107,8 @@ export class Scheduler {
   /** Stops scheduling; waits for a running cycle (and its afterCycle) up to `deadlineMs`. */
   async stop(deadlineMs: number): Promise<boolean> {
     this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
+    this.#nextCycleAt = undefined;
+    if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
     const running = this.#current;
     if (!running) return true;
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { rootCertificates } from "node:tls";
 import createClient from "openapi-fetch";
 import { type Logger, scrub, silentLogger } from "../log/logger.ts";
+import { systemTimers, type Timers, timeoutSignal } from "../timers.ts";
 import { VERSION } from "../version.ts";
 import type {
   ClientHooks,
@@ -74,6 +75,8 @@ export interface PulumiClientOptions {
   random?: () => number;
   /** Epoch milliseconds, for `Retry-After` dates. */
   now?: () => number;
+  /** The per-attempt timeout's clock (tests drive it); the system's by default. */
+  timers?: Timers;
 }
 
 /** Neo tasks are listed 1,000 to a page, the most the API documents. */
@@ -303,7 +306,7 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
   }
 
   async function attemptOnce(call: Call): Promise<Outcome> {
-    const timeout = AbortSignal.timeout(timeoutMs);
+    const timeout = timeoutSignal(options.timers ?? systemTimers, timeoutMs);
     const signal = lifetime ? AbortSignal.any([timeout, lifetime]) : timeout;
     try {
       const { data, error, response } = await call(signal);

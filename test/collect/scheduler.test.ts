@@ -3,6 +3,7 @@ import { Collector } from "../../src/collect/collector.ts";
 import type { CycleResult } from "../../src/collect/cycle.ts";
 import { Scheduler } from "../../src/collect/scheduler.ts";
 import { createLogger, silentLogger } from "../../src/log/logger.ts";
+import { systemTimers } from "../../src/timers.ts";
 import { FakeApi, fakeOrg } from "../support/fake-api.ts";
 
 function setup(intervalMs: number, clock: () => number = Date.now) {
@@ -20,7 +21,7 @@ function setup(intervalMs: number, clock: () => number = Date.now) {
     collector,
     intervalMs,
     logger: silentLogger,
-    now: clock,
+    timers: { ...systemTimers, now: clock },
     afterCycle: async (r) => void results.push(r),
   });
   return { api, scheduler, results };
@@ -56,7 +57,7 @@ describe("Scheduler", () => {
       collector,
       intervalMs: 60_000,
       logger,
-      now: () => 0,
+      timers: { ...systemTimers, now: () => 0 },
       cycleLogFields: () => ({ api_calls: 11 }),
       afterCycle: async () => void cycles++,
     });

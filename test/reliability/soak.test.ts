@@ -1,15 +1,21 @@
 /**
- * A short soak: the running exporter (scheduler, pipeline, HTTP server) cycles at a short interval against the
- * simulator with API faults and a flapping OTLP backend mixed in. Nothing rejects unhandled, it keeps serving,
- * and once the faults clear its values equal the truth.
+ * A short soak: the running exporter (scheduler, pipeline, HTTP server) cycles against the simulator with API
+ * faults, hangs cut off by request timeouts and by the cycle deadline, and a flapping OTLP backend mixed in.
+ * Nothing rejects unhandled, it keeps serving, and once the faults clear its values equal the truth.
+ *
+ * Time is driven, never raced: the loop's timers (interval, cycle deadline, request timeouts) run on a manual
+ * clock that the test advances, and the collector reads the simulator's clock, as a real exporter reads the same
+ * clock as Pulumi Cloud. How busy the machine is changes how long the test takes, not what it sees.
  */
 import { afterEach, expect, test } from "bun:test";
 import { type RunningExporter, startExporter } from "../../src/app.ts";
+import { cycleBudgetMs } from "../../src/collect/cycle.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import type { ClientHooks } from "../../src/pulumi/api.ts";
 import { createPulumiClient } from "../../src/pulumi/client.ts";
 import type { FaultRule } from "../../src/sim/faults.ts";
 import { type RunningSimulator, startSimulator } from "../../src/sim/server.ts";
+import { ManualClock } from "../support/manual-clock.ts";
 import {
   type BackendMode,
   type ControlledBackend,
@@ -26,6 +32,11 @@ import { pick, TRUTH_FAMILIES, Truth } from "../support/reliability-truth.ts";
 import { testConfig } from "../support/test-config.ts";
 
 const SOAK_CYCLES = 30;
+const INTERVAL_MS = 60_000;
+const TIMEOUT_MS = 1_000;
+/** Every few cycles the deadline cuts the cycle off after this many responses. */
+const CUT_OFF_EVERY = 6;
+const CUT_OFF_AFTER_RESPONSES = 12;
 
 /** Rare faults of every kind the history counting survives exactly (see the fault matrix for each alone). */
 const MIXED_FAULTS: FaultRule[] = [
@@ -63,51 +74,25 @@ afterEach(async () => {
 
 test(`${SOAK_CYCLES} cycles with faults mixed in: no unhandled rejection, still serving, exact once clear`, async () => {
   process.on("unhandledRejection", onUnhandled);
-  sim = await startSimulator({ ...FLEET, startTime: Math.floor(Date.now() / 1000) - 1 });
+  sim = await startSimulator(FLEET);
   const s = sim;
   backend = startControlledBackend();
   const b = backend;
-  // The exporter runs on the wall clock; the model's starts one second behind it (see Truth.clockMs).
-  const truth = new Truth(s.model, ORGS, Date.now);
+  const truth = new Truth(s.model, ORGS);
+  const clock = new ManualClock(truth.clockMs());
 
-  let cycles = 0;
-  let soaking = true;
-  let lastCycle: Record<string, string> = {};
-  let onCycle: (() => void) | undefined;
+  let finished: ((fields: Record<string, string>) => void) | undefined;
   const logger = createLogger({
     level: "info",
     write: (line) => {
       const fields = logfmtFields(line);
-      if (fields.msg !== "collection cycle finished") return;
-      cycles++;
-      lastCycle = fields;
-      // Runs before the next cycle starts: the next cycle sees exactly the observed state.
-      if (soaking) {
-        if (cycles === 1) s.setFaults(MIXED_FAULTS);
-        b.setMode(BACKEND_PATTERN[cycles % BACKEND_PATTERN.length] ?? "up");
-        s.tick();
-        truth.observe();
-      }
-      onCycle?.();
+      if (fields.msg === "collection cycle finished") finished?.(fields);
     },
   });
-  const until = (done: () => boolean, what: string) =>
-    new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`timed out waiting for ${what} (${cycles} cycles)`)),
-        30_000,
-      );
-      onCycle = () => {
-        if (!done()) return;
-        clearTimeout(timer);
-        onCycle = undefined;
-        resolve();
-      };
-      onCycle();
-    });
 
-  // The real client, with retry waits of a millisecond so faults cost no wall time; its hooks feed the
-  // exporter's own self-metrics.
+  // The real client on the manual clock: a hung request ends when the test moves time past its timeout. Retry
+  // waits take no time. Its hooks feed the exporter's own self-metrics.
+  let responses = 0;
   const hooks: Required<ClientHooks> = {
     onRequest: (...args) => exporter?.pipeline.instruments.clientHooks.onRequest(...args),
     onRetry: (...args) => exporter?.pipeline.instruments.clientHooks.onRetry(...args),
@@ -116,24 +101,86 @@ test(`${SOAK_CYCLES} cycles with faults mixed in: no unhandled rejection, still 
   const api = createPulumiClient({
     baseUrl: s.url,
     token: s.token,
-    timeoutMs: 50,
+    timeoutMs: TIMEOUT_MS,
     hooks,
     logger,
-    sleep: () => Bun.sleep(1),
+    timers: clock,
+    sleep: async () => {},
+    fetch: (request, init) =>
+      fetch(request, init).finally(() => {
+        responses++;
+      }),
   });
   truth.observe();
   exporter = await startExporter({
     api,
     logger,
+    timers: clock,
+    now: () => truth.clockMs(),
     config: testConfig({
-      pulumi: { apiUrl: s.url, accessToken: s.token, organizations: [...ORGS], collectIntervalMs: 150 },
-      otlp: { enabled: true, endpoint: b.url, timeoutMs: 300 },
+      pulumi: {
+        apiUrl: s.url,
+        accessToken: s.token,
+        organizations: [...ORGS],
+        collectIntervalMs: INTERVAL_MS,
+      },
+      otlp: { enabled: true, endpoint: b.url, timeoutMs: 2_000 },
     }),
   });
   const running = exporter;
+  const budgetMs = cycleBudgetMs(INTERVAL_MS);
 
-  await until(() => cycles >= SOAK_CYCLES, `${SOAK_CYCLES} cycles`);
-  soaking = false;
+  /** Starts the next cycle on the manual clock and drives it to its end; returns its log line. */
+  const cycle = async (options: {
+    hangs: boolean;
+    cutOffAfter?: number;
+  }): Promise<Record<string, string>> => {
+    while (running.scheduler.nextCycleAt === undefined) await Bun.sleep(1);
+    const line = new Promise<Record<string, string>>((resolve) => {
+      finished = resolve;
+    });
+    let done: Record<string, string> | undefined;
+    void line.then((fields) => {
+      done = fields;
+    });
+    const startedResponses = responses;
+    clock.advance(running.scheduler.nextCycleAt - clock.now());
+    const startedAt = clock.now();
+    let cutOff = options.cutOffAfter;
+    let seen = responses;
+    let quiet = 0;
+    while (done === undefined) {
+      await Bun.sleep(2);
+      if (cutOff !== undefined && responses - startedResponses >= cutOff) {
+        // Exactly to the deadline: the next cycle's timer lies beyond it.
+        clock.advance(startedAt + budgetMs - clock.now());
+        cutOff = undefined;
+        continue;
+      }
+      if (responses !== seen) {
+        seen = responses;
+        quiet = 0;
+      } else if (options.hangs && ++quiet >= 10 && clock.now() + TIMEOUT_MS < startedAt + budgetMs) {
+        // No answer for a while: the requests left are hung. Moving time past their timeout ends them (early
+        // on a slow machine, which is one more fault the counting must survive).
+        clock.advance(TIMEOUT_MS);
+        quiet = 0;
+      }
+    }
+    return done;
+  };
+
+  let timedOutCycles = 0;
+  for (let index = 1; index <= SOAK_CYCLES; index++) {
+    const cutOff = index % CUT_OFF_EVERY === 0 ? CUT_OFF_AFTER_RESPONSES : undefined;
+    const line = await cycle({ hangs: true, ...(cutOff === undefined ? {} : { cutOffAfter: cutOff }) });
+    if (line.timed_out === "true") timedOutCycles++;
+    // Between cycles: the next cycle sees exactly the observed state.
+    if (index === 1) s.setFaults(MIXED_FAULTS);
+    b.setMode(BACKEND_PATTERN[index % BACKEND_PATTERN.length] ?? "up");
+    s.tick();
+    truth.observe();
+  }
   s.clearFaults();
   b.setMode("up");
   expect((await fetch(`${running.url}/healthz`)).status).toBe(200);
@@ -143,22 +190,39 @@ test(`${SOAK_CYCLES} cycles with faults mixed in: no unhandled rejection, still 
     Object.entries(during)
       .filter(([key]) => key.startsWith(`${family}{`))
       .reduce((sum, [, value]) => sum + value, 0);
-  // The faults did fire, were retried, dropped items and failed steps, and exports failed.
+  // The faults did fire, were retried, dropped items and failed steps, cycles were cut off, and exports failed.
   expect(total("pulumi_exporter_api_retries_total")).toBeGreaterThan(0);
   expect(total("pulumi_exporter_collect_errors_total")).toBeGreaterThan(0);
   expect(total("pulumi_exporter_items_dropped_total")).toBeGreaterThan(0);
-  expect(during["pulumi_exporter_export_failures_total{}"]).toBeGreaterThan(0);
+  expect(
+    Object.entries(during)
+      .filter(
+        ([key]) => key.startsWith("pulumi_exporter_api_requests_total{") && key.includes('code="timeout"'),
+      )
+      .reduce((sum, [, value]) => sum + value, 0),
+  ).toBeGreaterThan(0);
+  expect(timedOutCycles).toBeGreaterThan(0);
+  // Exports ran in the background all along, against a flapping backend; how many failed depends on timing. A
+  // refused export now is counted exactly once.
+  await running.pipeline.push();
+  b.setMode("reject");
+  const failures = async () =>
+    seriesFromPrometheus(await (await fetch(`${running.url}/metrics`)).text())[
+      "pulumi_exporter_export_failures_total{}"
+    ] ?? 0;
+  const failedBefore = await failures();
+  expect(await running.pipeline.push()).toBe(false);
+  expect(await failures()).toBe(failedBefore + 1);
+  b.setMode("up");
 
-  // The first complete cycle after the faults clear catches up: every value equals the truth.
-  const soaked = cycles;
-  await until(
-    () =>
-      cycles > soaked &&
-      lastCycle.errors === "0" &&
-      lastCycle.timed_out === "false" &&
-      lastCycle.orgs_listed === "3",
-    "a complete cycle without faults",
-  );
+  // The first complete cycle after the faults clear catches up: every value equals the truth. No time passes
+  // inside it, so no timeout or deadline can cut it short.
+  let clean: Record<string, string> = {};
+  for (let extra = 0; extra < 5; extra++) {
+    clean = await cycle({ hangs: false });
+    if (clean.errors === "0" && clean.timed_out === "false" && clean.orgs_listed === "3") break;
+  }
+  expect([clean.errors, clean.timed_out, clean.orgs_listed]).toEqual(["0", "false", "3"]);
   const expected = truth.expected();
   expect(truth.countedUpdates()).toBeGreaterThan(20);
   const scraped = seriesFromPrometheus(await (await fetch(`${running.url}/metrics`)).text());
