@@ -49,6 +49,30 @@ export interface Simulator {
   stats: CallStats;
   faults: FaultInjector;
   token: string;
+  traffic: Traffic;
+}
+
+/**
+ * The requests a fault holds right now (hanging, or trickling a body), by the `x-request-id` header the client sent:
+ * a test on a manual clock can tell when every request in flight is one only the client's timeout can end.
+ */
+export interface Traffic {
+  readonly held: ReadonlySet<string>;
+}
+
+interface TrafficCounter {
+  readonly held: Set<string>;
+}
+
+/** Holds `id` in `traffic` until the returned release is called (once). */
+function hold(traffic: TrafficCounter, id: string): () => void {
+  traffic.held.add(id);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    traffic.held.delete(id);
+  };
 }
 
 const JSON_HEADERS = { "content-type": "application/json" };
@@ -90,20 +114,27 @@ function connectionReset(): Response {
 }
 
 /** Never answers; settles only when the client gives up or the server stops. */
-function hang(signal: AbortSignal): Promise<Response> {
+function hang(signal: AbortSignal, release: () => void): Promise<Response> {
   return new Promise((resolve) => {
-    const done = () => resolve(new Response(null, { status: 499 }));
+    const done = () => {
+      release();
+      resolve(new Response(null, { status: 499 }));
+    };
     if (signal.aborted) done();
     else signal.addEventListener("abort", done, { once: true });
   });
 }
 
-function terminalResponse(fault: TerminalFault, signal: AbortSignal): Response | Promise<Response> {
+function terminalResponse(
+  fault: TerminalFault,
+  signal: AbortSignal,
+  holdRequest: () => () => void,
+): Response | Promise<Response> {
   switch (fault.type) {
     case "reset":
       return connectionReset();
     case "hang":
-      return hang(signal);
+      return hang(signal, holdRequest());
     case "down":
       return gatewayPage(503);
     case "status": {
@@ -134,17 +165,25 @@ function trickle(
   intervalMs: number,
   sleep: Sleep,
   signal: AbortSignal,
+  release: () => void,
 ): Response {
   const bytes = new TextEncoder().encode(text);
   let offset = 0;
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (offset > 0) await sleep(intervalMs, signal);
-      if (signal.aborted) return controller.close();
+      if (signal.aborted) {
+        release();
+        return controller.close();
+      }
       controller.enqueue(bytes.slice(offset, offset + chunkBytes));
       offset += chunkBytes;
-      if (offset >= bytes.length) controller.close();
+      if (offset >= bytes.length) {
+        release();
+        controller.close();
+      }
     },
+    cancel: release,
   });
   return new Response(body, { headers: JSON_HEADERS });
 }
@@ -165,8 +204,11 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const sleep = options.sleep ?? realSleep;
   const app = new Hono();
 
+  const traffic: TrafficCounter = { held: new Set() };
+
   async function serve(c: Context, operation: Operation): Promise<Response> {
     stats.call(operation);
+    const holdRequest = () => hold(traffic, c.req.header("x-request-id") ?? "");
     const signal = c.req.raw.signal;
     const plan: FaultPlan = faults.plan(operation, requestOrg(c, operation));
     for (const hit of plan.hits) stats.fault(operation, hit);
@@ -181,7 +223,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     }
     if (plan.terminal) {
       stats.answer(operation, terminalStatus(plan.terminal));
-      return terminalResponse(plan.terminal, signal);
+      return terminalResponse(plan.terminal, signal, holdRequest);
     }
     if (c.req.header("authorization") !== `token ${token}`) {
       stats.answer(operation, 401);
@@ -204,7 +246,14 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     if (plan.malformed) text = text.slice(0, Math.max(1, Math.floor(text.length / 2)));
     stats.answer(operation, 200);
     if (plan.slowBody) {
-      return trickle(text, plan.slowBody.chunkBytes ?? 16, plan.slowBody.intervalMs ?? 100, sleep, signal);
+      return trickle(
+        text,
+        plan.slowBody.chunkBytes ?? 16,
+        plan.slowBody.intervalMs ?? 100,
+        sleep,
+        signal,
+        holdRequest(),
+      );
     }
     return new Response(text, { headers: JSON_HEADERS });
   }
@@ -264,7 +313,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     return new ApiError(500, "Internal Server Error").toResponse();
   });
 
-  return { app, model, stats, faults, token };
+  return { app, model, stats, faults, token, traffic };
 }
 
 /** The simulator's hono app alone; use createSimulator to also reach its model, stats and faults. */

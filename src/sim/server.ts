@@ -1,6 +1,6 @@
 /** Runs the simulator on a real socket (Bun.serve on 127.0.0.1, a free port by default). */
 import type { Hono } from "hono";
-import { createSimulator, type SimulatorOptions } from "./app.ts";
+import { createSimulator, type SimulatorOptions, type Traffic } from "./app.ts";
 import type { ActiveFault, FaultRule } from "./faults.ts";
 import type { SimModel, TickReport } from "./model.ts";
 import type { SimStats } from "./stats.ts";
@@ -34,6 +34,8 @@ export interface RunningSimulator {
   addFaults(rules: FaultRule[]): void;
   clearFaults(): void;
   listFaults(): ActiveFault[];
+  /** What the simulator is busy with right now (see {@link Traffic}). */
+  traffic(): Traffic;
 }
 
 export async function startSimulator(options: StartOptions = {}): Promise<RunningSimulator> {
@@ -76,5 +78,6 @@ export async function startSimulator(options: StartOptions = {}): Promise<Runnin
     addFaults: (rules) => sim.faults.add(rules),
     clearFaults: () => sim.faults.clear(),
     listFaults: () => sim.faults.list(),
+    traffic: () => ({ held: new Set(sim.traffic.held) }),
   };
 }

@@ -15,6 +15,7 @@ import type { ClientHooks } from "../../src/pulumi/api.ts";
 import { createPulumiClient } from "../../src/pulumi/client.ts";
 import type { FaultRule } from "../../src/sim/faults.ts";
 import { type RunningSimulator, startSimulator } from "../../src/sim/server.ts";
+import { driveHeldRequests } from "../support/held-requests.ts";
 import { ManualClock } from "../support/manual-clock.ts";
 import {
   type BackendMode,
@@ -57,12 +58,14 @@ const BACKEND_PATTERN: BackendMode[] = ["up", "up", "down", "up", "reject", "dow
 let sim: RunningSimulator | undefined;
 let backend: ControlledBackend | undefined;
 let exporter: RunningExporter | undefined;
+let stopDriver: (() => void) | undefined;
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => {
   unhandled.push(reason);
 };
 afterEach(async () => {
   process.off("unhandledRejection", onUnhandled);
+  stopDriver?.();
   backend?.setMode("up");
   await exporter?.stop(2000);
   await sim?.stop();
@@ -92,6 +95,8 @@ test(`${SOAK_CYCLES} cycles with faults mixed in: no unhandled rejection, still 
 
   // The real client on the manual clock: a hung request ends when the test moves time past its timeout. Retry
   // waits take no time. Its hooks feed the exporter's own self-metrics.
+  const held = driveHeldRequests(s, clock, TIMEOUT_MS);
+  stopDriver = () => held.stop();
   let responses = 0;
   const hooks: Required<ClientHooks> = {
     onRequest: (...args) => exporter?.pipeline.instruments.clientHooks.onRequest(...args),
@@ -107,7 +112,7 @@ test(`${SOAK_CYCLES} cycles with faults mixed in: no unhandled rejection, still 
     timers: clock,
     sleep: async () => {},
     fetch: (request, init) =>
-      fetch(request, init).finally(() => {
+      held.fetch(request, init).finally(() => {
         responses++;
       }),
   });
@@ -130,41 +135,27 @@ test(`${SOAK_CYCLES} cycles with faults mixed in: no unhandled rejection, still 
   const running = exporter;
   const budgetMs = cycleBudgetMs(INTERVAL_MS);
 
-  /** Starts the next cycle on the manual clock and drives it to its end; returns its log line. */
-  const cycle = async (options: {
-    hangs: boolean;
-    cutOffAfter?: number;
-  }): Promise<Record<string, string>> => {
+  /**
+   * Starts the next cycle on the manual clock and waits for its end; returns its log line. Hung requests end at
+   * their timeout (the driver moves time for them); `cutOffAfter` moves time to the deadline after that many
+   * responses.
+   */
+  const cycle = async (cutOffAfter?: number): Promise<Record<string, string>> => {
     while (running.scheduler.nextCycleAt === undefined) await Bun.sleep(1);
-    const line = new Promise<Record<string, string>>((resolve) => {
-      finished = resolve;
-    });
     let done: Record<string, string> | undefined;
-    void line.then((fields) => {
+    finished = (fields) => {
       done = fields;
-    });
+    };
     const startedResponses = responses;
     clock.advance(running.scheduler.nextCycleAt - clock.now());
     const startedAt = clock.now();
-    let cutOff = options.cutOffAfter;
-    let seen = responses;
-    let quiet = 0;
+    let cutOff = cutOffAfter;
     while (done === undefined) {
       await Bun.sleep(2);
       if (cutOff !== undefined && responses - startedResponses >= cutOff) {
         // Exactly to the deadline: the next cycle's timer lies beyond it.
         clock.advance(startedAt + budgetMs - clock.now());
         cutOff = undefined;
-        continue;
-      }
-      if (responses !== seen) {
-        seen = responses;
-        quiet = 0;
-      } else if (options.hangs && ++quiet >= 10 && clock.now() + TIMEOUT_MS < startedAt + budgetMs) {
-        // No answer for a while: the requests left are hung. Moving time past their timeout ends them (early
-        // on a slow machine, which is one more fault the counting must survive).
-        clock.advance(TIMEOUT_MS);
-        quiet = 0;
       }
     }
     return done;
@@ -173,7 +164,7 @@ test(`${SOAK_CYCLES} cycles with faults mixed in: no unhandled rejection, still 
   let timedOutCycles = 0;
   for (let index = 1; index <= SOAK_CYCLES; index++) {
     const cutOff = index % CUT_OFF_EVERY === 0 ? CUT_OFF_AFTER_RESPONSES : undefined;
-    const line = await cycle({ hangs: true, ...(cutOff === undefined ? {} : { cutOffAfter: cutOff }) });
+    const line = await cycle(cutOff);
     if (line.timed_out === "true") timedOutCycles++;
     // Between cycles: the next cycle sees exactly the observed state.
     if (index === 1) s.setFaults(MIXED_FAULTS);
@@ -215,11 +206,10 @@ test(`${SOAK_CYCLES} cycles with faults mixed in: no unhandled rejection, still 
   expect(await failures()).toBe(failedBefore + 1);
   b.setMode("up");
 
-  // The first complete cycle after the faults clear catches up: every value equals the truth. No time passes
-  // inside it, so no timeout or deadline can cut it short.
+  // The first complete cycle after the faults clear catches up: every value equals the truth.
   let clean: Record<string, string> = {};
   for (let extra = 0; extra < 5; extra++) {
-    clean = await cycle({ hangs: false });
+    clean = await cycle();
     if (clean.errors === "0" && clean.timed_out === "false" && clean.orgs_listed === "3") break;
   }
   expect([clean.errors, clean.timed_out, clean.orgs_listed]).toEqual(["0", "false", "3"]);

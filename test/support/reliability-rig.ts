@@ -1,7 +1,9 @@
 /**
  * The fault-matrix rig: the simulator on a real socket, the real Pulumi client, the collector and the catalog's
  * instruments read in memory, plus the truth. Cycles are driven explicitly and the simulated clock only moves on
- * `tick()`, so every run is deterministic. Retry waits are recorded, not slept.
+ * `tick()`, so every run is deterministic. Retry waits are recorded, not slept. Request timeouts and the cycle
+ * deadline run on a manual clock that moves only when every request in flight is one the simulator holds, so a
+ * busy machine never times out a request that a fault did not hold.
  */
 import { Collector } from "../../src/collect/collector.ts";
 import type { CycleResult } from "../../src/collect/cycle.ts";
@@ -14,6 +16,9 @@ import { createMetricsPipeline, type MetricsPipeline } from "../../src/metrics/p
 import { snapshotReadings } from "../../src/metrics/readings.ts";
 import { createPulumiClient } from "../../src/pulumi/client.ts";
 import { type RunningSimulator, type StartOptions, startSimulator } from "../../src/sim/server.ts";
+import { waitOn } from "../../src/timers.ts";
+import { driveHeldRequests } from "./held-requests.ts";
+import { ManualClock } from "./manual-clock.ts";
 import { type MemoryMetrics, memoryMetrics, type Point } from "./memory-metrics.ts";
 import { metricNames, points as otlpPoints, type Received } from "./otlp-points.ts";
 import { type Series, seriesKey, Truth } from "./reliability-truth.ts";
@@ -85,6 +90,9 @@ export interface Rig {
 
 export async function startRig(options: RigOptions = {}): Promise<Rig> {
   const sim = await startSimulator(options.scenario ?? FLEET);
+  const timeoutMs = options.timeoutMs ?? 1000;
+  const clock = new ManualClock(0);
+  const held = driveHeldRequests(sim, clock, timeoutMs);
   const organizations = options.organizations ?? ORGS;
   const truth = new Truth(sim.model, organizations);
   const logs: string[] = [];
@@ -105,7 +113,9 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
   const api = createPulumiClient({
     baseUrl: sim.url,
     token: sim.token,
-    timeoutMs: options.timeoutMs ?? 1000,
+    timeoutMs,
+    timers: clock,
+    fetch: held.fetch,
     retry: { maxRetries: options.maxRetries ?? 4, baseDelayMs: 500, maxDelayMs: 30_000 },
     hooks: instruments.clientHooks,
     logger,
@@ -122,6 +132,7 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
     cycleBudgetMs: options.cycleBudgetMs ?? 10_000,
     instruments,
     now: () => truth.clockMs(),
+    wait: (ms, signal) => waitOn(clock, ms, signal),
   });
   collector = created;
   return {
@@ -150,6 +161,7 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
       return metrics.value(await metrics.collect(), name, labels) ?? 0;
     },
     async stop() {
+      held.stop();
       await pipeline?.shutdown();
       await metrics.shutdown();
       await sim.stop();
