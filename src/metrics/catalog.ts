@@ -16,6 +16,11 @@ export interface MetricDefinition {
   readonly labels: readonly string[];
   readonly buckets?: readonly number[];
   readonly group: "stack" | "update" | "deployment" | "org" | "policy" | "neo" | "exporter";
+  /**
+   * A state gauge (1 while a state lasts): when its series ends it is reported as 0 for a while before it is
+   * dropped, because push backends keep a vanished series' last value for minutes (see `ENDED_STATE_HOLD_MS`).
+   */
+  readonly endsAtZero?: true;
 }
 
 const STACK = ["org", "project", "stack"] as const;
@@ -46,9 +51,11 @@ export const CATALOG = {
     name: "pulumi_stack_update_in_progress",
     kind: "gauge",
     valueType: "int",
-    description: "1 while an update of this kind is running on the stack",
+    description:
+      "1 while an update of this kind is running on the stack; 0 for 5 minutes after it ends, then the series is dropped",
     labels: [...STACK, "kind"],
     group: "stack",
+    endsAtZero: true,
   },
   updateTotal: {
     name: "pulumi_update_total",
@@ -209,9 +216,11 @@ export const CATALOG = {
     name: "pulumi_org_neo_token_budget_exhausted",
     kind: "gauge",
     valueType: "int",
-    description: "1 when the Neo token budget of the current window is exhausted, else 0",
+    description:
+      "1 when the Neo token budget of the current window is exhausted, else 0; 0 for 5 minutes after the budget goes away, then the series is dropped",
     labels: ORG,
     group: "neo",
+    endsAtZero: true,
   },
   exporterUp: {
     name: "pulumi_exporter_up",

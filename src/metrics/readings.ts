@@ -1,7 +1,7 @@
 /** From the collector's snapshot to the current value of every gauge in the catalog. */
 import type { CollectorState } from "../collect/state.ts";
 import { DEPLOYMENT_STATUSES } from "../pulumi/types.ts";
-import type { MetricId } from "./catalog.ts";
+import { CATALOG, type MetricId } from "./catalog.ts";
 import type { GaugePoint, GaugeReadings } from "./points.ts";
 
 /** The exporter's own status, as of the last cycle. */
@@ -81,13 +81,74 @@ export function snapshotReadings(snapshot: Snapshot): GaugeReadings {
 }
 
 /**
- * `snapshotReadings`, computed once per snapshot: the scrapes and exports between two cycles share one set of
- * points, whose attributes objects then let `/metrics` reuse its rendered labels.
+ * How long a state gauge's series is reported as 0 after its state ended (its series left the snapshot), before it
+ * is dropped. A push backend keeps a series that stops arriving at its last value for its staleness window
+ * (Prometheus' OTLP receiver: 5 minutes), so an update that finished would otherwise show as running that long.
  */
-export function cachedSnapshotReadings(): (snapshot: Snapshot) => GaugeReadings {
+export const ENDED_STATE_HOLD_MS = 5 * 60_000;
+
+const ENDS_AT_ZERO: readonly MetricId[] = (Object.keys(CATALOG) as MetricId[]).filter(
+  (id) => (CATALOG[id] as { endsAtZero?: true }).endsAtZero === true,
+);
+
+interface EndedSeries {
+  readonly id: MetricId;
+  readonly point: GaugePoint;
+  /** Epoch ms from which the series is dropped. */
+  readonly until: number;
+}
+
+/**
+ * Remembers the state-gauge series of the previous snapshot and adds, for each that has since ended, a 0 point until
+ * the hold is over. A series that comes back is live again. Bounded by the series that ended within the hold.
+ */
+export function endedStateHold(
+  holdMs = ENDED_STATE_HOLD_MS,
+): (readings: GaugeReadings, at: number) => GaugeReadings {
+  let live = new Map<string, { id: MetricId; point: GaugePoint }>();
+  const ended = new Map<string, EndedSeries>();
+  return (readings, at) => {
+    const now = new Map<string, { id: MetricId; point: GaugePoint }>();
+    for (const id of ENDS_AT_ZERO) {
+      for (const point of readings.get(id) ?? []) now.set(seriesIdentity(id, point), { id, point });
+    }
+    for (const [key, series] of live) {
+      if (!now.has(key) && !ended.has(key)) {
+        ended.set(key, {
+          id: series.id,
+          point: { attributes: series.point.attributes, value: 0 },
+          until: at + holdMs,
+        });
+      }
+    }
+    for (const [key, series] of ended) if (now.has(key) || at >= series.until) ended.delete(key);
+    live = now;
+    if (ended.size === 0) return readings;
+    const out = new Map(readings);
+    for (const { id, point } of ended.values()) out.set(id, [...(out.get(id) ?? []), point]);
+    return out;
+  };
+}
+
+function seriesIdentity(id: MetricId, point: GaugePoint): string {
+  const labels = Object.keys(point.attributes)
+    .sort()
+    .map((key) => [key, String(point.attributes[key])]);
+  return `${id}${JSON.stringify(labels)}`;
+}
+
+/**
+ * `snapshotReadings` with ended state gauges held at 0 (`endedStateHold`), computed once per snapshot: the scrapes
+ * and exports between two cycles share one set of points, whose attributes objects then let `/metrics` reuse its
+ * rendered labels. Snapshots must be passed in the order they were taken.
+ */
+export function cachedSnapshotReadings(holdMs = ENDED_STATE_HOLD_MS): (snapshot: Snapshot) => GaugeReadings {
+  const hold = endedStateHold(holdMs);
   let last: { snapshot: Snapshot; readings: GaugeReadings } | undefined;
   return (snapshot) => {
-    if (last?.snapshot !== snapshot) last = { snapshot, readings: snapshotReadings(snapshot) };
+    if (last?.snapshot !== snapshot) {
+      last = { snapshot, readings: hold(snapshotReadings(snapshot), snapshot.takenAt) };
+    }
     return last.readings;
   };
 }

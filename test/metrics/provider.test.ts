@@ -40,9 +40,10 @@ function finished(stack: string, version: number, result = "succeeded"): UpdateE
 function start(
   temporality: Temporality,
   readings: () => GaugeReadings | undefined = () => undefined,
+  timeoutMs = 2000,
 ): { receiver: OtlpHttpReceiver; pipeline: MetricsPipeline } {
   receiver = startOtlpHttpReceiver({ format: "protobuf" });
-  const config = testOtlpConfig({ endpoint: receiver.url, temporality });
+  const config = testOtlpConfig({ endpoint: receiver.url, temporality, timeoutMs });
   pipeline = createMetricsPipeline({
     config: { otlp: config, resource: { serviceName: "pulumi-exporter", attributes: {} } },
     readings,
@@ -130,7 +131,8 @@ describe("the update series through the whole pipeline", () => {
         stackNames.map((stack, i) => ({ attributes: { org: "acme", project: "web", stack }, value: i })),
       ],
     ]);
-    const { receiver, pipeline } = start("cumulative", () => readings);
+    // A generous export timeout: encoding 20,000 series takes a while on a busy machine.
+    const { receiver, pipeline } = start("cumulative", () => readings, 20_000);
     pipeline.instruments.recordUpdates(stackNames.map((stack) => finished(stack, 1)));
     expect(await pipeline.push()).toBe(true);
 

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { emptyState } from "../../src/collect/state.ts";
-import { cachedSnapshotReadings, type Snapshot } from "../../src/metrics/readings.ts";
+import type { GaugeReadings } from "../../src/metrics/points.ts";
+import { cachedSnapshotReadings, endedStateHold, type Snapshot } from "../../src/metrics/readings.ts";
 
 function snapshot(up: boolean, takenAt: number): Snapshot {
   return {
@@ -29,5 +30,37 @@ describe("cachedSnapshotReadings", () => {
     expect(next).not.toBe(readings);
     expect(next.get("exporterUp")).toEqual([{ attributes: {}, value: 0 }]);
     expect(next.get("exporterLastSuccess")).toEqual([{ attributes: {}, value: 2000 }]);
+  });
+});
+
+describe("endedStateHold", () => {
+  const running = (kinds: readonly string[]) =>
+    new Map([
+      [
+        "stackUpdateInProgress" as const,
+        kinds.map((kind) => ({ attributes: { org: "o", project: "p", stack: "s", kind }, value: 1 })),
+      ],
+    ]);
+  const inProgress = (readings: GaugeReadings) =>
+    (readings.get("stackUpdateInProgress") ?? []).map((p) => `${p.attributes.kind}=${p.value}`).sort();
+
+  test("holds an ended series at 0 until the hold is over; one that comes back is live again", () => {
+    const hold = endedStateHold(300_000);
+    expect(inProgress(hold(running(["update"]), 0))).toEqual(["update=1"]);
+    expect(inProgress(hold(running(["refresh"]), 60_000))).toEqual(["refresh=1", "update=0"]);
+    expect(inProgress(hold(running([]), 120_000))).toEqual(["refresh=0", "update=0"]);
+    expect(inProgress(hold(running(["update"]), 180_000))).toEqual(["refresh=0", "update=1"]);
+    expect(inProgress(hold(running([]), 359_999))).toEqual(["refresh=0", "update=0"]);
+    // refresh ended at 120 s: dropped at 420 s; update ended at 359.999 s: held until 659.999 s.
+    expect(inProgress(hold(running([]), 420_000))).toEqual(["update=0"]);
+    expect(inProgress(hold(running([]), 659_999))).toEqual([]);
+  });
+
+  test("leaves gauges that are not state gauges alone and returns the readings as they are when nothing ended", () => {
+    const hold = endedStateHold(300_000);
+    const first = new Map([["stackResourceCount" as const, [{ attributes: { org: "o" }, value: 3 }]]]);
+    expect(hold(first, 0)).toBe(first);
+    const second = new Map();
+    expect(hold(second, 60_000)).toBe(second);
   });
 });

@@ -12,14 +12,16 @@
 import type { SimModel } from "../../src/sim/model.ts";
 import { attributesOf, type Received, requestsOf } from "./otlp-points.ts";
 import type { PrometheusSample } from "./prometheus.ts";
-import { familyOf, ORG_GAUGES, type Series, STACK_GAUGES, seriesKey } from "./series.ts";
+import { familyOf, ORG_GAUGES, type Series, STACK_GAUGES, seriesKey, withoutEndedStates } from "./series.ts";
 
 export { familyOf, ORG_GAUGES, type Series, STACK_GAUGES, seriesKey };
 
 /** Only the series of `families` (histograms: their `_count`, `_sum` and `_bucket` series). */
 export function pick(series: Series, families: readonly string[]): Series {
   const wanted = new Set(families.flatMap((f) => [f, `${f}_count`, `${f}_sum`, `${f}_bucket`]));
-  return Object.fromEntries(Object.entries(series).filter(([key]) => wanted.has(familyOf(key))));
+  return withoutEndedStates(
+    Object.fromEntries(Object.entries(series).filter(([key]) => wanted.has(familyOf(key)))),
+  );
 }
 
 const DEPLOYMENT_STATUS_FIELDS = {

@@ -9,7 +9,7 @@
  * cycle can see.
  */
 import type { SimModel } from "../../src/sim/model.ts";
-import { familyOf, ORG_GAUGES, type Series, STACK_GAUGES, seriesKey } from "./series.ts";
+import { familyOf, ORG_GAUGES, type Series, STACK_GAUGES, seriesKey, withoutEndedStates } from "./series.ts";
 
 export { familyOf, ORG_GAUGES, type Series, STACK_GAUGES, seriesKey };
 
@@ -45,7 +45,9 @@ export function sum(a: Series, b: Series): Series {
 /** Only the series of the given families. */
 export function pick(series: Series, families: readonly string[]): Series {
   const wanted = new Set(families);
-  return Object.fromEntries(Object.entries(series).filter(([key]) => wanted.has(familyOf(key))));
+  return withoutEndedStates(
+    Object.fromEntries(Object.entries(series).filter(([key]) => wanted.has(familyOf(key)))),
+  );
 }
 
 /** Only the series whose labels include `labels`. */

@@ -40,3 +40,15 @@ export const ORG_GAUGES = [
   "pulumi_org_neo_token_budget_allowance",
   "pulumi_org_neo_token_budget_exhausted",
 ] as const;
+
+/**
+ * Without the update-in-progress series held at 0 after their update ended: the model's current state has only
+ * running updates. `test/app/ended-states.test.ts` checks the held zeros themselves.
+ */
+export function withoutEndedStates(series: Series): Series {
+  return Object.fromEntries(
+    Object.entries(series).filter(
+      ([key, value]) => !(value === 0 && familyOf(key) === "pulumi_stack_update_in_progress"),
+    ),
+  );
+}
