@@ -5,6 +5,7 @@
  *
  *   bun bench/soak.ts                  1,000 cycles, about 20 minutes
  *   bun bench/soak.ts --cycles 200     a shorter soak
+ *   bun bench/soak.ts --cycles 3000 --interval 500ms   a long one, twice the pace (one tick per cycle either way)
  *   options: --out <file>  --no-write (print only)
  */
 import { join } from "node:path";
@@ -62,12 +63,19 @@ export const GROWTH_NOTE =
 
 export interface SoakArgs {
   cycles: number;
+  /** The exporter's collect interval in milliseconds. */
+  intervalMs: number;
   out: string;
   write: boolean;
 }
 
 export function parseSoakArgs(argv: readonly string[]): SoakArgs {
-  const args: SoakArgs = { cycles: 1_000, out: join(ROOT, "docs", "benchmarks.md"), write: true };
+  const args: SoakArgs = {
+    cycles: 1_000,
+    intervalMs: INTERVAL_MS,
+    out: join(ROOT, "docs", "benchmarks.md"),
+    write: true,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const eq = arg.indexOf("=");
@@ -83,9 +91,19 @@ export function parseSoakArgs(argv: readonly string[]): SoakArgs {
       if (!Number.isInteger(args.cycles) || args.cycles < MIN_SOAK_CYCLES) {
         throw new Error(`--cycles takes a whole number of at least ${MIN_SOAK_CYCLES} (got "${text}")`);
       }
+    } else if (flag === "--interval") {
+      const text = value();
+      const match = /^(\d+)(ms|s)$/.exec(text);
+      const ms = match ? Number(match[1]) * (match[2] === "s" ? 1000 : 1) : Number.NaN;
+      if (!(ms >= 100))
+        throw new Error(`--interval takes a duration of at least 100ms, as 500ms or 1s (got "${text}")`);
+      args.intervalMs = ms;
     } else if (flag === "--out") args.out = value();
     else if (flag === "--no-write") args.write = false;
-    else throw new Error(`unknown argument ${arg} (expected --cycles N, --out <file>, --no-write)`);
+    else
+      throw new Error(
+        `unknown argument ${arg} (expected --cycles N, --interval D, --out <file>, --no-write)`,
+      );
   }
   return args;
 }
@@ -142,6 +160,7 @@ export function rssGrowth(cycles: readonly SoakCycle[]): RssGrowth {
 
 export interface SoakResult {
   readonly cycles: readonly SoakCycle[];
+  readonly intervalMs: number;
   readonly elapsedMs: number;
   readonly command: string;
   readonly unhandledRejections: number;
@@ -167,7 +186,7 @@ export function countSamples(text: string): number {
   return lines;
 }
 
-async function runSoak(cycles: number, log: (line: string) => void): Promise<SoakResult> {
+async function runSoak(cycles: number, intervalMs: number, log: (line: string) => void): Promise<SoakResult> {
   const sim = await startSimulator({ ...SOAK_SCENARIO, faults: [...BACKGROUND_FAULTS] });
   const sink = startOtlpSink();
   const args = [
@@ -175,7 +194,7 @@ async function runSoak(cycles: number, log: (line: string) => void): Promise<Soa
     `--pulumi.api-url=${sim.url}`,
     `--pulumi.organizations=${ORGANIZATIONS.join(",")}`,
     `--pulumi.max-concurrency=${CONCURRENCY}`,
-    `--pulumi.collect-interval=${INTERVAL_MS / 1000}s`,
+    `--pulumi.collect-interval=${intervalMs}ms`,
     `--otlp.endpoint=${sink.url}`,
     "--otlp.insecure",
     "--web.listen-address=127.0.0.1:0",
@@ -237,6 +256,7 @@ async function runSoak(cycles: number, log: (line: string) => void): Promise<Soa
     }
     return {
       cycles: results,
+      intervalMs,
       elapsedMs,
       command: `PULUMI_ACCESS_TOKEN=<simulator token> ./dist/pulumi-exporter ${args
         .join(" ")
@@ -267,25 +287,40 @@ function faultText(rule: FaultRule): string {
   return `\`${JSON.stringify(rule)}\``;
 }
 
-function rssTrend(cycles: readonly SoakCycle[]): string {
-  const parts = 10;
-  const size = Math.ceil(cycles.length / parts);
+/** RSS and `/metrics` samples per hundred cycles (per tenth of a shorter run): whether both level off. */
+export function rssTrend(
+  cycles: readonly SoakCycle[],
+  series: readonly { readonly index: number; readonly lines: number }[],
+): string {
+  const size = cycles.length >= 1_000 ? 100 : Math.ceil(cycles.length / 10);
   const rows: string[][] = [];
   for (let i = 0; i < cycles.length; i += size) {
     const slice = cycles.slice(i, i + size);
+    const first = slice[0]?.index ?? 0;
+    const last = slice.at(-1)?.index ?? 0;
+    const samples = series.filter((s) => s.index >= first && s.index <= last).at(-1);
     rows.push([
-      `${slice[0]?.index}–${slice.at(-1)?.index}`,
+      `${first}–${last}`,
       mebibytes(median(slice.map((c) => c.rssBytes))),
       mebibytes(Math.max(...slice.map((c) => c.rssBytes))),
+      samples === undefined ? "—" : int(samples.lines),
       duration(median(slice.map((c) => c.durationMs))),
       String(slice.filter((c) => c.timedOut).length),
       String(slice.reduce((sum, c) => sum + c.errors, 0)),
     ]);
   }
   return table(
-    ["Cycles", "RSS median", "RSS max", "Cycle wall median", "Timed out", "Failed steps"],
+    [
+      "Cycles",
+      "RSS median",
+      "RSS max",
+      "`/metrics` samples at the end",
+      "Cycle wall median",
+      "Timed out",
+      "Failed steps",
+    ],
     rows,
-    "--- | ---: | ---: | ---: | ---: | ---:",
+    "--- | ---: | ---: | ---: | ---: | ---: | ---:",
   );
 }
 
@@ -353,7 +388,7 @@ export function renderSoakSection(
   out.push(
     `Also: \`/metrics\` had ${int(seriesAfterWarmUp?.lines ?? Number.NaN)} samples at cycle ` +
       `${seriesAfterWarmUp?.index} and ${int(seriesAtEnd?.lines ?? Number.NaN)} at cycle ${seriesAtEnd?.index}; ` +
-      `peak RSS ${mebibytes(result.peakRssBytes)}; ${int(timedOut)} cycles reached their 1 s deadline and ` +
+      `peak RSS ${mebibytes(result.peakRssBytes)}; ${int(timedOut)} cycles reached their deadline (the ${result.intervalMs} ms interval) and ` +
       `${int(failedSteps)} collection steps failed after retries (their previous values kept), as the faults ` +
       `intend; ${int(result.exports)} OTLP exports received, ${int(result.exportFailures)} export failure streaks ` +
       `logged; log lines by level: ${counts(result.levels)}.`,
@@ -363,7 +398,7 @@ export function renderSoakSection(
     "",
   );
   if (growth.growth >= 0.05) out.push(`Why RSS grows: ${GROWTH_NOTE}`, "");
-  out.push("### RSS and cycles over the run", "", rssTrend(result.cycles), "");
+  out.push("### RSS, series and cycles over the run", "", rssTrend(result.cycles, result.series), "");
   out.push("### Setup", "");
   out.push(
     `- Simulator (seed ${SOAK_SCENARIO.seed}): ${SOAK_SCENARIO.orgs} organizations, ${SOAK_SCENARIO.stacks} stacks, ` +
@@ -388,8 +423,8 @@ async function main(argv: readonly string[]): Promise<number> {
   ensureBinary(log);
   const startedAt = new Date();
   const loadBefore = loadAverage();
-  log(`soak: ${args.cycles} cycles at a ${INTERVAL_MS / 1000} s interval`);
-  const result = await runSoak(args.cycles, log);
+  log(`soak: ${args.cycles} cycles at a ${args.intervalMs} ms interval`);
+  const result = await runSoak(args.cycles, args.intervalMs, log);
   const section = renderSoakSection(result, {
     machine: describeMachine(),
     binaryVersion: binaryVersion(),

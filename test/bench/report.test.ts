@@ -3,7 +3,14 @@ import { readSection, renderDocument } from "../../bench/markdown.ts";
 import { evaluateTargets, renderBenchSection } from "../../bench/report.ts";
 import { parseBenchArgs } from "../../bench/run.ts";
 import type { CycleSample, RunResult } from "../../bench/scenario.ts";
-import { countSamples, MIN_SOAK_CYCLES, parseSoakArgs, rssGrowth, type SoakCycle } from "../../bench/soak.ts";
+import {
+  countSamples,
+  MIN_SOAK_CYCLES,
+  parseSoakArgs,
+  rssGrowth,
+  rssTrend,
+  type SoakCycle,
+} from "../../bench/soak.ts";
 import {
   estimatedFirstCycleCalls,
   intervalFor,
@@ -303,6 +310,33 @@ describe("soak RSS growth", () => {
     expect(() => parseSoakArgs(["--cycles", "27"])).toThrow(
       '--cycles takes a whole number of at least 28 (got "27")',
     );
+  });
+
+  test("--interval takes milliseconds or seconds, at least 100 ms", () => {
+    expect(parseSoakArgs(["--interval", "500ms"]).intervalMs).toBe(500);
+    expect(parseSoakArgs(["--interval=2s"]).intervalMs).toBe(2000);
+    expect(parseSoakArgs([]).intervalMs).toBe(1000);
+    expect(() => parseSoakArgs(["--interval", "50ms"])).toThrow(
+      '--interval takes a duration of at least 100ms, as 500ms or 1s (got "50ms")',
+    );
+  });
+
+  test("the trend has a row per hundred cycles with the last /metrics sample count of each", () => {
+    const cycles: SoakCycle[] = Array.from({ length: 1_200 }, (_, i) => ({
+      index: i + 1,
+      durationMs: 100,
+      timedOut: i === 150,
+      errors: i < 100 ? 1 : 0,
+      rssBytes: (100 + Math.floor(i / 100)) * 2 ** 20,
+    }));
+    const series = cycles
+      .filter((c) => c.index % 10 === 0)
+      .map((c) => ({ index: c.index, lines: c.index * 2 }));
+    const rows = rssTrend(cycles, series).split("\n").slice(2);
+    expect(rows).toHaveLength(12);
+    expect(rows[0]).toBe("| 1–100 | 100 MiB | 100 MiB | 200 | 100 ms | 0 | 100 |");
+    expect(rows[1]).toBe("| 101–200 | 101 MiB | 101 MiB | 400 | 100 ms | 1 | 0 |");
+    expect(rows[11]).toBe("| 1101–1200 | 111 MiB | 111 MiB | 2,400 | 100 ms | 0 | 0 |");
   });
 });
 
