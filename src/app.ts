@@ -75,7 +75,7 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
     if (loaded.kind === "loaded") {
       initialState = loaded.state;
       logger.info("state restored", { path: config.state.file, stacks: loaded.state.stacks.size });
-    } else if (loaded.kind === "invalid") {
+    } else if (loaded.kind === "unusable") {
       logger.warn("state file unreadable, starting fresh", {
         path: config.state.file,
         reason: loaded.reason,
