@@ -280,7 +280,9 @@ describe("saving", () => {
     store.save(fullState());
     store.save(fullState());
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toStartWith(`${AT} level=warn msg="saving the state file failed" path=${path} error="`);
+    expect(lines[0]).toBe(
+      `${AT} level=warn msg="saving the state file failed" path=${path} error="EISDIR: illegal operation on a directory, rename '${path}.${process.pid}.tmp' -> '${path}'"`,
+    );
     expect(lines[1]).toBe(
       `${AT} level=info msg="saving the state file works again" path=${path} failed_saves=3`,
     );
