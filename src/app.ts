@@ -5,7 +5,7 @@
 import { Collector } from "./collect/collector.ts";
 import { cycleBudgetMs } from "./collect/cycle.ts";
 import { Scheduler } from "./collect/scheduler.ts";
-import { loadStateFile, saveStateFile } from "./collect/state-file.ts";
+import { StateStore } from "./collect/state-store.ts";
 import type { Config } from "./config/types.ts";
 import type { Logger } from "./log/logger.ts";
 import { createMetricExporter } from "./metrics/exporters.ts";
@@ -40,6 +40,13 @@ export interface StartOptions {
   readonly timers?: Timers;
   /** The clock compared with Pulumi's timestamps, epoch ms (tests: the simulator's); the timers' by default. */
   readonly now?: () => number;
+  /** Between two steps of restoring a large state file (tests hold it to see the exporter while it restores). */
+  readonly restorePause?: () => Promise<void>;
+  /**
+   * When the exporter cannot go on after it started serving: a large state file, read after the server started,
+   * turned out unusable and cannot be moved aside. Default: log it; no cycle runs, so nothing overwrites the file.
+   */
+  readonly onFatal?: (error: Error) => void;
 }
 
 /** Hooks that forward to the instruments once they exist: the client is built before the metrics pipeline. */
@@ -75,19 +82,13 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
       ...(config.pulumi.caFile ? { caFile: config.pulumi.caFile } : {}),
     });
 
-  let initialState: Collector["state"] | undefined;
-  if (config.state.file) {
-    const loaded = loadStateFile(config.state.file);
-    if (loaded.kind === "loaded") {
-      initialState = loaded.state;
-      logger.info("state restored", { path: config.state.file, stacks: loaded.state.stacks.size });
-    } else if (loaded.kind === "invalid") {
-      logger.warn("state file unreadable, starting fresh", {
+  const stateStore = config.state.file
+    ? new StateStore({
         path: config.state.file,
-        reason: loaded.reason,
-      });
-    }
-  }
+        logger,
+        ...(options.restorePause ? { pause: options.restorePause } : {}),
+      })
+    : undefined;
 
   const collector: Collector = new Collector({
     api,
@@ -98,7 +99,6 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
     instruments: { ...lazyInstruments(() => pipeline?.instruments) },
     now: options.now ?? (() => timers.now()),
     wait: (ms, signal) => waitOn(timers, ms, signal),
-    ...(initialState ? { initialState } : {}),
   });
 
   let exporter: ReturnType<typeof createMetricExporter> | undefined;
@@ -128,23 +128,18 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
       return { api_calls: calls };
     },
     afterCycle: async () => {
-      if (config.state.file) {
-        try {
-          saveStateFile(config.state.file, collector.state);
-        } catch (error) {
-          logger.warn("saving the state file failed", {
-            path: config.state.file,
-            error: (error as Error).message,
-          });
-        }
-      }
+      stateStore?.save(collector.state);
       // Not awaited: a slow backend must not delay the next cycle.
       void metrics.push();
     },
   });
 
   const app = createServerApp({
-    health: () => ({ alive: scheduler.alive(), ready: scheduler.ready }),
+    health: () => ({
+      alive: scheduler.alive(),
+      ready: scheduler.ready,
+      restoring: stateStore?.restoring === true,
+    }),
     scrape: () => metrics.scrape(),
     preview: () => {
       const snapshot = collector.snapshot;
@@ -162,9 +157,28 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
     previewEnabled: config.web.preview,
     logger,
   });
-  const server = startServer(app, config.web.listenAddress);
+  // Locks the state file and reads it (a large one after the server started); throws when it is unsafe to use.
+  stateStore?.open();
+  let server: ReturnType<typeof startServer>;
+  try {
+    server = startServer(app, config.web.listenAddress);
+  } catch (error) {
+    stateStore?.close();
+    throw error;
+  }
   logger.info("serving HTTP", { address: formatHostPort(server.hostname, server.port) });
-  scheduler.start();
+  if (stateStore) {
+    // The first cycle waits for the restore: a cycle on an empty state would take a new baseline.
+    stateStore.restored.then(
+      (state) => {
+        if (state) collector.restore(state);
+        scheduler.start();
+      },
+      (error: Error) => (options.onFatal ?? ((e: Error) => logger.error(e.message)))(error),
+    );
+  } else {
+    scheduler.start();
+  }
 
   return {
     url: `http://${formatHostPort(server.hostname, server.port)}`,
@@ -183,6 +197,7 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
       }
       await within(metrics.shutdown(), until - Date.now());
       await server.stop(Math.max(0, until - Date.now()));
+      stateStore?.close();
     },
   };
 }

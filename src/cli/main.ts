@@ -73,21 +73,20 @@ async function main(): Promise<number | undefined> {
   if (command === "demo") {
     running = await startDemo(config, logger, (line) => process.stdout.write(`${line}\n`));
   } else {
-    const exporter: RunningExporter = await startExporter({ config, logger });
+    const exporter: RunningExporter = await startExporter({ config, logger, onFatal: fail });
     running = exporter;
   }
   handleSignals(logger, () => running.stop());
   return undefined;
 }
 
-main().then(
-  (code) => {
-    if (code !== undefined) process.exit(code);
-  },
-  (error: unknown) => {
-    // One line, no stack trace, no secret.
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`error: ${scrub(message, rememberSecrets(process.env.PULUMI_ACCESS_TOKEN))}\n`);
-    process.exit(1);
-  },
-);
+/** A runtime error at startup (or one that stops the exporter after it): one line, no stack trace, no secret. */
+function fail(error: unknown): never {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`error: ${scrub(message, rememberSecrets(process.env.PULUMI_ACCESS_TOKEN))}\n`);
+  process.exit(1);
+}
+
+main().then((code) => {
+  if (code !== undefined) process.exit(code);
+}, fail);

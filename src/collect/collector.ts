@@ -42,6 +42,13 @@ export class Collector {
     return this.#state;
   }
 
+  /** Replaces the state before the first cycle: the state file may be read after the server started. */
+  restore(state: CollectorState): void {
+    if (this.#running !== undefined || this.#snapshot !== undefined)
+      throw new Error("the collector state can only be restored before the first cycle");
+    this.#state = state;
+  }
+
   /** The latest snapshot; `undefined` until the first cycle ends. */
   get snapshot(): Snapshot | undefined {
     return this.#snapshot;

@@ -14,6 +14,8 @@ export interface Health {
   readonly alive: boolean;
   /** True once the first collection cycle has finished. */
   readonly ready: boolean;
+  /** True while the state file is read back (no cycle runs before that). */
+  readonly restoring?: boolean;
 }
 
 export interface ServerDeps {
@@ -96,9 +98,12 @@ export function createServerApp(deps: ServerDeps): Hono {
       : c.text("stuck: the collection loop has stopped making progress\n", 503),
   );
 
-  app.get("/readyz", (c) =>
-    deps.health().ready ? c.text("ok\n") : c.text("not ready: no collection has finished yet\n", 503),
-  );
+  app.get("/readyz", (c) => {
+    const health = deps.health();
+    if (health.ready) return c.text("ok\n");
+    if (health.restoring) return c.text("not ready: restoring state\n", 503);
+    return c.text("not ready: no collection has finished yet\n", 503);
+  });
 
   app.get("/metrics", async (c) => {
     const text = await deps.scrape();

@@ -253,7 +253,8 @@ describe("the state file", () => {
       expect(loadStateFile(stateFile).kind).toBe("loaded");
     }
     expect(statSync(stateFile).mode & 0o777).toBe(0o600);
-    expect(readdirSync(directory)).toEqual(["exporter.json"]);
+    // The lock is there while the exporter runs; no temporary file is.
+    expect(readdirSync(directory).sort()).toEqual(["exporter.json", "exporter.json.lock"]);
   });
 
   for (const [damage, content] of [
@@ -262,7 +263,7 @@ describe("the state file", () => {
     ["of another format", (valid: string) => valid.replace('"format":1', '"format":99')],
     ["of the wrong shape", () => JSON.stringify({ format: 1, stacks: "many" })],
   ] as const) {
-    test(`${damage}: a warning, a fresh start (no replay), and the exporter keeps serving`, async () => {
+    test(`${damage}: moved aside with a warning, a fresh start (no replay), and the exporter keeps serving`, async () => {
       sim = await startSimulator(scenario());
       const stateFile = join(tempDir(), "exporter.json");
       // A real state file to damage: from an exporter that ran one cycle.
@@ -271,14 +272,17 @@ describe("the state file", () => {
       exporters.splice(exporters.indexOf(donor.exporter), 1);
       const valid = readFileSync(stateFile, "utf8");
       expect(valid).toContain('"format":1');
-      writeFileSync(stateFile, content(valid));
+      const damaged = content(valid);
+      writeFileSync(stateFile, damaged);
       sim.tick(3);
 
       const { exporter, lines } = await startWithState(stateFile);
-      const warning = lines.map(logfmtFields).find((f) => f.msg === "state file unreadable, starting fresh");
+      const warning = lines.map(logfmtFields).find((f) => f.msg === "state file unusable, moved aside");
       expect(warning?.level).toBe("warn");
       expect(warning?.path).toBe(stateFile);
+      expect(warning?.moved_to).toBe(`${stateFile}.bad`);
       expect(warning?.reason).not.toBe("");
+      expect(readFileSync(`${stateFile}.bad`, "utf8")).toBe(damaged);
       expect((await fetch(`${exporter.url}/healthz`)).status).toBe(200);
       const series = await scrape(exporter.url);
       // A fresh start is a new baseline: nothing already finished is counted.
