@@ -197,6 +197,7 @@ function lazyInstruments(target: () => Instruments | undefined): Instruments {
     retainStacks: (live) => target()?.retainStacks(live),
     clientHooks: lateHooks(target),
     recordCollectError: (operation) => target()?.recordCollectError(operation),
+    recordUnknownValues: (values) => target()?.recordUnknownValues(values),
     recordExportFailure: () => target()?.recordExportFailure(),
   };
 }

@@ -414,7 +414,7 @@ export const ROWS: readonly RowSpec[] = [
       ),
       series(
         "Retries, dropped items and failed steps",
-        "Retried API requests, response items skipped by validation, collection steps that failed after retries",
+        "Retried API requests, response items skipped by validation, collection steps that failed after retries, API values outside the spec's lists (reported as other)",
         [
           {
             expr: `sum by (operation) (increase(pulumi_exporter_api_retries_total{${EXP}}[$__rate_interval]))`,
@@ -427,6 +427,10 @@ export const ROWS: readonly RowSpec[] = [
           {
             expr: `sum by (operation) (increase(pulumi_exporter_collect_errors_total{${EXP}}[$__rate_interval]))`,
             legend: "failed {{operation}}",
+          },
+          {
+            expr: `sum by (operation, field) (increase(pulumi_exporter_unknown_values_total{${EXP}}[$__rate_interval]))`,
+            legend: "unknown {{operation}} {{field}}",
           },
         ],
       ),

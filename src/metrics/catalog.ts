@@ -280,6 +280,15 @@ export const CATALOG = {
     labels: ["operation"],
     group: "exporter",
   },
+  exporterUnknownValues: {
+    name: "pulumi_exporter_unknown_values_total",
+    kind: "counter",
+    valueType: "int",
+    description:
+      "API values the spec does not list (violation level or kind, Neo task or deployment status, update kind, resource operation), reported as `other`; by operation and API field, each time they are read",
+    labels: ["operation", "field"],
+    group: "exporter",
+  },
   exporterExportFailures: {
     name: "pulumi_exporter_export_failures_total",
     kind: "counter",
