@@ -199,5 +199,6 @@ function lazyInstruments(target: () => Instruments | undefined): Instruments {
     recordCollectError: (operation) => target()?.recordCollectError(operation),
     recordUnknownValues: (values) => target()?.recordUnknownValues(values),
     recordExportFailure: () => target()?.recordExportFailure(),
+    recordExportCollectionErrors: (count) => target()?.recordExportCollectionErrors(count),
   };
 }

@@ -436,12 +436,16 @@ export const ROWS: readonly RowSpec[] = [
       ),
       series(
         "Collection time and failed exports",
-        "Wall time of each collection cycle; OTLP exports that failed",
+        "Wall time of each collection cycle; OTLP exports that failed, and errors collecting their metrics",
         [
           { expr: `max(pulumi_exporter_collect_duration_seconds{${EXP}})`, legend: "collection (s)" },
           {
             expr: `sum(increase(pulumi_exporter_export_failures_total{${EXP}}[$__rate_interval]))`,
             legend: "failed exports",
+          },
+          {
+            expr: `sum(increase(pulumi_exporter_export_collection_errors_total{${EXP}}[$__rate_interval]))`,
+            legend: "export collection errors",
           },
         ],
       ),

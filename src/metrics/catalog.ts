@@ -297,6 +297,15 @@ export const CATALOG = {
     labels: [],
     group: "exporter",
   },
+  exporterExportCollectionErrors: {
+    name: "pulumi_exporter_export_collection_errors_total",
+    kind: "counter",
+    valueType: "int",
+    description:
+      "Errors raised while collecting the metrics of an OTLP export (a failing metric producer or callback), logged once per streak; the export carries what was collected, nothing when collecting failed as a whole",
+    labels: [],
+    group: "exporter",
+  },
   exporterBuildInfo: {
     name: "pulumi_exporter_build_info",
     kind: "gauge",

@@ -21,6 +21,8 @@ export interface Instruments {
   /** API values outside the spec's lists, reported under the label value `other`. */
   recordUnknownValues(values: readonly UnknownValues[]): void;
   recordExportFailure(): void;
+  /** Errors raised while collecting the metrics of an OTLP export. */
+  recordExportCollectionErrors(count: number): void;
 }
 
 function options(definition: MetricDefinition) {
@@ -52,6 +54,7 @@ export function createInstruments(meter: Meter, series: CatalogSeries): Instrume
   const collectErrors = counter(meter, "exporterCollectErrors");
   const exportFailures = counter(meter, "exporterExportFailures");
   const unknownValues = counter(meter, "exporterUnknownValues");
+  const exportCollectionErrors = counter(meter, "exporterExportCollectionErrors");
   // Error counters start at 0, so a query (and rate()) reads 0 instead of "no data" before the first error.
   for (const operation of OPERATIONS) {
     apiRetries.add(0, { operation });
@@ -59,6 +62,7 @@ export function createInstruments(meter: Meter, series: CatalogSeries): Instrume
     collectErrors.add(0, { operation });
   }
   exportFailures.add(0);
+  exportCollectionErrors.add(0);
   for (const { operation, field } of UNKNOWN_VALUE_FIELDS) unknownValues.add(0, { operation, field });
 
   return {
@@ -88,6 +92,9 @@ export function createInstruments(meter: Meter, series: CatalogSeries): Instrume
     },
     recordExportFailure() {
       exportFailures.add(1);
+    },
+    recordExportCollectionErrors(count) {
+      exportCollectionErrors.add(count);
     },
   };
 }

@@ -134,7 +134,9 @@ describe("Collector over several cycles", () => {
       metrics.value(m, "pulumi_org_policy_violations", { org: "acme", level: "remediate", kind: "audit" }),
     ).toBe(0);
     // 4 levels and 2 kinds from the spec, each with `other`.
-    expect(m.get("pulumi_org_policy_violations")?.filter((p) => p.attributes.org === "acme")).toHaveLength(15);
+    expect(m.get("pulumi_org_policy_violations")?.filter((p) => p.attributes.org === "acme")).toHaveLength(
+      15,
+    );
     expect(metrics.value(m, "pulumi_org_policy_total", acme)).toBe(30);
     expect(metrics.value(m, "pulumi_org_policy_with_issues", acme)).toBe(4);
     expect(metrics.value(m, "pulumi_org_governed_resources_total", acme)).toBe(900);

@@ -194,6 +194,10 @@ function fanOut(a: Instruments, b: Instruments): Instruments {
       a.recordExportFailure();
       b.recordExportFailure();
     },
+    recordExportCollectionErrors(count) {
+      a.recordExportCollectionErrors(count);
+      b.recordExportCollectionErrors(count);
+    },
   };
 }
 
