@@ -49,7 +49,7 @@ export function violationKey(level: string, kind: string): string {
 }
 
 /** Every level × kind key, `other` included in both. */
-export const VIOLATION_KEYS: readonly string[] = VIOLATION_LEVEL.values.flatMap((level) =>
+const VIOLATION_KEYS: readonly string[] = VIOLATION_LEVEL.values.flatMap((level) =>
   VIOLATION_KIND.values.map((kind) => violationKey(level, kind)),
 );
 
@@ -63,8 +63,10 @@ export function countViolations(violations: readonly Violation[]): Record<string
   return counts;
 }
 
-/** Task counts by status (every known status and `other`, 0 included) and token use; "current month" is the
- * calendar month (UTC) of task creation. */
+/**
+ * Task counts by status (every known status and `other`, 0 included) and token use; "current month" is the
+ * calendar month (UTC) of task creation.
+ */
 export function neoUsage(tasks: readonly NeoTaskItem[], now: Date): NeoUsage {
   const tasksByStatus: Record<NeoTaskStatusLabel, number> = zeros(NEO_TASK_STATUS.values);
   let tokensTotal = 0;
