@@ -285,7 +285,7 @@ export const CATALOG = {
     kind: "counter",
     valueType: "int",
     description:
-      "API values the spec does not list (violation level or kind, Neo task or deployment status, update kind, resource operation), reported as `other`; by operation and API field, each time they are read",
+      "API values the spec does not list (violation level or kind, Neo task or deployment status, update kind, resource operation), reported as `other`; by operation and API field, on every read of an org endpoint and once per counted update",
     labels: ["operation", "field"],
     group: "exporter",
   },
