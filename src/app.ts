@@ -221,6 +221,8 @@ function lazyInstruments(target: () => Instruments | undefined): Instruments {
     retainStacks: (live) => target()?.retainStacks(live),
     clientHooks: lateHooks(target),
     recordCollectError: (operation) => target()?.recordCollectError(operation),
+    recordUnknownValues: (values) => target()?.recordUnknownValues(values),
     recordExportFailure: () => target()?.recordExportFailure(),
+    recordExportCollectionErrors: (count) => target()?.recordExportCollectionErrors(count),
   };
 }

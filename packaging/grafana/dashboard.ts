@@ -414,7 +414,7 @@ export const ROWS: readonly RowSpec[] = [
       ),
       series(
         "Retries, dropped items and failed steps",
-        "Retried API requests, response items skipped by validation, collection steps that failed after retries",
+        "Retried API requests, response items skipped by validation, collection steps that failed after retries, API values outside the spec's lists (reported as other)",
         [
           {
             expr: `sum by (operation) (increase(pulumi_exporter_api_retries_total{${EXP}}[$__rate_interval]))`,
@@ -428,16 +428,24 @@ export const ROWS: readonly RowSpec[] = [
             expr: `sum by (operation) (increase(pulumi_exporter_collect_errors_total{${EXP}}[$__rate_interval]))`,
             legend: "failed {{operation}}",
           },
+          {
+            expr: `sum by (operation, field) (increase(pulumi_exporter_unknown_values_total{${EXP}}[$__rate_interval]))`,
+            legend: "unknown {{operation}} {{field}}",
+          },
         ],
       ),
       series(
         "Collection time and failed exports",
-        "Wall time of each collection cycle; OTLP exports that failed",
+        "Wall time of each collection cycle; OTLP exports that failed, and errors collecting their metrics",
         [
           { expr: `max(pulumi_exporter_collect_duration_seconds{${EXP}})`, legend: "collection (s)" },
           {
             expr: `sum(increase(pulumi_exporter_export_failures_total{${EXP}}[$__rate_interval]))`,
             legend: "failed exports",
+          },
+          {
+            expr: `sum(increase(pulumi_exporter_export_collection_errors_total{${EXP}}[$__rate_interval]))`,
+            legend: "export collection errors",
           },
         ],
       ),

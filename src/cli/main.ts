@@ -44,6 +44,16 @@ function handleSignals(logger: Logger, stop: () => Promise<void>): void {
   process.on("SIGINT", onSignal);
 }
 
+/**
+ * SIGHUP's default action ends the process (exit 129, no log line): a `kill -HUP` meant as "reload", or a closing
+ * terminal, would stop the exporter. Until reloading exists, it is logged and ignored.
+ */
+function ignoreHangups(logger: Logger): void {
+  process.on("SIGHUP", () => {
+    logger.warn("received SIGHUP; ignored (configuration reload is not supported yet)");
+  });
+}
+
 async function main(): Promise<number | undefined> {
   const env = process.env;
   const result = loadConfig({ argv: process.argv.slice(2), env });
@@ -64,6 +74,7 @@ async function main(): Promise<number | undefined> {
     format: config.log.format,
     secrets: rememberSecrets(...configSecrets(config), env.PULUMI_ACCESS_TOKEN),
   });
+  ignoreHangups(logger);
   for (const warning of result.warnings) logger.warn(warning);
   process.on("unhandledRejection", (reason) => {
     logger.error("unhandled rejection", { error: reason instanceof Error ? reason.message : String(reason) });

@@ -8,8 +8,10 @@ import type { ExporterStatus, Snapshot } from "../metrics/readings.ts";
 import type { PulumiApi } from "../pulumi/api.ts";
 import { COMMIT, VERSION } from "../version.ts";
 import { type CycleDeps, type CycleResult, runCycle } from "./cycle.ts";
+import { unknownOrgValues } from "./orgs.ts";
 import { Semaphore } from "./semaphore.ts";
 import { type CollectorState, emptyState } from "./state.ts";
+import { unknownUpdateValues } from "./updates.ts";
 
 export interface CollectorOptions {
   readonly api: PulumiApi;
@@ -76,10 +78,12 @@ export class Collector {
         now,
         ...(this.#options.wait ? { wait: this.#options.wait } : {}),
         onError: (operation) => instruments?.recordCollectError(operation),
+        onOrgValues: (values) => instruments?.recordUnknownValues(unknownOrgValues(values)),
       },
       { organizations: this.#options.organizations, budgetMs: this.#options.cycleBudgetMs },
     );
     this.#state = result.state;
+    instruments?.recordUnknownValues(unknownUpdateValues(result.events));
     instruments?.recordUpdates(result.events);
     instruments?.retainStacks(result.state.stacks);
     const endedAt = now();

@@ -23,6 +23,8 @@ export interface CycleDeps {
   readonly wait?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** A collection step failed after the client's retries; its previous values are kept. */
   readonly onError?: (operation: Operation, error: unknown) => void;
+  /** An organization endpoint's fresh values, once they are in the state (not called for kept values). */
+  readonly onOrgValues?: (values: Partial<OrgValues>) => void;
 }
 
 export interface CycleOptions {
@@ -174,6 +176,7 @@ export async function runCycle(
         const patch = await slot(() => task.run(api, org, orgs.get(org) ?? {}, new Date(now())));
         if (!open || !patch) return;
         orgs.set(org, { ...orgs.get(org), ...patch });
+        deps.onOrgValues?.(patch);
       } catch (error) {
         fail(task.operation, { org }, error);
       }

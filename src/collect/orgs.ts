@@ -1,11 +1,17 @@
 /** Organization-level collection: one task per endpoint, each producing part of the org's values. */
 import type { NeoTaskItem, Operation, PulumiApi, Violation } from "../pulumi/api.ts";
-import { DEPLOYMENT_STATUSES, type DeploymentCounts, type DeploymentStatus } from "../pulumi/types.ts";
+import type { DeploymentCounts } from "../pulumi/types.ts";
+import {
+  DEPLOYMENT_STATUS,
+  type DeploymentStatusLabel,
+  NEO_TASK_STATUS,
+  type NeoTaskStatusLabel,
+  OTHER,
+  type UnknownValues,
+  VIOLATION_KIND,
+  VIOLATION_LEVEL,
+} from "./label-values.ts";
 import type { NeoUsage, OrgValues } from "./state.ts";
-
-export const KNOWN_VIOLATION_LEVELS = ["advisory", "mandatory", "remediate"] as const;
-export const KNOWN_VIOLATION_KINDS = ["audit", "preventative"] as const;
-export const KNOWN_NEO_STATUSES = ["running", "idle"] as const;
 
 export interface OrgTask {
   /** The operation that answers it, for logs and error counts. */
@@ -14,7 +20,12 @@ export interface OrgTask {
   run(api: PulumiApi, org: string, previous: OrgValues, now: Date): Promise<Partial<OrgValues>>;
 }
 
-export function deploymentCountsByStatus(counts: DeploymentCounts): Record<DeploymentStatus, number> {
+/** Every label value at 0. */
+function zeros<T extends string>(values: readonly T[]): Record<T, number> {
+  return Object.fromEntries(values.map((value) => [value, 0])) as Record<T, number>;
+}
+
+export function deploymentCountsByStatus(counts: DeploymentCounts): Record<DeploymentStatusLabel, number> {
   return {
     "not-started": counts.notStarted,
     accepted: counts.accepted,
@@ -22,17 +33,14 @@ export function deploymentCountsByStatus(counts: DeploymentCounts): Record<Deplo
     failed: counts.failed,
     succeeded: counts.succeeded,
     skipped: counts.skipped,
+    [OTHER]: 0,
   };
 }
 
-export function countStatuses(statuses: readonly string[]): Record<DeploymentStatus, number> {
-  const counts = Object.fromEntries(DEPLOYMENT_STATUSES.map((s) => [s, 0])) as Record<
-    DeploymentStatus,
-    number
-  >;
-  for (const status of statuses) {
-    if (status in counts) counts[status as DeploymentStatus]++;
-  }
+/** Counts by status: every known status and `other`, 0 included. */
+export function countStatuses(statuses: readonly string[]): Record<DeploymentStatusLabel, number> {
+  const counts = zeros(DEPLOYMENT_STATUS.values);
+  for (const status of statuses) counts[DEPLOYMENT_STATUS.of(status)]++;
   return counts;
 }
 
@@ -40,41 +48,66 @@ export function violationKey(level: string, kind: string): string {
   return `${level}|${kind}`;
 }
 
-/** Counts by level×kind: every known and previously seen combination is present, 0 included. */
-export function countViolations(
-  violations: readonly Violation[],
-  previous: Readonly<Record<string, number>> | undefined,
-): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const level of KNOWN_VIOLATION_LEVELS) {
-    for (const kind of KNOWN_VIOLATION_KINDS) counts[violationKey(level, kind)] = 0;
-  }
-  for (const key of Object.keys(previous ?? {})) counts[key] = 0;
+/** Every level × kind key, `other` included in both. */
+const VIOLATION_KEYS: readonly string[] = VIOLATION_LEVEL.values.flatMap((level) =>
+  VIOLATION_KIND.values.map((kind) => violationKey(level, kind)),
+);
+
+/** Counts by level × kind: every key of VIOLATION_KEYS, 0 included, and nothing else. */
+export function countViolations(violations: readonly Violation[]): Record<string, number> {
+  const counts: Record<string, number> = Object.fromEntries(VIOLATION_KEYS.map((key) => [key, 0]));
   for (const v of violations) {
-    const key = violationKey(v.level || "unknown", v.kind || "unknown");
+    const key = violationKey(VIOLATION_LEVEL.of(v.level), VIOLATION_KIND.of(v.kind));
     counts[key] = (counts[key] ?? 0) + 1;
   }
   return counts;
 }
 
-/** Task counts by status and token use; "current month" is the calendar month (UTC) of task creation. */
-export function neoUsage(tasks: readonly NeoTaskItem[], previous: NeoUsage | undefined, now: Date): NeoUsage {
-  const tasksByStatus: Record<string, number> = {};
-  for (const status of KNOWN_NEO_STATUSES) tasksByStatus[status] = 0;
-  for (const status of Object.keys(previous?.tasksByStatus ?? {})) tasksByStatus[status] = 0;
+/**
+ * Task counts by status (every known status and `other`, 0 included) and token use; "current month" is the
+ * calendar month (UTC) of task creation.
+ */
+export function neoUsage(tasks: readonly NeoTaskItem[], now: Date): NeoUsage {
+  const tasksByStatus: Record<NeoTaskStatusLabel, number> = zeros(NEO_TASK_STATUS.values);
   let tokensTotal = 0;
   let tokensCurrentMonth = 0;
   const year = now.getUTCFullYear();
   const month = now.getUTCMonth();
   for (const task of tasks) {
-    const status = task.status || "unknown";
-    tasksByStatus[status] = (tasksByStatus[status] ?? 0) + 1;
+    tasksByStatus[NEO_TASK_STATUS.of(task.status)]++;
     const tokens = task.tokensUsed ?? 0;
     tokensTotal += tokens;
     const created = new Date(task.createdAt);
     if (created.getUTCFullYear() === year && created.getUTCMonth() === month) tokensCurrentMonth += tokens;
   }
   return { tasksByStatus, tokensCurrentMonth, tokensTotal };
+}
+
+/**
+ * The unknown values in freshly read org values, as the `other` counts show them. Only the deployment list can
+ * give an unknown status: the metadata endpoint answers with one field per known status.
+ */
+export function unknownOrgValues(values: Partial<OrgValues>): UnknownValues[] {
+  const out: UnknownValues[] = [];
+  if (values.violations) {
+    let level = 0;
+    let kind = 0;
+    for (const [key, count] of Object.entries(values.violations)) {
+      if (key.startsWith(`${OTHER}|`)) level += count;
+      if (key.endsWith(`|${OTHER}`)) kind += count;
+    }
+    out.push(
+      { operation: "ListPolicyViolationsV2", field: "level", count: level },
+      { operation: "ListPolicyViolationsV2", field: "kind", count: kind },
+    );
+  }
+  if (values.neo) {
+    out.push({ operation: "ListTasks", field: "status", count: values.neo.tasksByStatus[OTHER] ?? 0 });
+  }
+  if (values.deployments) {
+    out.push({ operation: "ListOrgDeployments", field: "status", count: values.deployments[OTHER] ?? 0 });
+  }
+  return out.filter((u) => u.count > 0);
 }
 
 export const ORG_TASKS: readonly OrgTask[] = [
@@ -113,8 +146,8 @@ export const ORG_TASKS: readonly OrgTask[] = [
   },
   {
     operation: "ListPolicyViolationsV2",
-    run: async (api, org, previous) => ({
-      violations: countViolations(await api.listPolicyViolations(org), previous.violations),
+    run: async (api, org) => ({
+      violations: countViolations(await api.listPolicyViolations(org)),
     }),
   },
   {
@@ -133,8 +166,8 @@ export const ORG_TASKS: readonly OrgTask[] = [
   },
   {
     operation: "ListTasks",
-    run: async (api, org, previous, now) => ({
-      neo: neoUsage(await api.listNeoTasks(org), previous.neo, now),
+    run: async (api, org, _previous, now) => ({
+      neo: neoUsage(await api.listNeoTasks(org), now),
     }),
   },
   {

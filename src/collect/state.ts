@@ -2,7 +2,7 @@
  * What the collector remembers between cycles. Everything here is plain data, so it can be written to the state
  * file and read back after a restart.
  */
-import type { DeploymentStatus } from "../pulumi/types.ts";
+import type { DeploymentStatusLabel } from "./label-values.ts";
 
 export interface PendingUpdate {
   readonly version: number;
@@ -40,7 +40,7 @@ export interface NeoBudget {
 }
 
 export interface NeoUsage {
-  /** Task count by status. */
+  /** Task count by status: every value of NEO_TASK_STATUS (src/collect/label-values.ts), `other` included. */
   readonly tasksByStatus: Readonly<Record<string, number>>;
   readonly tokensCurrentMonth: number;
   readonly tokensTotal: number;
@@ -48,13 +48,14 @@ export interface NeoUsage {
 
 /** Last good values of one organization; `undefined` = never read successfully. */
 export interface OrgValues {
-  readonly deployments?: Readonly<Record<DeploymentStatus, number>>;
+  /** Every value of DEPLOYMENT_STATUS; a state file written before `other` existed lacks it. */
+  readonly deployments?: Readonly<Partial<Record<DeploymentStatusLabel, number>>>;
   readonly members?: number;
   readonly teams?: number;
   readonly environments?: number;
   readonly policyGroups?: number;
   readonly policyPacks?: number;
-  /** Violation count by `level|kind`; every combination ever seen stays, so an emptied one reads 0. */
+  /** Violation count by `level|kind`: every combination of the bounded label values, 0 included. */
   readonly violations?: Readonly<Record<string, number>>;
   readonly policyResults?: PolicyResults;
   readonly neo?: NeoUsage;

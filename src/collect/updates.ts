@@ -6,6 +6,7 @@
  * replayed; an update seen running is always counted when it finishes.
  */
 import type { StackUpdate } from "../pulumi/types.ts";
+import { RESOURCE_OPERATION, type UnknownValues, UPDATE_KIND } from "./label-values.ts";
 import type { PendingUpdate, StackTrack } from "./state.ts";
 
 export interface UpdateEvent {
@@ -181,6 +182,22 @@ function toEvent(track: StackTrack, update: StackUpdate): UpdateEvent {
     durationSeconds: updateDuration(update),
     resourceChanges: update.resourceChanges ?? {},
   };
+}
+
+/** The kinds and resource operations (keys of `resourceChanges`) of counted updates that the spec does not list. */
+export function unknownUpdateValues(events: readonly UpdateEvent[]): UnknownValues[] {
+  let kinds = 0;
+  let operations = 0;
+  for (const event of events) {
+    if (!UPDATE_KIND.isKnown(event.kind)) kinds++;
+    for (const operation of Object.keys(event.resourceChanges))
+      if (!RESOURCE_OPERATION.isKnown(operation)) operations++;
+  }
+  const out: UnknownValues[] = [
+    { operation: "GetStackUpdates", field: "kind", count: kinds },
+    { operation: "GetStackUpdates", field: "resourceChanges", count: operations },
+  ];
+  return out.filter((u) => u.count > 0);
 }
 
 /**

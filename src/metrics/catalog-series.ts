@@ -20,6 +20,7 @@ import {
   type MetricDescriptor,
   type MetricProducer,
 } from "@opentelemetry/sdk-metrics";
+import { RESOURCE_OPERATION, UPDATE_KIND } from "../collect/label-values.ts";
 import { stackKey } from "../collect/state.ts";
 import type { UpdateEvent } from "../collect/updates.ts";
 import { CATALOG, type MetricDefinition, type MetricId } from "./catalog.ts";
@@ -157,11 +158,14 @@ class SeriesView implements MetricProducer {
   }
 
   record(event: UpdateEvent): void {
-    const attributes = { org: event.org, project: event.project, stack: event.stack, kind: event.kind };
+    const kind = UPDATE_KIND.of(event.kind);
+    const attributes = { org: event.org, project: event.project, stack: event.stack, kind };
+    // The result needs no bound: only terminal results (succeeded, failed) make an event.
     const withResult = { ...attributes, result: event.result };
     this.add(this.#totals, withResult, 1);
     for (const [operation, count] of Object.entries(event.resourceChanges)) {
-      if (count > 0) this.add(this.#changes, { ...attributes, operation }, count);
+      if (count > 0)
+        this.add(this.#changes, { ...attributes, operation: RESOURCE_OPERATION.of(operation) }, count);
     }
     const value = event.durationSeconds;
     if (value === undefined || Number.isNaN(value)) return;

@@ -289,11 +289,29 @@ export const CATALOG = {
     labels: ["operation"],
     group: "exporter",
   },
+  exporterUnknownValues: {
+    name: "pulumi_exporter_unknown_values_total",
+    kind: "counter",
+    valueType: "int",
+    description:
+      "API values the spec does not list (violation level or kind, Neo task or deployment status, update kind, resource operation), reported as `other`; by operation and API field, on every read of an org endpoint and once per counted update",
+    labels: ["operation", "field"],
+    group: "exporter",
+  },
   exporterExportFailures: {
     name: "pulumi_exporter_export_failures_total",
     kind: "counter",
     valueType: "int",
     description: "Failed OTLP exports",
+    labels: [],
+    group: "exporter",
+  },
+  exporterExportCollectionErrors: {
+    name: "pulumi_exporter_export_collection_errors_total",
+    kind: "counter",
+    valueType: "int",
+    description:
+      "Errors raised while collecting the metrics of an OTLP export (a failing metric producer or callback), logged once per streak; the export carries what was collected, nothing when collecting failed as a whole",
     labels: [],
     group: "exporter",
   },

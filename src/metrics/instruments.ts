@@ -4,6 +4,7 @@
  * to the catalog series (src/metrics/catalog-series.ts), which also serve the gauges from the snapshot.
  */
 import type { Meter } from "@opentelemetry/api";
+import { UNKNOWN_VALUE_FIELDS, type UnknownValues } from "../collect/label-values.ts";
 import type { UpdateEvent } from "../collect/updates.ts";
 import { type ClientHooks, OPERATIONS, type Operation } from "../pulumi/api.ts";
 import { CATALOG, type MetricDefinition, type MetricId } from "./catalog.ts";
@@ -17,7 +18,11 @@ export interface Instruments {
   /** Hooks for the Pulumi client: requests, latency, retries and dropped items. */
   readonly clientHooks: Required<ClientHooks>;
   recordCollectError(operation: Operation): void;
+  /** API values outside the spec's lists, reported under the label value `other`. */
+  recordUnknownValues(values: readonly UnknownValues[]): void;
   recordExportFailure(): void;
+  /** Errors raised while collecting the metrics of an OTLP export. */
+  recordExportCollectionErrors(count: number): void;
 }
 
 function options(definition: MetricDefinition) {
@@ -48,6 +53,8 @@ export function createInstruments(meter: Meter, series: CatalogSeries): Instrume
   const itemsDropped = counter(meter, "exporterItemsDropped");
   const collectErrors = counter(meter, "exporterCollectErrors");
   const exportFailures = counter(meter, "exporterExportFailures");
+  const unknownValues = counter(meter, "exporterUnknownValues");
+  const exportCollectionErrors = counter(meter, "exporterExportCollectionErrors");
   // Error counters start at 0, so a query (and rate()) reads 0 instead of "no data" before the first error.
   for (const operation of OPERATIONS) {
     apiRetries.add(0, { operation });
@@ -55,6 +62,8 @@ export function createInstruments(meter: Meter, series: CatalogSeries): Instrume
     collectErrors.add(0, { operation });
   }
   exportFailures.add(0);
+  exportCollectionErrors.add(0);
+  for (const { operation, field } of UNKNOWN_VALUE_FIELDS) unknownValues.add(0, { operation, field });
 
   return {
     recordUpdates(events) {
@@ -78,8 +87,14 @@ export function createInstruments(meter: Meter, series: CatalogSeries): Instrume
     recordCollectError(operation) {
       collectErrors.add(1, { operation });
     },
+    recordUnknownValues(values) {
+      for (const { operation, field, count } of values) unknownValues.add(count, { operation, field });
+    },
     recordExportFailure() {
       exportFailures.add(1);
+    },
+    recordExportCollectionErrors(count) {
+      exportCollectionErrors.add(count);
     },
   };
 }

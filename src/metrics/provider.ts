@@ -6,12 +6,12 @@ import { randomUUID } from "node:crypto";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import {
   AggregationTemporality,
+  type CollectionResult,
   InstrumentType,
   MeterProvider,
   type MetricProducer,
   MetricReader,
   type PushMetricExporter,
-  type ResourceMetrics,
 } from "@opentelemetry/sdk-metrics";
 import type { Config, Temporality } from "../config/types.ts";
 import type { Logger } from "../log/logger.ts";
@@ -28,36 +28,50 @@ const EXPORT_SUCCESS = 0;
 /** The instrumentation scope of every metric: the meter's and the update series'. */
 const METER_SCOPE = { name: "pulumi-exporter", version: VERSION };
 
+export interface PushReaderOptions {
+  readonly exporter: PushMetricExporter;
+  readonly temporality: Temporality;
+  readonly timeoutMs: number;
+  readonly metricProducers?: MetricProducer[];
+  /**
+   * After every collection: the errors it raised (a failing producer or callback), empty when there were none.
+   * A collection that fails as a whole reports its one error and exports nothing.
+   */
+  readonly onCollectErrors?: (errors: readonly unknown[]) => void;
+}
+
 /** Exports on demand (after each cycle) instead of on a timer, so the first export follows the first cycle. */
 export class PushReader extends MetricReader {
   readonly #exporter: PushMetricExporter;
   readonly #timeoutMs: number;
+  readonly #onCollectErrors: (errors: readonly unknown[]) => void;
 
-  constructor(
-    exporter: PushMetricExporter,
-    temporality: Temporality,
-    timeoutMs: number,
-    metricProducers: MetricProducer[] = [],
-  ) {
+  constructor(options: PushReaderOptions) {
     super({
-      aggregationTemporalitySelector: temporalitySelector(temporality),
+      aggregationTemporalitySelector: temporalitySelector(options.temporality),
       cardinalitySelector: () => CARDINALITY_LIMIT,
-      metricProducers,
+      metricProducers: options.metricProducers ?? [],
     });
-    this.#exporter = exporter;
-    this.#timeoutMs = timeoutMs;
+    this.#exporter = options.exporter;
+    this.#timeoutMs = options.timeoutMs;
+    this.#onCollectErrors = options.onCollectErrors ?? (() => {});
   }
 
-  /** Collects and exports once. Resolves (never rejects) with whether the backend accepted the data. */
+  /**
+   * Collects and exports once; what was collected is exported even when part of the collection failed. Resolves
+   * (never rejects) with whether the backend accepted the data.
+   */
   async push(): Promise<boolean> {
-    let resourceMetrics: ResourceMetrics;
+    let collected: CollectionResult;
     try {
-      ({ resourceMetrics } = await this.collect({ timeoutMillis: this.#timeoutMs }));
-    } catch {
+      collected = await this.collect({ timeoutMillis: this.#timeoutMs });
+    } catch (error) {
+      this.#onCollectErrors([error]);
       return false;
     }
+    this.#onCollectErrors(collected.errors);
     return new Promise((resolve) => {
-      this.#exporter.export(resourceMetrics, (result) => resolve(result.code === EXPORT_SUCCESS));
+      this.#exporter.export(collected.resourceMetrics, (result) => resolve(result.code === EXPORT_SUCCESS));
     });
   }
 
@@ -92,6 +106,63 @@ export interface MetricsPipeline {
   shutdown(): Promise<void>;
 }
 
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Calls `onFirst` for the first failure of a streak and `onRecovered` for the success that ends it. */
+function failureStreak<T>(onFirst: (detail: T) => void, onRecovered: () => void) {
+  let failing = false;
+  return {
+    failed(detail: T): void {
+      if (!failing) onFirst(detail);
+      failing = true;
+    },
+    succeeded(): void {
+      if (failing) onRecovered();
+      failing = false;
+    },
+  };
+}
+
+/**
+ * What becomes of each push's collection and export: failures are counted, and logged once per failure streak
+ * (a backend down for an hour does not flood the log), with a line when the streak ends.
+ */
+function pushOutcomes(logger: Logger, instruments: () => Instruments | undefined) {
+  const exports = failureStreak(
+    (failure: ExportFailure | undefined) =>
+      logger.warn("OTLP export failed", { error: failure?.message ?? "unknown error" }),
+    () => logger.info("OTLP export recovered"),
+  );
+  const collections = failureStreak(
+    (errors: readonly unknown[]) =>
+      logger.warn("collecting the metrics of an OTLP export failed", {
+        error: errors.map(errorMessage).join("; "),
+        errors: errors.length,
+      }),
+    () => logger.info("collecting the metrics of an OTLP export recovered"),
+  );
+  return {
+    onResult(ok: boolean, failure?: ExportFailure): void {
+      if (ok) {
+        exports.succeeded();
+        return;
+      }
+      instruments()?.recordExportFailure();
+      exports.failed(failure);
+    },
+    onCollectErrors(errors: readonly unknown[]): void {
+      if (errors.length === 0) {
+        collections.succeeded();
+        return;
+      }
+      instruments()?.recordExportCollectionErrors(errors.length);
+      collections.failed(errors);
+    },
+  };
+}
+
 export function resourceAttributes(config: Pick<Config, "resource">): Record<string, string> {
   return {
     ...config.resource.attributes,
@@ -109,25 +180,17 @@ export function createMetricsPipeline(options: MetricsPipelineOptions): MetricsP
     metricProducers: [series.producer(AggregationTemporality.CUMULATIVE)],
   });
   let instruments: Instruments | undefined;
-  let failing = false;
-  const onResult = (ok: boolean, failure?: ExportFailure): void => {
-    if (ok) {
-      if (failing) logger.info("OTLP export recovered");
-      failing = false;
-      return;
-    }
-    instruments?.recordExportFailure();
-    // One line per failure streak: a backend that is down for an hour does not flood the log.
-    if (!failing) logger.warn("OTLP export failed", { error: failure?.message ?? "unknown error" });
-    failing = true;
-  };
+  const { onResult, onCollectErrors } = pushOutcomes(logger, () => instruments);
   const push = options.exporter
-    ? new PushReader(
-        instrumentExporter(options.exporter, { onResult }),
-        config.otlp.temporality,
-        config.otlp.timeoutMs,
-        [series.producer(temporalitySelector(config.otlp.temporality)(InstrumentType.COUNTER))],
-      )
+    ? new PushReader({
+        exporter: instrumentExporter(options.exporter, { onResult }),
+        temporality: config.otlp.temporality,
+        timeoutMs: config.otlp.timeoutMs,
+        metricProducers: [
+          series.producer(temporalitySelector(config.otlp.temporality)(InstrumentType.COUNTER)),
+        ],
+        onCollectErrors,
+      })
     : undefined;
   const provider = new MeterProvider({
     resource: resourceFromAttributes(resourceAttributes(config)),

@@ -1,6 +1,13 @@
 /** From the collector's snapshot to the current value of every gauge in the catalog. */
+import {
+  DEPLOYMENT_STATUS,
+  NEO_TASK_STATUS,
+  UPDATE_KIND,
+  VIOLATION_KIND,
+  VIOLATION_LEVEL,
+} from "../collect/label-values.ts";
+import { violationKey } from "../collect/orgs.ts";
 import type { CollectorState } from "../collect/state.ts";
-import { DEPLOYMENT_STATUSES } from "../pulumi/types.ts";
 import { CATALOG, type MetricId } from "./catalog.ts";
 import type { GaugePoint, GaugeReadings } from "./points.ts";
 
@@ -36,7 +43,7 @@ export function snapshotReadings(snapshot: Snapshot): GaugeReadings {
     const stack = { org: track.org, project: track.project, stack: track.stack };
     add("stackResourceCount", stack, track.resourceCount);
     add("stackLastUpdateTimestamp", stack, track.lastUpdateTimestamp);
-    for (const kind of new Set(track.pending.map((p) => p.kind))) {
+    for (const kind of new Set(track.pending.map((p) => UPDATE_KIND.of(p.kind)))) {
       add("stackUpdateInProgress", { ...stack, kind }, 1);
     }
   }
@@ -44,24 +51,30 @@ export function snapshotReadings(snapshot: Snapshot): GaugeReadings {
   for (const [org, values] of snapshot.state.orgs) {
     const attrs = { org };
     if (values.deployments) {
-      for (const status of DEPLOYMENT_STATUSES)
-        add("deploymentStatus", { org, status }, values.deployments[status]);
+      for (const status of DEPLOYMENT_STATUS.values)
+        add("deploymentStatus", { org, status }, values.deployments[status] ?? 0);
     }
     add("orgMemberCount", attrs, values.members);
     add("orgTeamCount", attrs, values.teams);
     add("orgEnvironmentCount", attrs, values.environments);
     add("orgPolicyGroupCount", attrs, values.policyGroups);
     add("orgPolicyPackCount", attrs, values.policyPacks);
-    for (const [key, count] of Object.entries(values.violations ?? {})) {
-      const [level = "unknown", kind = "unknown"] = key.split("|");
-      add("orgPolicyViolations", { org, level, kind }, count);
+    // The bounded label values only, 0 included: a state file may hold keys from before they were bounded.
+    const violations = values.violations;
+    if (violations) {
+      for (const level of VIOLATION_LEVEL.values) {
+        for (const kind of VIOLATION_KIND.values)
+          add("orgPolicyViolations", { org, level, kind }, violations[violationKey(level, kind)] ?? 0);
+      }
     }
     add("orgPolicyTotal", attrs, values.policyResults?.policyTotal);
     add("orgPolicyWithIssues", attrs, values.policyResults?.policyWithIssues);
     add("orgGovernedResourcesTotal", attrs, values.policyResults?.resourcesTotal);
     add("orgGovernedResourcesWithIssues", attrs, values.policyResults?.resourcesWithIssues);
-    for (const [status, count] of Object.entries(values.neo?.tasksByStatus ?? {})) {
-      add("orgNeoTaskCount", { org, status }, count);
+    const tasks = values.neo?.tasksByStatus;
+    if (tasks) {
+      for (const status of NEO_TASK_STATUS.values)
+        add("orgNeoTaskCount", { org, status }, tasks[status] ?? 0);
     }
     add("orgNeoTokensUsedCurrentMonth", attrs, values.neo?.tokensCurrentMonth);
     add("orgNeoTokensUsedTotal", attrs, values.neo?.tokensTotal);

@@ -49,11 +49,23 @@ export function startServer(app: Hono, listenAddress: string): RunningServer {
   };
 }
 
+/** The origin given to requests that name none; the app reads only their path and query. */
+const ORIGIN_WITHOUT_HOST = "http://localhost";
+
+/**
+ * Bun gives a request without a Host header (HTTP/1.0 allows that) its bare request target as URL, "/healthz";
+ * Hono looks for the path after "scheme://host" and finds none, so every such request was 404. Such a request
+ * gets an origin; anything else is passed on untouched.
+ */
+function withOrigin(request: Request): Request {
+  return request.url.startsWith("/") ? new Request(`${ORIGIN_WITHOUT_HOST}${request.url}`, request) : request;
+}
+
 function serve(app: Hono, hostname: string, port: number): Bun.Server<undefined> {
   return Bun.serve({
     hostname,
     port,
-    fetch: app.fetch,
+    fetch: (request) => app.fetch(withOrigin(request)),
     development: false,
     // Bun turns SO_REUSEPORT on outside development mode; a second exporter on the same port must fail instead.
     reusePort: false,

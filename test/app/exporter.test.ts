@@ -74,6 +74,7 @@ describe("the running exporter", () => {
       ["failed", 2, "int"],
       ["succeeded", 9, "int"],
       ["skipped", 0, "int"],
+      ["other", 0, "int"],
     ]);
     expect(points(first.body, "pulumi_exporter_up")).toMatchObject([{ kind: "int", value: 1 }]);
     expect(points(first.body, "pulumi_exporter_build_info")[0]?.value).toBe(1);

@@ -111,6 +111,7 @@ describe("Collector over several cycles", () => {
       { attributes: { org: "acme", status: "failed" }, value: 3 },
       { attributes: { org: "acme", status: "succeeded" }, value: 40 },
       { attributes: { org: "acme", status: "skipped" }, value: 0 },
+      { attributes: { org: "acme", status: "other" }, value: 0 },
     ]);
     const acme = { org: "acme" };
     expect(metrics.value(m, "pulumi_org_member_count", acme)).toBe(7);
@@ -132,7 +133,10 @@ describe("Collector over several cycles", () => {
     expect(
       metrics.value(m, "pulumi_org_policy_violations", { org: "acme", level: "remediate", kind: "audit" }),
     ).toBe(0);
-    expect(m.get("pulumi_org_policy_violations")?.filter((p) => p.attributes.org === "acme")).toHaveLength(6);
+    // 4 levels and 2 kinds from the spec, each with `other`.
+    expect(m.get("pulumi_org_policy_violations")?.filter((p) => p.attributes.org === "acme")).toHaveLength(
+      15,
+    );
     expect(metrics.value(m, "pulumi_org_policy_total", acme)).toBe(30);
     expect(metrics.value(m, "pulumi_org_policy_with_issues", acme)).toBe(4);
     expect(metrics.value(m, "pulumi_org_governed_resources_total", acme)).toBe(900);

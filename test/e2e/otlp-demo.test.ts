@@ -26,7 +26,7 @@ interface PreviewDocument {
 
 const GAUGES = METRICS.filter((m) => m.kind === "gauge").map((m) => m.name);
 const ORGS = ["org-1", "org-2", "org-3"];
-const DEPLOYMENT_STATUSES = ["accepted", "failed", "not-started", "running", "skipped", "succeeded"];
+const DEPLOYMENT_STATUSES = ["accepted", "failed", "not-started", "other", "running", "skipped", "succeeded"];
 
 beforeAll(async () => {
   await launcher("binary");
@@ -114,7 +114,8 @@ describe.each(PROTOCOLS)("demo over %s", (protocol) => {
       }
       expect(labelValues(first, "pulumi_deployment_status", "org")).toEqual(ORGS);
       expect(labelValues(first, "pulumi_deployment_status", "status")).toEqual(DEPLOYMENT_STATUSES);
-      expect(points(first, "pulumi_deployment_status")).toHaveLength(18);
+      // 3 organizations × (6 statuses + other).
+      expect(points(first, "pulumi_deployment_status")).toHaveLength(21);
       expect(labelValues(first, "pulumi_stack_resource_count", "org")).toEqual(ORGS);
       expect(labelValues(first, "pulumi_org_member_count", "org")).toEqual(ORGS);
       // The demo's last organization has no Neo budget: its budget gauges are absent, not 0.

@@ -106,7 +106,8 @@ describe.each(PROTOCOLS)("OTLP %s over TLS to 127.0.0.1", (protocol) => {
     const headers = first && "metadata" in first ? first.metadata : first?.headers;
     expect(headers?.["x-scope-orgid"]).toBe("team a");
     if (first && "contentEncoding" in first) expect(first.contentEncoding).toBe("gzip");
-    expect(points(first?.body ?? { resourceMetrics: [] }, "pulumi_deployment_status")).toHaveLength(18);
+    // 3 organizations × (6 statuses + other).
+    expect(points(first?.body ?? { resourceMetrics: [] }, "pulumi_deployment_status")).toHaveLength(21);
     expect(exporter.stderr()).not.toContain("OTLP export failed");
   });
 

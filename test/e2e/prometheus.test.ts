@@ -32,7 +32,7 @@ setDefaultTimeout(30_000);
 
 const TOKEN = "pul-e2e-prometheus-token-0b8e6a";
 const ORGS = ["org-1", "org-2", "org-3"];
-const DEPLOYMENT_STATUSES = ["accepted", "failed", "not-started", "running", "skipped", "succeeded"];
+const DEPLOYMENT_STATUSES = ["accepted", "failed", "not-started", "other", "running", "skipped", "succeeded"];
 
 /** One of each failure, each hitting the first matching call only. */
 const FAULTS = [
@@ -255,11 +255,12 @@ describe("Prometheus scraping the compiled binary", () => {
     const by = async (name: string) =>
       (await byTarget(METRICS.find((m) => m.name === name) as MetricDefinition)).demo;
     const deployments = await by("pulumi_deployment_status");
-    expect(deployments).toHaveLength(18);
+    // 3 organizations × (6 statuses + other), × (4 levels + other) × (2 kinds + other), × (2 statuses + other).
+    expect(deployments).toHaveLength(21);
     expect(values(deployments, "org")).toEqual(ORGS);
     expect(values(deployments, "status")).toEqual(DEPLOYMENT_STATUSES);
-    expect(await by("pulumi_org_policy_violations")).toHaveLength(18);
-    expect(await by("pulumi_org_neo_task_count")).toHaveLength(6);
+    expect(await by("pulumi_org_policy_violations")).toHaveLength(45);
+    expect(await by("pulumi_org_neo_task_count")).toHaveLength(9);
     for (const name of [
       "pulumi_stack_resource_count",
       "pulumi_stack_last_update_timestamp",

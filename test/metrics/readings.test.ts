@@ -1,7 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { emptyState } from "../../src/collect/state.ts";
 import type { GaugeReadings } from "../../src/metrics/points.ts";
-import { cachedSnapshotReadings, endedStateHold, type Snapshot } from "../../src/metrics/readings.ts";
+import {
+  cachedSnapshotReadings,
+  endedStateHold,
+  type Snapshot,
+  snapshotReadings,
+} from "../../src/metrics/readings.ts";
 
 function snapshot(up: boolean, takenAt: number): Snapshot {
   return {
@@ -62,5 +67,47 @@ describe("endedStateHold", () => {
     expect(hold(first, 0)).toBe(first);
     const second = new Map();
     expect(hold(second, 60_000)).toBe(second);
+  });
+});
+
+describe("snapshotReadings of org values", () => {
+  test("only the bounded label values, 0 included, whatever an older state file holds", () => {
+    const state = emptyState();
+    const orgs = new Map([
+      [
+        "acme",
+        {
+          // Written before label values were bounded: raw keys, and no `other`.
+          violations: { "unknown|unknown": 3, "legacy|audit": 2, "advisory|audit": 1 },
+          neo: { tasksByStatus: { paused: 4, running: 2 }, tokensCurrentMonth: 0, tokensTotal: 0 },
+          deployments: { "not-started": 0, accepted: 0, running: 1, failed: 0, succeeded: 5, skipped: 0 },
+        },
+      ],
+    ]);
+    const readings = snapshotReadings({ ...snapshot(true, 1_000_000), state: { ...state, orgs } });
+    const rows = (id: "orgPolicyViolations" | "orgNeoTaskCount" | "deploymentStatus") =>
+      (readings.get(id) ?? []).map((p) => [Object.values(p.attributes).slice(1).join("|"), p.value]);
+    expect(rows("orgPolicyViolations")).toEqual(
+      ["advisory", "mandatory", "remediate", "disabled", "other"].flatMap((level) =>
+        ["audit", "preventative", "other"].map((kind) => [
+          `${level}|${kind}`,
+          level === "advisory" && kind === "audit" ? 1 : 0,
+        ]),
+      ),
+    );
+    expect(rows("orgNeoTaskCount")).toEqual([
+      ["running", 2],
+      ["idle", 0],
+      ["other", 0],
+    ]);
+    expect(rows("deploymentStatus")).toEqual([
+      ["not-started", 0],
+      ["accepted", 0],
+      ["running", 1],
+      ["failed", 0],
+      ["succeeded", 5],
+      ["skipped", 0],
+      ["other", 0],
+    ]);
   });
 });

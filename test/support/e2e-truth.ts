@@ -32,9 +32,10 @@ const DEPLOYMENT_STATUS_FIELDS = {
   succeeded: "succeeded",
   skipped: "skipped",
 } as const;
-const VIOLATION_LEVELS = ["advisory", "mandatory", "remediate"];
-const VIOLATION_KINDS = ["audit", "preventative"];
-const NEO_STATUSES = ["running", "idle"];
+/** The spec's values, then `other`: every combination is reported, 0 included. */
+const VIOLATION_LEVELS = ["advisory", "mandatory", "remediate", "disabled", "other"];
+const VIOLATION_KINDS = ["audit", "preventative", "other"];
+const NEO_STATUSES = ["running", "idle", "other"];
 const TERMINAL = new Set(["succeeded", "failed"]);
 
 /** OTLP names; Prometheus adds `_total` to pulumi_update_resource_changes. */
@@ -70,6 +71,7 @@ export function expectedGauges(model: SimModel, organizations: readonly string[]
     if (counts) {
       for (const [status, field] of Object.entries(DEPLOYMENT_STATUS_FIELDS))
         set("pulumi_deployment_status", { org, status }, counts[field]);
+      set("pulumi_deployment_status", { org, status: "other" }, 0);
     }
     set("pulumi_org_member_count", { org }, model.members(org).length);
     set("pulumi_org_team_count", { org }, model.teams(org).length);

@@ -198,9 +198,17 @@ function fanOut(a: Instruments, b: Instruments): Instruments {
       a.recordCollectError(operation);
       b.recordCollectError(operation);
     },
+    recordUnknownValues(values) {
+      a.recordUnknownValues(values);
+      b.recordUnknownValues(values);
+    },
     recordExportFailure() {
       a.recordExportFailure();
       b.recordExportFailure();
+    },
+    recordExportCollectionErrors(count) {
+      a.recordExportCollectionErrors(count);
+      b.recordExportCollectionErrors(count);
     },
   };
 }

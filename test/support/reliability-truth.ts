@@ -31,9 +31,10 @@ const DEPLOYMENT_STATUS_FIELDS = {
   succeeded: "succeeded",
   skipped: "skipped",
 } as const;
-const VIOLATION_LEVELS = ["advisory", "mandatory", "remediate"];
-const VIOLATION_KINDS = ["audit", "preventative"];
-const NEO_STATUSES = ["running", "idle"];
+/** The spec's values, then `other`: every combination is reported, 0 included. */
+const VIOLATION_LEVELS = ["advisory", "mandatory", "remediate", "disabled", "other"];
+const VIOLATION_KINDS = ["audit", "preventative", "other"];
+const NEO_STATUSES = ["running", "idle", "other"];
 
 /** The sum of two sets of series: what two processes counted together. */
 export function sum(a: Series, b: Series): Series {
@@ -199,6 +200,7 @@ export class Truth {
       if (counts) {
         for (const [status, field] of Object.entries(DEPLOYMENT_STATUS_FIELDS))
           out[seriesKey("pulumi_deployment_status", { org, status })] = counts[field];
+        out[seriesKey("pulumi_deployment_status", { org, status: "other" })] = 0;
       }
       one("pulumi_org_member_count", this.#model.members(org).length);
       one("pulumi_org_team_count", this.#model.teams(org).length);
