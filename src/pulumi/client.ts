@@ -39,7 +39,7 @@ import {
   policyResultsMetadata,
   readEnvelope,
   readItems,
-  readOptionalNumber,
+  readOptionalCount,
   readToken,
   resourceCount,
   stackItem,
@@ -470,7 +470,7 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
         }),
       );
       const envelope = must(operation, status, readEnvelope(body, "updates"));
-      const total = must(operation, status, readOptionalNumber(envelope, "total"));
+      const total = must(operation, status, readOptionalCount(envelope, "total"));
       const dropped = tally();
       const updates: StackUpdate[] = [];
       const droppedAfter: number[] = [];
@@ -513,7 +513,7 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
             get("/api/orgs/{orgName}/deployments", { path: { orgName: org }, query: { page, pageSize } }),
           );
           const envelope = must(operation, status, readEnvelope(body, "deployments"));
-          const total = must(operation, status, readOptionalNumber(envelope, "total"));
+          const total = must(operation, status, readOptionalCount(envelope, "total"));
           const raw = readItems(envelope, "deployments");
           return { items: keepValid(dropped, raw, deploymentItem), received: raw.length, total };
         },
