@@ -30,6 +30,7 @@ import {
   type Checked,
   deploymentCounts,
   deploymentItem,
+  isPathName,
   isRecord,
   memberItem,
   namedItem,
@@ -91,7 +92,11 @@ interface RawReply {
   response: Response;
 }
 
-type Call = (signal: AbortSignal) => Promise<RawReply>;
+/** One request, ready to send; `refused` says why it must not be sent at all. */
+interface Call {
+  run: (signal: AbortSignal) => Promise<RawReply>;
+  refused: string | undefined;
+}
 
 /** Every generated path is a GET; its parameters, as the spec names them. */
 type GetPath = keyof paths;
@@ -158,6 +163,20 @@ function errorCode(error: unknown): string {
   if (isRecord(error) && typeof error.code === "string" && error.code !== "") return error.code;
   if (error instanceof Error) return error.name;
   return "unknown";
+}
+
+/**
+ * Why a path parameter must not be sent, if it must not. openapi-fetch percent-encodes every value (`/`, `?`,
+ * `#` and `%` included), but "." and ".." stay dot segments that the URL parser resolves, and "" drops a segment.
+ */
+function refusePathParams(path: Record<string, unknown> | undefined): string | undefined {
+  for (const [name, value] of Object.entries(path ?? {})) {
+    if (typeof value === "string" && isPathName(value)) continue;
+    const shown = JSON.stringify(String(value));
+    const was = shown.length > 80 ? `${shown.slice(0, 80)}…` : shown;
+    return `path parameter ${name} must not be "", "." or ".." or contain "/" (was ${was}); no request sent`;
+  }
+  return undefined;
 }
 
 /** Query string of primitive parameters; undefined ones are left out. */
@@ -241,13 +260,17 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
     extraQuery?: Record<string, string | undefined>,
   ): Call {
     const query: object | undefined = params.query;
-    return (signal) =>
-      rawGet(path, {
-        params,
-        querySerializer: () => serializeQuery(query, extraQuery),
-        parseAs: "text",
-        signal,
-      });
+    const pathParams: Record<string, unknown> | undefined = params.path;
+    return {
+      refused: refusePathParams(pathParams),
+      run: (signal) =>
+        rawGet(path, {
+          params,
+          querySerializer: () => serializeQuery(query, extraQuery),
+          parseAs: "text",
+          signal,
+        }),
+    };
   }
 
   const safe = (text: string, max: number): string => {
@@ -306,7 +329,7 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = lifetime ? AbortSignal.any([timeout, lifetime]) : timeout;
     try {
-      const { data, error, response } = await call(signal);
+      const { data, error, response } = await call.run(signal);
       return {
         kind: "response",
         status: response.status,
@@ -322,6 +345,14 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
 
   /** One logical request: attempts until success, a non-retryable answer, or retries run out. */
   async function send(operation: Operation, call: Call, accept: readonly number[] = []): Promise<Reply> {
+    if (call.refused !== undefined) {
+      throw new PulumiApiError({
+        operation,
+        status: "error",
+        attempts: 0,
+        reason: safe(call.refused, REASON_MAX_CHARS),
+      });
+    }
     const attempts = retry.maxRetries + 1;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       if (lifetime?.aborted) throw cancelled(operation, attempt - 1);

@@ -18,11 +18,24 @@ const count = type("0 <= number.integer <= 9007199254740991");
 /** Unix seconds, at most the last second of the year 9999. */
 const unixSeconds = type("0 <= number.integer <= 253402300799");
 
+/**
+ * An organization, project or stack name: one path segment of the requests made with it. "", "." and ".." would
+ * change the request path (`/api/orgs/../teams` is `/api/teams`); "/" would split the segment at servers that
+ * decode before routing.
+ */
+export function isPathName(name: string): boolean {
+  return name !== "" && name !== "." && name !== ".." && !name.includes("/");
+}
+
+const pathName = type("string").narrow(
+  (name, ctx) => isPathName(name) || ctx.mustBe('a name other than "", "." and ".." without "/"'),
+);
+
 export const stackItem = type({
   "id?": "string",
-  orgName: "string",
-  projectName: "string",
-  stackName: "string",
+  orgName: pathName,
+  projectName: pathName,
+  stackName: pathName,
   "lastUpdate?": unixSeconds,
   "resourceCount?": count,
 }).onUndeclaredKey("delete");
