@@ -50,6 +50,13 @@ const concurrency = type("1 <= number.integer <= 100").configure({
   problem: (ctx) => `must be between 1 and 100 (got ${ctx.actual})`,
 });
 
+const byteCount = type("0 < number.integer <= 9007199254740991").configure({
+  problem: (ctx) =>
+    typeof ctx.data === "number" && ctx.data > 0
+      ? `must be at most 9007199254740991 bytes (got ${ctx.data})`
+      : `must be greater than 0 (got ${ctx.actual})`,
+});
+
 const nonEmpty = type("string").narrow(
   (s, ctx) => s.trim() !== "" || ctx.reject({ problem: "must not be empty" }),
 );
@@ -112,6 +119,7 @@ function schema(command: "run" | "demo") {
       collectIntervalMs: positiveDuration,
       maxConcurrency: concurrency,
       requestTimeoutMs: positiveDuration,
+      maxResponseBytes: byteCount,
       caFile: "string | undefined",
     },
     otlp: {

@@ -21,6 +21,7 @@ import type {
   UpdatesPage,
   Violation,
 } from "./api.ts";
+import { BodyTooLargeError, readBody, withBoundedBody } from "./body.ts";
 import { collectNumberedPages, collectTokenPages, DEFAULT_MAX_PAGES } from "./paginate.ts";
 import { describeStatus, PulumiApiError, type PulumiApiStatus } from "./pulumi-api-error.ts";
 import { DEFAULT_RETRY, isRetryableStatus, parseRetryAfter, type RetryOptions, retryDelay } from "./retry.ts";
@@ -63,6 +64,11 @@ export interface PulumiClientOptions {
   retry?: Partial<RetryOptions>;
   /** Upper bound on pages walked by one list call. Default 10,000. */
   maxPages?: number;
+  /**
+   * Largest response body read, in bytes after decompression; a larger one fails its call without a retry.
+   * Default 64 MiB.
+   */
+  maxResponseBytes?: number;
   hooks?: ClientHooks;
   logger?: Logger;
   /** PEM file of extra certificate authorities trusted besides the system ones (e.g. a TLS-inspecting proxy). */
@@ -82,12 +88,13 @@ export const NEO_TASKS_PAGE_SIZE = 1000;
 /** Deployments are listed 100 to a page, the most the API allows. */
 export const DEPLOYMENTS_PAGE_SIZE = 100;
 const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 const DETAIL_MAX_CHARS = 200;
 const REASON_MAX_CHARS = 300;
 
-/** What openapi-fetch resolves to with `parseAs: "text"`. */
+/** What openapi-fetch resolves to with `parseAs: "stream"`: the body of a 2xx response is left to read. */
 interface RawReply {
-  data?: string | undefined;
+  data?: ReadableStream<Uint8Array> | null | undefined;
   error?: unknown;
   response: Response;
 }
@@ -104,12 +111,12 @@ type GetParams<P extends GetPath> = paths[P]["get"]["parameters"];
 
 type RawGet = (
   path: string,
-  init: { params: object; querySerializer: () => string; parseAs: "text"; signal: AbortSignal },
+  init: { params: object; querySerializer: () => string; parseAs: "stream"; signal: AbortSignal },
 ) => Promise<RawReply>;
 
 interface Reply {
   status: number;
-  text: string | undefined;
+  body: Uint8Array | undefined;
 }
 
 type Outcome =
@@ -117,10 +124,12 @@ type Outcome =
       kind: "response";
       status: number;
       statusText: string;
-      text: string | undefined;
+      body: Uint8Array | undefined;
       error: unknown;
       retryAfter: string | null;
     }
+  /** A 2xx response whose body grew past the bound: the same answer again would be no smaller. */
+  | { kind: "too-large"; status: number }
   | { kind: "timeout" }
   | { kind: "error"; code: string };
 
@@ -191,8 +200,20 @@ function serializeQuery(...parts: readonly (object | undefined)[]): string {
   return pairs.join("&");
 }
 
+const utf8 = new TextDecoder();
+
+/** The body as text, as `Response.text()` reads it (a byte order mark is skipped). */
+function decodeBody(body: Uint8Array | undefined): string | undefined {
+  return body === undefined ? undefined : utf8.decode(body);
+}
+
 function statusOf(outcome: Outcome): PulumiApiStatus {
-  return outcome.kind === "response" ? outcome.status : outcome.kind;
+  return outcome.kind === "response" || outcome.kind === "too-large" ? outcome.status : outcome.kind;
+}
+
+function isRetryable(outcome: Outcome): boolean {
+  if (outcome.kind === "response") return isRetryableStatus(outcome.status);
+  return outcome.kind !== "too-large";
 }
 
 /** The API's own error message from a failed response, scrubbed and short; nothing from HTML error pages. */
@@ -220,6 +241,10 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
     ),
     maxDelayMs: nonNegativeInteger("retry.maxDelayMs", options.retry?.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs),
   };
+  const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  if (!Number.isSafeInteger(maxResponseBytes) || maxResponseBytes < 1) {
+    throw new Error("Pulumi client: maxResponseBytes must be a positive integer");
+  }
   const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
   if (!Number.isInteger(maxPages) || maxPages < 1) {
     throw new Error("Pulumi client: maxPages must be at least 1");
@@ -245,7 +270,11 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
     },
     // A redirect would carry the token to wherever it points; report it instead of following it.
     redirect: "manual",
-    fetch: (request: Request) => baseFetch(request, init),
+    // Error bodies are read here, bounded, before openapi-fetch reads them whole; 2xx bodies in attemptOnce.
+    fetch: async (request: Request) => {
+      const response = await baseFetch(request, init);
+      return response.ok ? response : withBoundedBody(response);
+    },
   });
 
   // openapi-fetch cannot relate a generic path to its parameters; `get` below checks every call site instead.
@@ -267,7 +296,7 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
         rawGet(path, {
           params,
           querySerializer: () => serializeQuery(query, extraQuery),
-          parseAs: "text",
+          parseAs: "stream",
           signal,
         }),
     };
@@ -287,6 +316,13 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
           attempts,
           reason: describeStatus(outcome.status, outcome.statusText),
           detail: bodyDetail(outcome.error, secrets),
+        });
+      case "too-large":
+        return new PulumiApiError({
+          operation,
+          status: outcome.status,
+          attempts,
+          reason: `response body exceeds --pulumi.max-response-bytes (${maxResponseBytes} bytes)`,
         });
       case "timeout":
         return new PulumiApiError({
@@ -327,18 +363,29 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
 
   async function attemptOnce(call: Call): Promise<Outcome> {
     const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = lifetime ? AbortSignal.any([timeout, lifetime]) : timeout;
+    // Aborted once the body is too large, so the connection goes rather than the rest of the body being sent.
+    const dropped = new AbortController();
+    const signals = [timeout, dropped.signal, ...(lifetime ? [lifetime] : [])];
+    const signal = AbortSignal.any(signals);
+    let status = 0;
     try {
       const { data, error, response } = await call.run(signal);
+      status = response.status;
+      // The timeout covers the body too: it stays armed while the body streams in.
+      const body = data ? await readBody(data, maxResponseBytes) : undefined;
       return {
         kind: "response",
-        status: response.status,
+        status,
         statusText: response.statusText,
-        text: data,
+        body,
         error,
         retryAfter: response.headers.get("retry-after"),
       };
     } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        dropped.abort();
+        return { kind: "too-large", status };
+      }
       return timeout.aborted ? { kind: "timeout" } : { kind: "error", code: errorCode(error) };
     }
   }
@@ -362,10 +409,9 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
       hooks.onRequest?.(operation, statusOf(outcome), (performance.now() - started) / 1000);
       if (outcome.kind === "response") {
         const ok = outcome.status >= 200 && outcome.status < 300;
-        if (ok || accept.includes(outcome.status)) return { status: outcome.status, text: outcome.text };
+        if (ok || accept.includes(outcome.status)) return { status: outcome.status, body: outcome.body };
       }
-      const retryable = outcome.kind !== "response" || isRetryableStatus(outcome.status);
-      if (!retryable || attempt === attempts) throw failure(operation, outcome, attempt);
+      if (!isRetryable(outcome) || attempt === attempts) throw failure(operation, outcome, attempt);
       const retryAfterMs =
         outcome.kind === "response" ? parseRetryAfter(outcome.retryAfter, now()) : undefined;
       const delayMs = retryDelay(attempt, retryAfterMs, retry, random);
@@ -398,7 +444,7 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
 
   async function fetchJson(operation: Operation, call: Call): Promise<{ status: number; body: unknown }> {
     const reply = await send(operation, call);
-    return { status: reply.status, body: must(operation, reply.status, parseJson(reply.text)) };
+    return { status: reply.status, body: must(operation, reply.status, parseJson(decodeBody(reply.body))) };
   }
 
   async function fetchObject<T>(operation: Operation, call: Call, validator: Validator<T>): Promise<T> {
@@ -616,7 +662,7 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
       const call = get("/api/orgs/{orgName}/neo/token-budget", { path: { orgName: org } });
       const reply = await send(operation, call, [404]);
       if (reply.status === 404) return null;
-      const body = must(operation, reply.status, parseJson(reply.text));
+      const body = must(operation, reply.status, parseJson(decodeBody(reply.body)));
       return must(operation, reply.status, validateValue(body, neoTokenBudget));
     },
   };
