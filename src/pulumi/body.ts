@@ -17,15 +17,29 @@ export class BodyTooLargeError extends Error {
 /** Error bodies only ever give a short detail for the message: more than this is not read. */
 export const ERROR_BODY_MAX_BYTES = 64 * 1024;
 
+type Pause = () => Promise<void> | undefined;
+
+const EMPTY = new Uint8Array(0);
+const noPause: Pause = () => undefined;
+
 const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 204, 205, 304]);
 
-function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
+/**
+ * The chunks as one array. A 50 MB copy (and the page faults of a fresh 50 MB buffer) would stall the event loop
+ * for ~100 ms, so the copy goes chunk by chunk, with `pause` between (see timeSlicer).
+ */
+async function join(chunks: Uint8Array[], total: number, pause: Pause): Promise<Uint8Array> {
   if (chunks.length === 1 && chunks[0] !== undefined) return chunks[0];
   const out = new Uint8Array(total);
   let offset = 0;
-  for (const chunk of chunks) {
+  for (let i = 0; i < chunks.length; i++) {
+    const chunk = chunks[i] as Uint8Array;
     out.set(chunk, offset);
     offset += chunk.byteLength;
+    // Copied: its memory can go while the rest is copied.
+    chunks[i] = EMPTY;
+    const turn = pause();
+    if (turn) await turn;
   }
   return out;
 }
@@ -34,14 +48,18 @@ function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
  * The whole body, read chunk by chunk. Past `maxBytes` the stream is cancelled (which closes the connection
  * instead of draining it) and BodyTooLargeError thrown; so is any read error.
  */
-export async function readBody(stream: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
+export async function readBody(
+  stream: ReadableStream<Uint8Array>,
+  maxBytes: number,
+  pause: Pause = noPause,
+): Promise<Uint8Array> {
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {
     for (;;) {
       const { done, value } = await reader.read();
-      if (done) return concat(chunks, total);
+      if (done) break;
       total += value.byteLength;
       if (total > maxBytes) throw new BodyTooLargeError(maxBytes);
       chunks.push(value);
@@ -51,6 +69,7 @@ export async function readBody(stream: ReadableStream<Uint8Array>, maxBytes: num
     reader.cancel().catch(() => {});
     throw error;
   }
+  return join(chunks, total, pause);
 }
 
 /**

@@ -22,11 +22,13 @@ import type {
   Violation,
 } from "./api.ts";
 import { BodyTooLargeError, readBody, withBoundedBody } from "./body.ts";
+import { type ListPage, readListPage } from "./list-page.ts";
 import { collectNumberedPages, collectTokenPages, DEFAULT_MAX_PAGES } from "./paginate.ts";
 import { describeStatus, PulumiApiError, type PulumiApiStatus } from "./pulumi-api-error.ts";
 import { DEFAULT_RETRY, isRetryableStatus, parseRetryAfter, type RetryOptions, retryDelay } from "./retry.ts";
 import type { paths } from "./schema.gen.ts";
-import type { DeploymentSummary, StackSummary, StackUpdate } from "./types.ts";
+import { timeSlicer } from "./time-slice.ts";
+import type { DeploymentSummary, StackSummary } from "./types.ts";
 import {
   type Checked,
   deploymentCounts,
@@ -39,15 +41,12 @@ import {
   neoTokenBudget,
   parseJson,
   policyResultsMetadata,
-  readEnvelope,
-  readItems,
   readOptionalCount,
   readToken,
   resourceCount,
   stackItem,
   stackUpdateItem,
   type Validator,
-  validateItems,
   validateValue,
   violationItem,
 } from "./validate.ts";
@@ -132,6 +131,9 @@ type Outcome =
   | { kind: "too-large"; status: number }
   | { kind: "timeout" }
   | { kind: "error"; code: string };
+
+/** A page of a list and the HTTP status it came with. */
+type StatusPage<T> = ListPage<T> & { status: number };
 
 /** How many items one list call dropped, and why the first was dropped. */
 interface DropTally {
@@ -372,7 +374,7 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
       const { data, error, response } = await call.run(signal);
       status = response.status;
       // The timeout covers the body too: it stays armed while the body streams in.
-      const body = data ? await readBody(data, maxResponseBytes) : undefined;
+      const body = data ? await readBody(data, maxResponseBytes, timeSlicer()) : undefined;
       return {
         kind: "response",
         status,
@@ -456,11 +458,33 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
     return { count: 0, reason: undefined };
   }
 
-  function keepValid<T>(into: DropTally, items: readonly unknown[], validator: Validator<T>): T[] {
-    const result = validateItems(items, validator);
-    into.count += result.dropped;
-    into.reason ??= result.firstReason;
-    return result.valid;
+  /** One page of a list, read and validated item by item with the event loop free in between. */
+  async function fetchPage<T>(
+    operation: Operation,
+    call: Call,
+    field: string,
+    validator: Validator<T>,
+    into: DropTally,
+  ): Promise<StatusPage<T>> {
+    const reply = await send(operation, call);
+    const page = must(
+      operation,
+      reply.status,
+      await readListPage(reply.body, field, validator, timeSlicer()),
+    );
+    into.count += page.droppedAfter.length;
+    into.reason ??= page.firstReason;
+    return { ...page, status: reply.status };
+  }
+
+  /** A field of a page's envelope, checked; the page is rejected whole when it is malformed. */
+  function envelopeField<T>(
+    operation: Operation,
+    page: StatusPage<unknown>,
+    read: (envelope: Record<string, unknown>, field: string) => Checked<T>,
+    field: string,
+  ): T {
+    return must(operation, page.status, read(page.envelope, field));
   }
 
   function reportDropped(operation: Operation, dropped: DropTally): void {
@@ -481,12 +505,10 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
     validator: Validator<T>,
     call: Call,
   ): Promise<T[]> {
-    const { status, body } = await fetchJson(operation, call);
-    const envelope = must(operation, status, readEnvelope(body, field));
     const dropped = tally();
-    const items = keepValid(dropped, readItems(envelope, field), validator);
+    const page = await fetchPage(operation, call, field, validator, dropped);
     reportDropped(operation, dropped);
-    return items;
+    return page.valid;
   }
 
   /** A list walked by continuation token; `tokenField` names the token in the response. */
@@ -496,17 +518,15 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
     tokenField: string,
     validator: Validator<T>,
     call: (token: string | undefined) => Call,
-    onPage?: (items: readonly T[]) => void,
+    onPage?: (items: readonly T[]) => void | Promise<void>,
   ): Promise<T[]> {
     const dropped = tally();
     const items = await collectTokenPages(
       operation,
       maxPages,
       async (token) => {
-        const { status, body } = await fetchJson(operation, call(token));
-        const envelope = must(operation, status, readEnvelope(body, field));
-        const next = must(operation, status, readToken(envelope, tokenField));
-        return { items: keepValid(dropped, readItems(envelope, field), validator), next };
+        const page = await fetchPage(operation, call(token), field, validator, dropped);
+        return { items: page.valid, next: envelopeField(operation, page, readToken, tokenField) };
       },
       onPage,
     );
@@ -539,30 +559,15 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
 
     getStackUpdates: async (ref, page, pageSize): Promise<UpdatesPage> => {
       const operation = "GetStackUpdates";
-      const { status, body } = await fetchJson(
-        operation,
-        get("/api/stacks/{orgName}/{projectName}/{stackName}/updates", {
-          path: stackPath(ref),
-          query: { page, pageSize },
-        }),
-      );
-      const envelope = must(operation, status, readEnvelope(body, "updates"));
-      const total = must(operation, status, readOptionalCount(envelope, "total"));
+      const call = get("/api/stacks/{orgName}/{projectName}/{stackName}/updates", {
+        path: stackPath(ref),
+        query: { page, pageSize },
+      });
       const dropped = tally();
-      const updates: StackUpdate[] = [];
-      const droppedAfter: number[] = [];
-      for (const item of readItems(envelope, "updates")) {
-        const checked = validateValue(item, stackUpdateItem);
-        if (checked.ok) {
-          updates.push(checked.value);
-          continue;
-        }
-        dropped.count++;
-        dropped.reason ??= checked.reason;
-        droppedAfter.push(updates.length);
-      }
+      const result = await fetchPage(operation, call, "updates", stackUpdateItem, dropped);
+      const total = envelopeField(operation, result, readOptionalCount, "total");
       reportDropped(operation, dropped);
-      return { updates, total, droppedAfter };
+      return { updates: result.valid, total, droppedAfter: result.droppedAfter };
     },
 
     getOrgDeploymentCounts: async (org) => {
@@ -585,14 +590,14 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
         maxPages,
         DEPLOYMENTS_PAGE_SIZE,
         async (page, pageSize) => {
-          const { status, body } = await fetchJson(
-            operation,
-            get("/api/orgs/{orgName}/deployments", { path: { orgName: org }, query: { page, pageSize } }),
-          );
-          const envelope = must(operation, status, readEnvelope(body, "deployments"));
-          const total = must(operation, status, readOptionalCount(envelope, "total"));
-          const raw = readItems(envelope, "deployments");
-          return { items: keepValid(dropped, raw, deploymentItem), received: raw.length, total };
+          const call = get("/api/orgs/{orgName}/deployments", {
+            path: { orgName: org },
+            query: { page, pageSize },
+          });
+          const result = await fetchPage(operation, call, "deployments", deploymentItem, dropped);
+          const total = envelopeField(operation, result, readOptionalCount, "total");
+          const received = result.valid.length + result.droppedAfter.length;
+          return { items: result.valid, received, total };
         },
       );
       reportDropped(operation, dropped);
