@@ -46,12 +46,16 @@ describe("a plain body", () => {
     expect(seen.retries).toEqual([]);
   });
 
-  test("exactly the cap passes", async () => {
-    const body = teamsBody(CAP);
-    expect(new TextEncoder().encode(body).byteLength).toBe(CAP);
-    const local = serveText("/api/orgs/:org/teams", body);
-    const { client } = observedClient(local.url, { maxResponseBytes: CAP });
-    expect(await client.listTeams("acme")).toEqual([{ name: "t".repeat(CAP - 23) }]);
+  test("just under and exactly the cap pass", async () => {
+    for (const bytes of [CAP - 1, CAP]) {
+      const body = teamsBody(bytes);
+      expect(new TextEncoder().encode(body).byteLength).toBe(bytes);
+      const local = serveText("/api/orgs/:org/teams", body);
+      const { client, seen } = observedClient(local.url, { maxResponseBytes: CAP });
+      expect(await client.listTeams("acme")).toEqual([{ name: "t".repeat(bytes - 23) }]);
+      expect(seen.requests).toEqual([{ operation: "ListTeams", status: 200 }]);
+      await local.stop();
+    }
   });
 
   test("a single object and a later page of a list", async () => {
