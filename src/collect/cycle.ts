@@ -171,11 +171,12 @@ export async function runCycle(
     let listed = false;
     try {
       const summaries = await slot(() => api.listStacks(org, onPage));
-      await admitting;
       listed = summaries !== undefined;
     } catch (error) {
       fail("ListUserStacks", { org }, error);
     }
+    // Every page handed over is admitted before deletions are decided and the reads are awaited.
+    await admitting;
     if (open && listed) {
       orgsListed++;
       // Deletions only once the whole list is in: a stack missing from a failed listing is not gone.
