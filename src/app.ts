@@ -77,6 +77,7 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
       baseUrl: config.pulumi.apiUrl,
       token: config.pulumi.accessToken,
       timeoutMs: config.pulumi.requestTimeoutMs,
+      maxResponseBytes: config.pulumi.maxResponseBytes,
       hooks: countingHooks,
       logger,
       ...(config.pulumi.caFile ? { caFile: config.pulumi.caFile } : {}),

@@ -5,6 +5,7 @@
  */
 import type { Logger } from "../log/logger.ts";
 import type { Operation, PulumiApi } from "../pulumi/api.ts";
+import { timeSlicer } from "../pulumi/time-slice.ts";
 import type { StackSummary } from "../pulumi/types.ts";
 import { systemTimers, waitOn } from "../timers.ts";
 import { ORG_TASKS } from "./orgs.ts";
@@ -126,30 +127,43 @@ export async function runCycle(
   const collectOrgStacks = async (org: string): Promise<void> => {
     const live = new Set<string>();
     const reads: Promise<void>[] = [];
-    // Each page's changed stacks are read as soon as the page arrives, while the next pages load.
-    const onPage = (page: readonly StackSummary[]): void => {
-      if (!open) return;
-      for (const summary of page) {
-        if (summary.orgName !== org) continue;
-        const key = stackKey(org, summary.projectName, summary.stackName);
-        if (live.has(key)) continue;
-        live.add(key);
-        let track = stacks.get(key);
-        const buried = summary.id === undefined ? undefined : tombstones.get(summary.id);
-        if (!track && buried) {
-          track = buried;
-          tombstones.delete(buried.id as string);
-          stacks.set(key, track);
-        }
-        if (needsHistory(track, summary)) reads.push(readStack(summary));
-        else if (
-          track &&
-          summary.resourceCount !== undefined &&
-          summary.resourceCount !== track.resourceCount
-        ) {
-          stacks.set(key, { ...track, resourceCount: summary.resourceCount });
-        }
+    const admit = (summary: StackSummary): void => {
+      if (summary.orgName !== org) return;
+      const key = stackKey(org, summary.projectName, summary.stackName);
+      if (live.has(key)) return;
+      live.add(key);
+      let track = stacks.get(key);
+      const buried = summary.id === undefined ? undefined : tombstones.get(summary.id);
+      if (!track && buried) {
+        track = buried;
+        tombstones.delete(buried.id as string);
+        stacks.set(key, track);
       }
+      if (needsHistory(track, summary)) reads.push(readStack(summary));
+      else if (
+        track &&
+        summary.resourceCount !== undefined &&
+        summary.resourceCount !== track.resourceCount
+      ) {
+        stacks.set(key, { ...track, resourceCount: summary.resourceCount });
+      }
+    };
+    // A page of 200,000 stacks takes a second to admit: the event loop gets a turn every few milliseconds.
+    const admitPage = async (page: readonly StackSummary[]): Promise<void> => {
+      const pause = timeSlicer();
+      for (const summary of page) {
+        if (!open) return;
+        admit(summary);
+        const turn = pause();
+        if (turn) await turn;
+      }
+    };
+    // Each page's changed stacks are read as soon as the page arrives, while the next pages load. Pages are
+    // admitted in order, even for a caller that does not wait for one before handing over the next.
+    let admitting: Promise<void> | undefined;
+    const onPage = (page: readonly StackSummary[]): Promise<void> => {
+      admitting = admitting ? admitting.then(() => admitPage(page)) : admitPage(page);
+      return admitting;
     };
     let listed = false;
     try {
@@ -158,6 +172,8 @@ export async function runCycle(
     } catch (error) {
       fail("ListUserStacks", { org }, error);
     }
+    // Every page handed over is admitted before deletions are decided and the reads are awaited.
+    await admitting;
     if (open && listed) {
       orgsListed++;
       // Deletions only once the whole list is in: a stack missing from a failed listing is not gone.

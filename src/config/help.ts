@@ -6,6 +6,7 @@ const PLACEHOLDER: Record<OptionSpec["kind"], string> = {
   string: "VALUE",
   bool: "",
   int: "N",
+  bytes: "BYTES",
   duration: "DURATION",
   list: "VALUE[,VALUE...]",
   map: "KEY=VALUE[,KEY=VALUE...]",

@@ -277,6 +277,7 @@ export function loadConfig(input: LoadConfigInput): ConfigResult {
       collectIntervalMs: get("pulumi.collect-interval") ?? 0,
       maxConcurrency: get("pulumi.max-concurrency") ?? 0,
       requestTimeoutMs: get("pulumi.request-timeout") ?? 0,
+      maxResponseBytes: get("pulumi.max-response-bytes") ?? 0,
       caFile: optional(get("pulumi.ca-file")),
     },
     otlp: {

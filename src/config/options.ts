@@ -4,7 +4,7 @@
  */
 import { LOG_FORMATS, LOG_LEVELS, OTLP_PROTOCOLS, TEMPORALITIES } from "./types.ts";
 
-export type OptionKind = "string" | "bool" | "int" | "duration" | "list" | "map" | "enum";
+export type OptionKind = "string" | "bool" | "int" | "bytes" | "duration" | "list" | "map" | "enum";
 
 export interface OptionSpec {
   /** Flag name without the leading `--`; also the option's id. */
@@ -114,6 +114,16 @@ export const OPTIONS = [
     default: "30s",
     field: "pulumi.requestTimeoutMs",
     description: "Timeout of each Pulumi Cloud API request.",
+  },
+  {
+    name: "pulumi.max-response-bytes",
+    env: ["PULUMI_MAX_RESPONSE_BYTES"],
+    yaml: "pulumi.max-response-bytes",
+    kind: "bytes",
+    default: "64MiB",
+    field: "pulumi.maxResponseBytes",
+    description:
+      "Largest Pulumi Cloud API response body read, counted after decompression: bytes, or a number with KiB, MiB or GiB. A larger response fails its step and is not retried.",
   },
   {
     name: "pulumi.ca-file",
@@ -331,6 +341,7 @@ export interface KindValue {
   string: string;
   bool: boolean;
   int: number;
+  bytes: number;
   /** Milliseconds. */
   duration: number;
   list: string[];

@@ -26,6 +26,20 @@ function parseInteger(spec: OptionSpec, text: string): Parsed {
   return ok(Number(trimmed));
 }
 
+const BYTE_UNITS: Readonly<Record<string, number>> = { "": 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+const BYTES = /^([+-]?\d+)(KiB|MiB|GiB)?$/;
+
+/** A byte count: `67108864` or `64MiB` (binary units only, so there is no doubt whether a MB is 10^6). */
+function parseBytes(spec: OptionSpec, text: string): Parsed {
+  const match = BYTES.exec(text.trim());
+  if (match === null) {
+    return fail(
+      `must be a whole number of bytes, optionally with KiB, MiB or GiB, such as 64MiB${quote(spec, text)}`,
+    );
+  }
+  return ok(Number(match[1]) * (BYTE_UNITS[match[2] ?? ""] ?? Number.NaN));
+}
+
 function parseDurationText(spec: OptionSpec, text: string): Parsed {
   const trimmed = text.trim();
   if (spec.bareMillis === true && /^[+-]?\d+$/.test(trimmed)) return ok(Number(trimmed));
@@ -120,6 +134,8 @@ export function parseText(spec: OptionSpec, text: string): Parsed {
       return parseBool(spec, text);
     case "int":
       return parseInteger(spec, text);
+    case "bytes":
+      return parseBytes(spec, text);
     case "duration":
       return parseDurationText(spec, text);
     case "list":
@@ -162,6 +178,10 @@ export function parseYamlValue(spec: OptionSpec, value: unknown): Parsed {
       return typeof value === "number" && Number.isInteger(value)
         ? ok(value)
         : wrongType("an integer", value);
+    case "bytes":
+      if (typeof value === "string") return parseBytes(spec, value);
+      if (typeof value === "number" && Number.isInteger(value)) return ok(value);
+      return wrongType("a number of bytes such as 67108864 or 64MiB", value);
     case "duration":
       if (typeof value === "string") return parseDurationText(spec, value);
       if (spec.bareMillis === true && typeof value === "number") return ok(value);

@@ -17,6 +17,8 @@ export interface PulumiConfig {
   maxConcurrency: number;
   /** Per-request timeout. */
   requestTimeoutMs: number;
+  /** Largest response body read, in bytes after decompression. */
+  maxResponseBytes: number;
   /** Extra CA certificate (PEM) path for the Pulumi API. */
   caFile: string | undefined;
 }

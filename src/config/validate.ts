@@ -50,6 +50,13 @@ const concurrency = type("1 <= number.integer <= 100").configure({
   problem: (ctx) => `must be between 1 and 100 (got ${ctx.actual})`,
 });
 
+const byteCount = type("0 < number.integer <= 9007199254740991").configure({
+  problem: (ctx) =>
+    typeof ctx.data === "number" && ctx.data > 0
+      ? `must be at most 9007199254740991 bytes (got ${ctx.data})`
+      : `must be greater than 0 (got ${ctx.actual})`,
+});
+
 const nonEmpty = type("string").narrow(
   (s, ctx) => s.trim() !== "" || ctx.reject({ problem: "must not be empty" }),
 );
@@ -62,17 +69,24 @@ function accessToken(required: boolean) {
   });
 }
 
+/** An organization name is a path segment of every request for it: `..` would make /api/orgs/../teams. */
+function organizationProblem(org: string, index: number, count: number): string | undefined {
+  if (org === "") return `organization ${index + 1} of ${count} is empty`;
+  if (org === "." || org === "..")
+    return `organization ${JSON.stringify(org)} is not a valid name (must not be "." or "..")`;
+  if (/[\s/]/.test(org)) return `organization ${JSON.stringify(org)} must not contain spaces or "/"`;
+  return undefined;
+}
+
 function organizations(required: boolean) {
   return type("string[]").narrow((orgs, ctx) => {
     if (orgs.length === 0)
       return !required || ctx.reject({ problem: "at least one organization is required" });
     let valid = true;
     orgs.forEach((org, index) => {
-      if (org === "") {
-        valid = ctx.reject({ problem: `organization ${index + 1} of ${orgs.length} is empty` });
-      } else if (/[\s/]/.test(org)) {
-        valid = ctx.reject({ problem: `organization ${JSON.stringify(org)} must not contain spaces or "/"` });
-      }
+      const problem = organizationProblem(org, index, orgs.length);
+      // Each at its own index: arktype merges problems at one path into a single unreadable one.
+      if (problem !== undefined) valid = ctx.reject({ problem, relativePath: [index] });
     });
     return valid;
   });
@@ -105,6 +119,7 @@ function schema(command: "run" | "demo") {
       collectIntervalMs: positiveDuration,
       maxConcurrency: concurrency,
       requestTimeoutMs: positiveDuration,
+      maxResponseBytes: byteCount,
       caFile: "string | undefined",
     },
     otlp: {

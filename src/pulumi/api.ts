@@ -45,9 +45,12 @@ export interface UpdatesPage {
 export interface PulumiApi {
   /**
    * Every stack of the organization. `onPage` sees each page's stacks as it arrives, so work on the first page
-   * can start before the last one is read.
+   * can start before the last one is read; the next page is fetched once the promise it returns resolves.
    */
-  listStacks(org: string, onPage?: (stacks: readonly StackSummary[]) => void): Promise<StackSummary[]>;
+  listStacks(
+    org: string,
+    onPage?: (stacks: readonly StackSummary[]) => void | Promise<void>,
+  ): Promise<StackSummary[]>;
   getStackResourceCount(ref: StackRef): Promise<number>;
   /** One page of a stack's update history, newest first. Pages start at 1. */
   getStackUpdates(ref: StackRef, page: number, pageSize: number): Promise<UpdatesPage>;

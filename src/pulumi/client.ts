@@ -22,15 +22,19 @@ import type {
   UpdatesPage,
   Violation,
 } from "./api.ts";
+import { BodyTooLargeError, readBody, withBoundedBody } from "./body.ts";
+import { type ListPage, readListPage } from "./list-page.ts";
 import { collectNumberedPages, collectTokenPages, DEFAULT_MAX_PAGES } from "./paginate.ts";
 import { describeStatus, PulumiApiError, type PulumiApiStatus } from "./pulumi-api-error.ts";
 import { DEFAULT_RETRY, isRetryableStatus, parseRetryAfter, type RetryOptions, retryDelay } from "./retry.ts";
 import type { paths } from "./schema.gen.ts";
-import type { DeploymentSummary, StackSummary, StackUpdate } from "./types.ts";
+import { timeSlicer } from "./time-slice.ts";
+import type { DeploymentSummary, StackSummary } from "./types.ts";
 import {
   type Checked,
   deploymentCounts,
   deploymentItem,
+  isPathName,
   isRecord,
   memberItem,
   namedItem,
@@ -38,15 +42,12 @@ import {
   neoTokenBudget,
   parseJson,
   policyResultsMetadata,
-  readEnvelope,
-  readItems,
-  readOptionalNumber,
+  readOptionalCount,
   readToken,
   resourceCount,
   stackItem,
   stackUpdateItem,
   type Validator,
-  validateItems,
   validateValue,
   violationItem,
 } from "./validate.ts";
@@ -63,6 +64,11 @@ export interface PulumiClientOptions {
   retry?: Partial<RetryOptions>;
   /** Upper bound on pages walked by one list call. Default 10,000. */
   maxPages?: number;
+  /**
+   * Largest response body read, in bytes after decompression; a larger one fails its call without a retry.
+   * Default 64 MiB.
+   */
+  maxResponseBytes?: number;
   hooks?: ClientHooks;
   logger?: Logger;
   /** PEM file of extra certificate authorities trusted besides the system ones (e.g. a TLS-inspecting proxy). */
@@ -84,17 +90,22 @@ export const NEO_TASKS_PAGE_SIZE = 1000;
 /** Deployments are listed 100 to a page, the most the API allows. */
 export const DEPLOYMENTS_PAGE_SIZE = 100;
 const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 const DETAIL_MAX_CHARS = 200;
 const REASON_MAX_CHARS = 300;
 
-/** What openapi-fetch resolves to with `parseAs: "text"`. */
+/** What openapi-fetch resolves to with `parseAs: "stream"`: the body of a 2xx response is left to read. */
 interface RawReply {
-  data?: string | undefined;
+  data?: ReadableStream<Uint8Array> | null | undefined;
   error?: unknown;
   response: Response;
 }
 
-type Call = (signal: AbortSignal) => Promise<RawReply>;
+/** One request, ready to send; `refused` says why it must not be sent at all. */
+interface Call {
+  run: (signal: AbortSignal) => Promise<RawReply>;
+  refused: string | undefined;
+}
 
 /** Every generated path is a GET; its parameters, as the spec names them. */
 type GetPath = keyof paths;
@@ -102,12 +113,12 @@ type GetParams<P extends GetPath> = paths[P]["get"]["parameters"];
 
 type RawGet = (
   path: string,
-  init: { params: object; querySerializer: () => string; parseAs: "text"; signal: AbortSignal },
+  init: { params: object; querySerializer: () => string; parseAs: "stream"; signal: AbortSignal },
 ) => Promise<RawReply>;
 
 interface Reply {
   status: number;
-  text: string | undefined;
+  body: Uint8Array | undefined;
 }
 
 type Outcome =
@@ -115,12 +126,17 @@ type Outcome =
       kind: "response";
       status: number;
       statusText: string;
-      text: string | undefined;
+      body: Uint8Array | undefined;
       error: unknown;
       retryAfter: string | null;
     }
+  /** A 2xx response whose body grew past the bound: the same answer again would be no smaller. */
+  | { kind: "too-large"; status: number }
   | { kind: "timeout" }
   | { kind: "error"; code: string };
+
+/** A page of a list and the HTTP status it came with. */
+type StatusPage<T> = ListPage<T> & { status: number };
 
 /** How many items one list call dropped, and why the first was dropped. */
 interface DropTally {
@@ -163,6 +179,20 @@ function errorCode(error: unknown): string {
   return "unknown";
 }
 
+/**
+ * Why a path parameter must not be sent, if it must not. openapi-fetch percent-encodes every value (`/`, `?`,
+ * `#` and `%` included), but "." and ".." stay dot segments that the URL parser resolves, and "" drops a segment.
+ */
+function refusePathParams(path: Record<string, unknown> | undefined): string | undefined {
+  for (const [name, value] of Object.entries(path ?? {})) {
+    if (typeof value === "string" && isPathName(value)) continue;
+    const shown = JSON.stringify(String(value));
+    const was = shown.length > 80 ? `${shown.slice(0, 80)}…` : shown;
+    return `path parameter ${name} must not be "", "." or ".." or contain "/" (was ${was}); no request sent`;
+  }
+  return undefined;
+}
+
 /** Query string of primitive parameters; undefined ones are left out. */
 function serializeQuery(...parts: readonly (object | undefined)[]): string {
   const pairs: string[] = [];
@@ -175,8 +205,20 @@ function serializeQuery(...parts: readonly (object | undefined)[]): string {
   return pairs.join("&");
 }
 
+const utf8 = new TextDecoder();
+
+/** The body as text, as `Response.text()` reads it (a byte order mark is skipped). */
+function decodeBody(body: Uint8Array | undefined): string | undefined {
+  return body === undefined ? undefined : utf8.decode(body);
+}
+
 function statusOf(outcome: Outcome): PulumiApiStatus {
-  return outcome.kind === "response" ? outcome.status : outcome.kind;
+  return outcome.kind === "response" || outcome.kind === "too-large" ? outcome.status : outcome.kind;
+}
+
+function isRetryable(outcome: Outcome): boolean {
+  if (outcome.kind === "response") return isRetryableStatus(outcome.status);
+  return outcome.kind !== "too-large";
 }
 
 /** The API's own error message from a failed response, scrubbed and short; nothing from HTML error pages. */
@@ -204,6 +246,10 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
     ),
     maxDelayMs: nonNegativeInteger("retry.maxDelayMs", options.retry?.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs),
   };
+  const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  if (!Number.isSafeInteger(maxResponseBytes) || maxResponseBytes < 1) {
+    throw new Error("Pulumi client: maxResponseBytes must be a positive integer");
+  }
   const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
   if (!Number.isInteger(maxPages) || maxPages < 1) {
     throw new Error("Pulumi client: maxPages must be at least 1");
@@ -229,7 +275,11 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
     },
     // A redirect would carry the token to wherever it points; report it instead of following it.
     redirect: "manual",
-    fetch: (request: Request) => baseFetch(request, init),
+    // Error bodies are read here, bounded, before openapi-fetch reads them whole; 2xx bodies in attemptOnce.
+    fetch: async (request: Request) => {
+      const response = await baseFetch(request, init);
+      return response.ok ? response : withBoundedBody(response);
+    },
   });
 
   // openapi-fetch cannot relate a generic path to its parameters; `get` below checks every call site instead.
@@ -244,13 +294,17 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
     extraQuery?: Record<string, string | undefined>,
   ): Call {
     const query: object | undefined = params.query;
-    return (signal) =>
-      rawGet(path, {
-        params,
-        querySerializer: () => serializeQuery(query, extraQuery),
-        parseAs: "text",
-        signal,
-      });
+    const pathParams: Record<string, unknown> | undefined = params.path;
+    return {
+      refused: refusePathParams(pathParams),
+      run: (signal) =>
+        rawGet(path, {
+          params,
+          querySerializer: () => serializeQuery(query, extraQuery),
+          parseAs: "stream",
+          signal,
+        }),
+    };
   }
 
   const safe = (text: string, max: number): string => {
@@ -267,6 +321,13 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
           attempts,
           reason: describeStatus(outcome.status, outcome.statusText),
           detail: bodyDetail(outcome.error, secrets),
+        });
+      case "too-large":
+        return new PulumiApiError({
+          operation,
+          status: outcome.status,
+          attempts,
+          reason: `response body exceeds --pulumi.max-response-bytes (${maxResponseBytes} bytes)`,
         });
       case "timeout":
         return new PulumiApiError({
@@ -307,24 +368,43 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
 
   async function attemptOnce(call: Call): Promise<Outcome> {
     const timeout = timeoutSignal(options.timers ?? systemTimers, timeoutMs);
-    const signal = lifetime ? AbortSignal.any([timeout, lifetime]) : timeout;
+    // Aborted once the body is too large, so the connection goes rather than the rest of the body being sent.
+    const dropped = new AbortController();
+    const signals = [timeout, dropped.signal, ...(lifetime ? [lifetime] : [])];
+    const signal = AbortSignal.any(signals);
+    let status = 0;
     try {
-      const { data, error, response } = await call(signal);
+      const { data, error, response } = await call.run(signal);
+      status = response.status;
+      // The timeout covers the body too: it stays armed while the body streams in.
+      const body = data ? await readBody(data, maxResponseBytes, timeSlicer()) : undefined;
       return {
         kind: "response",
-        status: response.status,
+        status,
         statusText: response.statusText,
-        text: data,
+        body,
         error,
         retryAfter: response.headers.get("retry-after"),
       };
     } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        dropped.abort();
+        return { kind: "too-large", status };
+      }
       return timeout.aborted ? { kind: "timeout" } : { kind: "error", code: errorCode(error) };
     }
   }
 
   /** One logical request: attempts until success, a non-retryable answer, or retries run out. */
   async function send(operation: Operation, call: Call, accept: readonly number[] = []): Promise<Reply> {
+    if (call.refused !== undefined) {
+      throw new PulumiApiError({
+        operation,
+        status: "error",
+        attempts: 0,
+        reason: safe(call.refused, REASON_MAX_CHARS),
+      });
+    }
     const attempts = retry.maxRetries + 1;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       if (lifetime?.aborted) throw cancelled(operation, attempt - 1);
@@ -334,10 +414,9 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
       hooks.onRequest?.(operation, statusOf(outcome), (performance.now() - started) / 1000);
       if (outcome.kind === "response") {
         const ok = outcome.status >= 200 && outcome.status < 300;
-        if (ok || accept.includes(outcome.status)) return { status: outcome.status, text: outcome.text };
+        if (ok || accept.includes(outcome.status)) return { status: outcome.status, body: outcome.body };
       }
-      const retryable = outcome.kind !== "response" || isRetryableStatus(outcome.status);
-      if (!retryable || attempt === attempts) throw failure(operation, outcome, attempt);
+      if (!isRetryable(outcome) || attempt === attempts) throw failure(operation, outcome, attempt);
       const retryAfterMs =
         outcome.kind === "response" ? parseRetryAfter(outcome.retryAfter, now()) : undefined;
       const delayMs = retryDelay(attempt, retryAfterMs, retry, random);
@@ -370,7 +449,7 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
 
   async function fetchJson(operation: Operation, call: Call): Promise<{ status: number; body: unknown }> {
     const reply = await send(operation, call);
-    return { status: reply.status, body: must(operation, reply.status, parseJson(reply.text)) };
+    return { status: reply.status, body: must(operation, reply.status, parseJson(decodeBody(reply.body))) };
   }
 
   async function fetchObject<T>(operation: Operation, call: Call, validator: Validator<T>): Promise<T> {
@@ -382,11 +461,33 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
     return { count: 0, reason: undefined };
   }
 
-  function keepValid<T>(into: DropTally, items: readonly unknown[], validator: Validator<T>): T[] {
-    const result = validateItems(items, validator);
-    into.count += result.dropped;
-    into.reason ??= result.firstReason;
-    return result.valid;
+  /** One page of a list, read and validated item by item with the event loop free in between. */
+  async function fetchPage<T>(
+    operation: Operation,
+    call: Call,
+    field: string,
+    validator: Validator<T>,
+    into: DropTally,
+  ): Promise<StatusPage<T>> {
+    const reply = await send(operation, call);
+    const page = must(
+      operation,
+      reply.status,
+      await readListPage(reply.body, field, validator, timeSlicer()),
+    );
+    into.count += page.droppedAfter.length;
+    into.reason ??= page.firstReason;
+    return { ...page, status: reply.status };
+  }
+
+  /** A field of a page's envelope, checked; the page is rejected whole when it is malformed. */
+  function envelopeField<T>(
+    operation: Operation,
+    page: StatusPage<unknown>,
+    read: (envelope: Record<string, unknown>, field: string) => Checked<T>,
+    field: string,
+  ): T {
+    return must(operation, page.status, read(page.envelope, field));
   }
 
   function reportDropped(operation: Operation, dropped: DropTally): void {
@@ -407,12 +508,10 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
     validator: Validator<T>,
     call: Call,
   ): Promise<T[]> {
-    const { status, body } = await fetchJson(operation, call);
-    const envelope = must(operation, status, readEnvelope(body, field));
     const dropped = tally();
-    const items = keepValid(dropped, readItems(envelope, field), validator);
+    const page = await fetchPage(operation, call, field, validator, dropped);
     reportDropped(operation, dropped);
-    return items;
+    return page.valid;
   }
 
   /** A list walked by continuation token; `tokenField` names the token in the response. */
@@ -422,17 +521,15 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
     tokenField: string,
     validator: Validator<T>,
     call: (token: string | undefined) => Call,
-    onPage?: (items: readonly T[]) => void,
+    onPage?: (items: readonly T[]) => void | Promise<void>,
   ): Promise<T[]> {
     const dropped = tally();
     const items = await collectTokenPages(
       operation,
       maxPages,
       async (token) => {
-        const { status, body } = await fetchJson(operation, call(token));
-        const envelope = must(operation, status, readEnvelope(body, field));
-        const next = must(operation, status, readToken(envelope, tokenField));
-        return { items: keepValid(dropped, readItems(envelope, field), validator), next };
+        const page = await fetchPage(operation, call(token), field, validator, dropped);
+        return { items: page.valid, next: envelopeField(operation, page, readToken, tokenField) };
       },
       onPage,
     );
@@ -465,30 +562,15 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
 
     getStackUpdates: async (ref, page, pageSize): Promise<UpdatesPage> => {
       const operation = "GetStackUpdates";
-      const { status, body } = await fetchJson(
-        operation,
-        get("/api/stacks/{orgName}/{projectName}/{stackName}/updates", {
-          path: stackPath(ref),
-          query: { page, pageSize },
-        }),
-      );
-      const envelope = must(operation, status, readEnvelope(body, "updates"));
-      const total = must(operation, status, readOptionalNumber(envelope, "total"));
+      const call = get("/api/stacks/{orgName}/{projectName}/{stackName}/updates", {
+        path: stackPath(ref),
+        query: { page, pageSize },
+      });
       const dropped = tally();
-      const updates: StackUpdate[] = [];
-      const droppedAfter: number[] = [];
-      for (const item of readItems(envelope, "updates")) {
-        const checked = validateValue(item, stackUpdateItem);
-        if (checked.ok) {
-          updates.push(checked.value);
-          continue;
-        }
-        dropped.count++;
-        dropped.reason ??= checked.reason;
-        droppedAfter.push(updates.length);
-      }
+      const result = await fetchPage(operation, call, "updates", stackUpdateItem, dropped);
+      const total = envelopeField(operation, result, readOptionalCount, "total");
       reportDropped(operation, dropped);
-      return { updates, total, droppedAfter };
+      return { updates: result.valid, total, droppedAfter: result.droppedAfter };
     },
 
     getOrgDeploymentCounts: async (org) => {
@@ -511,14 +593,14 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
         maxPages,
         DEPLOYMENTS_PAGE_SIZE,
         async (page, pageSize) => {
-          const { status, body } = await fetchJson(
-            operation,
-            get("/api/orgs/{orgName}/deployments", { path: { orgName: org }, query: { page, pageSize } }),
-          );
-          const envelope = must(operation, status, readEnvelope(body, "deployments"));
-          const total = must(operation, status, readOptionalNumber(envelope, "total"));
-          const raw = readItems(envelope, "deployments");
-          return { items: keepValid(dropped, raw, deploymentItem), received: raw.length, total };
+          const call = get("/api/orgs/{orgName}/deployments", {
+            path: { orgName: org },
+            query: { page, pageSize },
+          });
+          const result = await fetchPage(operation, call, "deployments", deploymentItem, dropped);
+          const total = envelopeField(operation, result, readOptionalCount, "total");
+          const received = result.valid.length + result.droppedAfter.length;
+          return { items: result.valid, received, total };
         },
       );
       reportDropped(operation, dropped);
@@ -588,7 +670,7 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
       const call = get("/api/orgs/{orgName}/neo/token-budget", { path: { orgName: org } });
       const reply = await send(operation, call, [404]);
       if (reply.status === 404) return null;
-      const body = must(operation, reply.status, parseJson(reply.text));
+      const body = must(operation, reply.status, parseJson(decodeBody(reply.body)));
       return must(operation, reply.status, validateValue(body, neoTokenBudget));
     },
   };

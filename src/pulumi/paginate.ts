@@ -24,7 +24,8 @@ export async function collectTokenPages<T>(
   operation: Operation,
   maxPages: number,
   fetchPage: (token: string | undefined) => Promise<TokenPage<T>>,
-  onPage?: (items: readonly T[]) => void,
+  /** Awaited before the next page is fetched, so a long page is worked through in turns. */
+  onPage?: (items: readonly T[]) => void | Promise<void>,
 ): Promise<T[]> {
   const all: T[] = [];
   const seen = new Set<string>();
@@ -32,7 +33,7 @@ export async function collectTokenPages<T>(
   for (let page = 1; page <= maxPages; page++) {
     const result = await fetchPage(token);
     append(all, result.items);
-    onPage?.(result.items);
+    await onPage?.(result.items);
     if (result.next === undefined) return all;
     if (seen.has(result.next)) {
       throw paginationError(operation, `server repeated a continuation token on page ${page}`);

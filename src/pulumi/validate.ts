@@ -10,22 +10,43 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };
 /** An arktype type, or anything called the same way. */
 export type Validator<T> = (data: unknown) => T | ArkErrors;
 
+/**
+ * Every count, version and token number the exporter reads: a JSON number that is negative, fractional, not
+ * finite or beyond Number.MAX_SAFE_INTEGER is no count (seen exported before: -1, 1e+308, 18446744073709552000).
+ */
+const count = type("0 <= number.integer <= 9007199254740991");
+/** Unix seconds, at most the last second of the year 9999. */
+const unixSeconds = type("0 <= number.integer <= 253402300799");
+
+/**
+ * An organization, project or stack name: one path segment of the requests made with it. "", "." and ".." would
+ * change the request path (`/api/orgs/../teams` is `/api/teams`); "/" would split the segment at servers that
+ * decode before routing.
+ */
+export function isPathName(name: string): boolean {
+  return name !== "" && name !== "." && name !== ".." && !name.includes("/");
+}
+
+const pathName = type("string").narrow(
+  (name, ctx) => isPathName(name) || ctx.mustBe('a name other than "", "." and ".." without "/"'),
+);
+
 export const stackItem = type({
   "id?": "string",
-  orgName: "string",
-  projectName: "string",
-  stackName: "string",
-  "lastUpdate?": "number",
-  "resourceCount?": "number",
+  orgName: pathName,
+  projectName: pathName,
+  stackName: pathName,
+  "lastUpdate?": unixSeconds,
+  "resourceCount?": count,
 }).onUndeclaredKey("delete");
 
 export const stackUpdateItem = type({
   kind: "string",
   result: "string",
-  startTime: "number",
-  "endTime?": "number",
-  version: "number",
-  "resourceChanges?": "Record<string, number>",
+  startTime: unixSeconds,
+  "endTime?": unixSeconds,
+  version: count,
+  "resourceChanges?": type.Record("string", count),
 }).onUndeclaredKey("delete");
 
 export const deploymentItem = type({
@@ -53,42 +74,42 @@ export const neoTaskItem = type({
   id: "string",
   status: "string",
   createdAt: "string",
-  "tokensUsed?": "number",
+  "tokensUsed?": count,
 }).onUndeclaredKey("delete");
 
 export const deploymentCounts = type({
-  accepted: "number",
-  failed: "number",
-  notStarted: "number",
-  running: "number",
-  skipped: "number",
-  succeeded: "number",
-  total: "number",
+  accepted: count,
+  failed: count,
+  notStarted: count,
+  running: count,
+  skipped: count,
+  succeeded: count,
+  total: count,
 }).onUndeclaredKey("delete");
 
 export const policyResultsMetadata = type({
-  policyTotalCount: "number",
-  policyWithIssuesCount: "number",
-  resourcesTotalCount: "number",
-  resourcesWithIssuesCount: "number",
+  policyTotalCount: count,
+  policyWithIssuesCount: count,
+  resourcesTotalCount: count,
+  resourcesWithIssuesCount: count,
 }).onUndeclaredKey("delete");
 
 export const neoTokenBudget = type({
-  baseAllowanceTokens: "number",
-  effectiveAllowanceTokens: "number",
-  consumedTokens: "number",
+  baseAllowanceTokens: count,
+  effectiveAllowanceTokens: count,
+  consumedTokens: count,
   exhausted: "boolean",
-  "windowEnd?": "number",
+  "windowEnd?": unixSeconds,
   "windowKind?": "string",
 }).onUndeclaredKey("delete");
 
-export const resourceCount = type({ resourceCount: "number" }).onUndeclaredKey("delete");
+export const resourceCount = type({ resourceCount: count }).onUndeclaredKey("delete");
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function describeKind(value: unknown): string {
+export function describeKind(value: unknown): string {
   if (value === undefined) return "missing";
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
@@ -170,14 +191,18 @@ export function readToken(envelope: Record<string, unknown>, field: string): Che
   return { ok: true, value };
 }
 
-export function readOptionalNumber(
+/** An optional count of the envelope, such as `total`; bounded like every count an item carries. */
+export function readOptionalCount(
   envelope: Record<string, unknown>,
   field: string,
 ): Checked<number | undefined> {
   const value = envelope[field];
   if (value === undefined || value === null) return { ok: true, value: undefined };
-  if (typeof value !== "number" || !Number.isFinite(value)) {
+  if (typeof value !== "number") {
     return { ok: false, reason: `${field} must be a number (was ${describeKind(value)})` };
+  }
+  if (count(value) instanceof ArkErrors) {
+    return { ok: false, reason: `${field} must be a non-negative integer (was ${value})` };
   }
   return { ok: true, value };
 }

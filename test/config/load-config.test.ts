@@ -43,6 +43,7 @@ test("a full configuration from file, environment and flags", () => {
       collectIntervalMs: 120_000,
       maxConcurrency: 20,
       requestTimeoutMs: 30_000,
+      maxResponseBytes: 67_108_864,
       caFile: ca,
     },
     otlp: {

@@ -91,6 +91,12 @@ const FIXTURES: Record<Exclude<OptionName, "config.file">, Fixture> = {
     yaml: "1m",
     expect: { flag: 5_000, env: 500, yaml: 60_000, default: 30_000 },
   },
+  "pulumi.max-response-bytes": {
+    flag: "1KiB",
+    env: "2048",
+    yaml: 4096,
+    expect: { flag: 1024, env: 2048, yaml: 4096, default: 67_108_864 },
+  },
   "pulumi.ca-file": {
     flag: caFiles.flag,
     env: caFiles.env,

@@ -146,6 +146,27 @@ describe("organizations", () => {
       '--pulumi.organizations: organization "my org" must not contain spaces or "/"',
     ]);
   });
+
+  // ".." made requests to /api/members and /api/teams: the URL parser resolves /api/orgs/../teams.
+  test('"." and "..": one problem each, listed with the other problems', () => {
+    expect(problemsOf(["--pulumi.organizations=.,acme,..,a/b,", "--pulumi.max-concurrency=0"])).toEqual([
+      '--pulumi.organizations: organization "." is not a valid name (must not be "." or "..")',
+      '--pulumi.organizations: organization ".." is not a valid name (must not be "." or "..")',
+      '--pulumi.organizations: organization "a/b" must not contain spaces or "/"',
+      "--pulumi.organizations: organization 5 of 5 is empty",
+      "--pulumi.max-concurrency: must be between 1 and 100 (got 0)",
+    ]);
+  });
+
+  test('".." from the environment and from the config file', () => {
+    expect(problemsOf([], { ...WITH_TOKEN, PULUMI_ORGANIZATIONS: ".." })).toEqual([
+      'PULUMI_ORGANIZATIONS: organization ".." is not a valid name (must not be "." or "..")',
+    ]);
+    const path = writeTemp(dir, 'pulumi:\n  organizations: [acme, "."]\n');
+    expect(problemsOf([`--config.file=${path}`])).toEqual([
+      `${path}:2: pulumi.organizations: organization "." is not a valid name (must not be "." or "..")`,
+    ]);
+  });
 });
 
 describe("access token", () => {

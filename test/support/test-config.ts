@@ -15,6 +15,7 @@ export function testConfig(overrides: Overrides = {}): Config {
       collectIntervalMs: 60_000,
       maxConcurrency: 4,
       requestTimeoutMs: 2_000,
+      maxResponseBytes: 64 * 1024 * 1024,
       caFile: undefined,
       ...overrides.pulumi,
     },
