@@ -55,8 +55,8 @@ export const CONCURRENCY = 10;
 
 /** What still grows, and why it is not a leak: shown while the growth target is missed. */
 export const GROWTH_NOTE =
-  "No leak: a deleted stack's series are dropped (gauges at once, update counters and histogram after 3 cycles " +
-  "missing). What still grows is data that levels off: each stack gains a " +
+  "No leak: a deleted stack's series are dropped (gauges at once, update counters and histogram after 3 completed " +
+  "listings missing). What still grows is data that levels off: each stack gains a " +
   "series in `pulumi_update_total`, `pulumi_update_duration_seconds` and `pulumi_update_resource_changes` for " +
   "every new kind × result (× operation) it sees, at most 5 kinds × 2 results, and this scenario's stacks are " +
   "young (0.3 created per cycle), so they keep seeing new ones: compare the `/metrics` sample counts above.";

@@ -10,7 +10,7 @@ import { COMMIT, VERSION } from "../version.ts";
 import { type CycleDeps, type CycleResult, runCycle } from "./cycle.ts";
 import { unknownOrgValues } from "./orgs.ts";
 import { Semaphore } from "./semaphore.ts";
-import { type CollectorState, emptyState } from "./state.ts";
+import { type CollectorState, emptyState, retainedStacks } from "./state.ts";
 import { unknownUpdateValues } from "./updates.ts";
 
 export interface CollectorOptions {
@@ -85,7 +85,7 @@ export class Collector {
     this.#state = result.state;
     instruments?.recordUnknownValues(unknownUpdateValues(result.events));
     instruments?.recordUpdates(result.events);
-    instruments?.retainStacks(result.state.stacks);
+    instruments?.retainStacks(retainedStacks(result.state));
     const endedAt = now();
     if (result.up && result.stats.errors === 0 && !result.stats.timedOut)
       this.#lastSuccessSeconds = endedAt / 1000;

@@ -11,7 +11,14 @@ import { systemTimers, waitOn } from "../timers.ts";
 import { ORG_TASKS } from "./orgs.ts";
 import type { Semaphore } from "./semaphore.ts";
 import { collectStack, needsHistory } from "./stacks.ts";
-import { type CollectorState, MAX_TOMBSTONES, type OrgValues, type StackTrack, stackKey } from "./state.ts";
+import {
+  type CollectorState,
+  LISTINGS_MISSED_BEFORE_GONE,
+  MAX_TOMBSTONES,
+  type OrgValues,
+  type StackTrack,
+  stackKey,
+} from "./state.ts";
 import type { UpdateEvent } from "./updates.ts";
 
 export interface CycleDeps {
@@ -83,6 +90,9 @@ export async function runCycle(
 
   const stacks = new Map([...previous.stacks].filter(([, track]) => configured.has(track.org)));
   const tombstones = new Map(previous.tombstones);
+  const missedListings = new Map(
+    [...(previous.missedListings ?? [])].filter(([key]) => configured.has(key.slice(0, key.indexOf("/")))),
+  );
   const orgs = new Map<string, OrgValues>([...previous.orgs].filter(([org]) => configured.has(org)));
   const events: UpdateEvent[] = [];
   let open = true;
@@ -181,7 +191,9 @@ export async function runCycle(
         if (track.org !== org || live.has(key)) continue;
         stacks.delete(key);
         if (track.id !== undefined) bury(tombstones, track);
+        missedListings.set(key, 0);
       }
+      countMissedListings(missedListings, org, live);
     }
     await Promise.all(reads);
   };
@@ -221,7 +233,7 @@ export async function runCycle(
     });
   }
 
-  const state: CollectorState = { firstCycleStartedAt, stacks, tombstones, orgs };
+  const state: CollectorState = { firstCycleStartedAt, stacks, tombstones, orgs, missedListings };
   return {
     state,
     events,
@@ -237,6 +249,15 @@ export async function runCycle(
       durationMs: now() - startedMs,
     },
   };
+}
+
+/** After a completed listing of `org`: one more miss for each of its stacks not in it; listed ones are back. */
+function countMissedListings(missed: Map<string, number>, org: string, listed: ReadonlySet<string>): void {
+  for (const [key, count] of missed) {
+    if (!key.startsWith(`${org}/`)) continue;
+    if (listed.has(key) || count + 1 >= LISTINGS_MISSED_BEFORE_GONE) missed.delete(key);
+    else missed.set(key, count + 1);
+  }
 }
 
 function bury(tombstones: Map<string, StackTrack>, track: StackTrack): void {

@@ -71,6 +71,20 @@ export interface CollectorState {
   /** Recently deleted stacks by id, so a stack that vanishes from one listing and comes back is not re-counted. */
   readonly tombstones: ReadonlyMap<string, StackTrack>;
   readonly orgs: ReadonlyMap<string, OrgValues>;
+  /**
+   * Stacks missing from their organization's last completed stack listings, by key, with how many in a row. A stack
+   * is gone, and its update series may be dropped, only after `LISTINGS_MISSED_BEFORE_GONE` of them: a cycle cut off
+   * or a listing that failed says nothing. Not saved in the state file: a new process has no series to keep.
+   */
+  readonly missedListings?: ReadonlyMap<string, number>;
+}
+
+/** Completed stack listings a stack may miss in a row before it is gone (a malformed item can hide it from one). */
+export const LISTINGS_MISSED_BEFORE_GONE = 3;
+
+/** The stacks whose update series are kept: the tracked ones and those not yet missing from enough listings. */
+export function retainedStacks(state: CollectorState): ReadonlySet<string> {
+  return new Set([...state.stacks.keys(), ...(state.missedListings?.keys() ?? [])]);
 }
 
 export const MAX_TOMBSTONES = 10_000;

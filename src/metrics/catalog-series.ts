@@ -275,21 +275,14 @@ export interface CatalogSeriesOptions {
 }
 
 /**
- * Cycles a stack may be missing from the collector's stacks before its series are dropped. A stack that skips one
- * listing and comes back keeps its running totals (dropping them would read as a counter reset); one that is
- * really gone stops being exported a few cycles later, while its gauges go at once.
- */
-export const ABSENT_CYCLES_BEFORE_DROP = 3;
-
-/**
  * Gives each reader a view of the gauges and the update series; fans each finished update out to every view and
  * drops the update series of stacks that are gone.
  */
 export class CatalogSeries {
   readonly #views: SeriesView[] = [];
   readonly #options: CatalogSeriesOptions;
-  /** Stacks with series, by key, and for how many consecutive cycles each has been missing. */
-  readonly #absent = new Map<string, number>();
+  /** Stacks with series, by key. */
+  readonly #recorded = new Set<string>();
 
   constructor(options: CatalogSeriesOptions) {
     this.#options = options;
@@ -308,24 +301,21 @@ export class CatalogSeries {
 
   record(events: readonly UpdateEvent[]): void {
     for (const event of events) {
-      this.#absent.set(stackKey(event.org, event.project, event.stack), 0);
+      this.#recorded.add(stackKey(event.org, event.project, event.stack));
       for (const view of this.#views) view.record(event);
     }
   }
 
   /**
-   * Called once per cycle with the stacks that still exist: the series of a stack missing from `live` for
-   * `ABSENT_CYCLES_BEFORE_DROP` cycles in a row are dropped from every view.
+   * Called once per cycle with the stacks whose series are kept (the collector decides when a stack is gone, after
+   * it missed several completed listings): the series of every other stack are dropped from every view.
    */
   retain(live: LiveStacks): void {
     const gone = new Set<string>();
-    for (const [key, cycles] of this.#absent) {
-      const absent = live.has(key) ? 0 : cycles + 1;
-      if (absent < ABSENT_CYCLES_BEFORE_DROP) this.#absent.set(key, absent);
-      else {
-        gone.add(key);
-        this.#absent.delete(key);
-      }
+    for (const key of this.#recorded) {
+      if (live.has(key)) continue;
+      gone.add(key);
+      this.#recorded.delete(key);
     }
     if (gone.size > 0) for (const view of this.#views) view.drop(gone);
   }

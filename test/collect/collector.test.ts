@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, test } from "bun:test";
 import { Collector } from "../../src/collect/collector.ts";
+import { LISTINGS_MISSED_BEFORE_GONE } from "../../src/collect/state.ts";
 import { silentLogger } from "../../src/log/logger.ts";
-import { ABSENT_CYCLES_BEFORE_DROP } from "../../src/metrics/catalog-series.ts";
 import { snapshotReadings } from "../../src/metrics/readings.ts";
 import { FakeApi, fakeOrg, update } from "../support/fake-api.ts";
 import { type MemoryMetrics, memoryMetrics } from "../support/memory-metrics.ts";
@@ -331,7 +331,33 @@ describe("Collector over several cycles", () => {
     expect(metrics.value(m, "pulumi_update_total", { ...dev, kind: "update", result: "succeeded" })).toBe(1);
   });
 
-  test("a deleted stack's update series go after it has been missing for 3 cycles; the others stay", async () => {
+  test("a stack missing from one listing keeps its running totals through cycles whose listing fails", async () => {
+    await collector.collect();
+    const hidden = api.stacks.find((s) => s.id === "s2");
+    hidden?.updates.push(update(2, "succeeded", 4010, 4050));
+    clock = 4_100_000;
+    await collector.collect();
+    const devTotal = { ...dev, kind: "update", result: "succeeded" };
+    // A malformed item hides the stack from one completed listing; then the listing fails for longer than
+    // the stack may miss listings: failed listings say nothing about whether it still exists.
+    api.removeStack("acme", "web", "dev");
+    await collector.collect();
+    if (hidden) api.addStack(hidden);
+    api.failing.add("ListUserStacks:acme");
+    const totals: Array<number | undefined> = [];
+    for (let cycle = 1; cycle <= LISTINGS_MISSED_BEFORE_GONE + 1; cycle++) {
+      await collector.collect();
+      totals.push(metrics.value(await metrics.collect(), "pulumi_update_total", devTotal));
+    }
+    expect(totals).toEqual([1, 1, 1, 1]);
+    api.failing.delete("ListUserStacks:acme");
+    hidden?.updates.push(update(3, "succeeded", 4200, 4260));
+    const back = await collector.collect();
+    expect(back.events.map((e) => `${e.stack}:${e.version}`)).toEqual(["dev:3"]);
+    expect(metrics.value(await metrics.collect(), "pulumi_update_total", devTotal)).toBe(2);
+  });
+
+  test("a deleted stack's update series go after it has been missing from 3 completed listings; the others stay", async () => {
     await collector.collect();
     api.stacks
       .find((s) => s.id === "s2")
@@ -343,7 +369,7 @@ describe("Collector over several cycles", () => {
     const apiTotal = { ...api1, kind: "update", result: "failed" };
     api.removeStack("acme", "web", "dev");
     const present: Array<number | undefined> = [];
-    for (let cycle = 1; cycle <= ABSENT_CYCLES_BEFORE_DROP; cycle++) {
+    for (let cycle = 1; cycle <= LISTINGS_MISSED_BEFORE_GONE; cycle++) {
       await collector.collect();
       const m = await metrics.collect();
       present.push(metrics.value(m, "pulumi_update_total", devTotal));

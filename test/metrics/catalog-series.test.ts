@@ -10,12 +10,7 @@ import {
 } from "@opentelemetry/sdk-metrics";
 import type { UpdateEvent } from "../../src/collect/updates.ts";
 import { CATALOG, type MetricId } from "../../src/metrics/catalog.ts";
-import {
-  ABSENT_CYCLES_BEFORE_DROP,
-  bucketIndex,
-  CatalogSeries,
-  gaugeMetrics,
-} from "../../src/metrics/catalog-series.ts";
+import { bucketIndex, CatalogSeries, gaugeMetrics } from "../../src/metrics/catalog-series.ts";
 import type { GaugePoint } from "../../src/metrics/points.ts";
 
 function event(stack: string, overrides: Partial<UpdateEvent> = {}): UpdateEvent {
@@ -174,20 +169,14 @@ describe("CatalogSeries", () => {
     expect(sum(await metricsOf(pull), "pulumi_update_total").dataPoints.map((p) => p.value)).toEqual([2]);
   });
 
-  test(`a stack's series are dropped from every view after ${ABSENT_CYCLES_BEFORE_DROP} cycles missing in a row`, async () => {
+  test("a stack's series are dropped from every view as soon as the collector no longer retains it", async () => {
     const series = new CatalogSeries({ scope: { name: "pulumi-exporter" } });
     const cumulative = series.producer(AggregationTemporality.CUMULATIVE);
     series.record([event("prod"), event("dev")]);
     const stacksOf = async () =>
       sum(await metricsOf(cumulative), "pulumi_update_total").dataPoints.map((p) => p.attributes.stack);
 
-    // Missing twice, then back: a listing hiccup keeps the running total.
-    series.retain(live("prod"));
-    series.retain(live("prod"));
     series.retain(live("prod", "dev"));
-    expect(await stacksOf()).toEqual(["prod", "dev"]);
-
-    for (let i = 1; i < ABSENT_CYCLES_BEFORE_DROP; i++) series.retain(live("prod"));
     expect(await stacksOf()).toEqual(["prod", "dev"]);
     series.retain(live("prod"));
     expect(await stacksOf()).toEqual(["prod"]);
