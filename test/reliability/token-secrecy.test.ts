@@ -95,8 +95,12 @@ describe("the access token", () => {
     expect(output).toContain('msg="OTLP export failed"');
     expect(output).toContain('msg="retrying Pulumi Cloud request"');
     const metrics = served.find((page) => page.startsWith("/metrics 200"));
-    expect(metrics).toContain('pulumi_exporter_collect_errors_total{operation="ListTeams"} 2\n');
-    expect(metrics).toContain('pulumi_exporter_collect_errors_total{operation="ListPolicyGroups"} 4\n');
+    expect(metrics).toContain('pulumi_exporter_collect_errors_total{operation="ListTeams",org="org-1"} 2\n');
+    expect(metrics).toContain('pulumi_exporter_collect_errors_total{operation="ListTeams",org="org-2"} 0\n');
+    for (const org of ["org-1", "org-2"])
+      expect(metrics).toContain(
+        `pulumi_exporter_collect_errors_total{operation="ListPolicyGroups",org="${org}"} 2\n`,
+      );
     expect(served.find((page) => page.startsWith("/metrics-preview?format=json 200"))).toBeDefined();
   });
 
