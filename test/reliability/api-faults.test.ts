@@ -341,7 +341,9 @@ describe("Pulumi API faults", () => {
       stale(r.truth.expected(), first, { org: "org-1" }, stackFamilies),
     );
     expect(failedSteps(r.logs).map((s) => s.error)).toEqual([
-      expect.stringMatching(/^ListUserStacks: network error \(.+\) after 5 attempts$/),
+      expect.stringMatching(
+        /^ListUserStacks: network error \(.+\) reaching 127\.0\.0\.1:\d+ after 5 attempts$/,
+      ),
     ]);
 
     r.tick();
