@@ -141,6 +141,8 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
       alive: scheduler.alive(),
       ready: scheduler.ready,
       restoring: stateStore?.restoring === true,
+      cycles: scheduler.cycles,
+      organizations: collector.orgStatus(),
     }),
     scrape: () => metrics.scrape(),
     preview: () => {
