@@ -218,11 +218,19 @@ export async function runCycle(
 
   // Each org's stack listing and org endpoints queue before any stack's history, so the org phase is never
   // starved by a long stack phase.
-  const work: Promise<void>[] = [];
+  const stackWork: Promise<void>[] = [];
+  const orgWork: Promise<void>[] = [];
   for (const org of options.organizations) {
-    work.push(collectOrgStacks(org));
-    work.push(...runOrgTasks(org));
+    stackWork.push(collectOrgStacks(org));
+    orgWork.push(...runOrgTasks(org));
   }
+  // Each phase's wall time, for the debug log; a phase cut off at the deadline has none.
+  const phaseMs: { stacks?: number; orgs?: number } = {};
+  const timed = (phase: "stacks" | "orgs", work: Promise<void>[]): Promise<void> =>
+    Promise.all(work).then(() => {
+      if (open) phaseMs[phase] = now() - startedMs;
+    });
+  const work = [timed("stacks", stackWork), timed("orgs", orgWork)];
 
   let timedOut = false;
   await Promise.race([
@@ -238,6 +246,11 @@ export async function runCycle(
       budget_ms: options.budgetMs,
     });
   }
+  logger.debug("collection cycle phases", {
+    stack_phase_ms: phaseMs.stacks,
+    org_phase_ms: phaseMs.orgs,
+    timed_out: timedOut,
+  });
   failures.endCycle({ organizations: options.organizations, listed: listedOrgs, timedOut });
 
   const state: CollectorState = { firstCycleStartedAt, stacks, tombstones, orgs, missedListings };

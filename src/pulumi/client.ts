@@ -105,6 +105,8 @@ interface RawReply {
 interface Call {
   run: (signal: AbortSignal) => Promise<RawReply>;
   refused: string | undefined;
+  /** The organization the request is about, for the debug log. */
+  org: string | undefined;
 }
 
 /** Every generated path is a GET; its parameters, as the spec names them. */
@@ -324,8 +326,10 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
   ): Call {
     const query: object | undefined = params.query;
     const pathParams: Record<string, unknown> | undefined = params.path;
+    const org = pathParams?.orgName ?? (query as { organization?: unknown } | undefined)?.organization;
     return {
       refused: refusePathParams(pathParams),
+      org: typeof org === "string" ? org : undefined,
       run: (signal) =>
         rawGet(path, {
           params,
@@ -453,7 +457,15 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
       const started = performance.now();
       const outcome = await attemptOnce(call);
       if (lifetime?.aborted) throw cancelled(operation, attempt);
-      hooks.onRequest?.(operation, statusOf(outcome), (performance.now() - started) / 1000);
+      const elapsedMs = performance.now() - started;
+      hooks.onRequest?.(operation, statusOf(outcome), elapsedMs / 1000);
+      logger.debug("Pulumi Cloud request", {
+        operation,
+        org: call.org,
+        status: statusOf(outcome),
+        attempt,
+        duration_ms: Math.round(elapsedMs),
+      });
       if (outcome.kind === "response") {
         const ok = outcome.status >= 200 && outcome.status < 300;
         if (ok || accept.includes(outcome.status))

@@ -163,3 +163,34 @@ describe("FailureStreaks bounds", () => {
     expect(streaks.current).toEqual([]);
   });
 });
+
+describe("--log.level=debug logs each cycle phase's timing", () => {
+  test("the stack phase and the org phase, in milliseconds on the collector's clock", async () => {
+    const api = new FakeApi();
+    api.orgs.set("acme", fakeOrg());
+    const lines: Record<string, unknown>[] = [];
+    let clock = T0;
+    const collector = new Collector({
+      api,
+      logger: createLogger({
+        level: "debug",
+        format: "json",
+        write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>),
+      }),
+      organizations: ["acme"],
+      maxConcurrency: 1,
+      cycleBudgetMs: 10_000,
+      // Every reading of the clock moves it on by 5 ms, so each phase takes a known, non-zero time.
+      now: () => (clock += 5),
+    });
+    await collector.collect();
+    const phases = lines.filter((line) => line.msg === "collection cycle phases");
+    expect(phases).toHaveLength(1);
+    const [{ stack_phase_ms, org_phase_ms, timed_out }] = phases as [Record<string, unknown>];
+    expect(typeof stack_phase_ms).toBe("number");
+    expect(typeof org_phase_ms).toBe("number");
+    expect(stack_phase_ms as number).toBeGreaterThan(0);
+    expect(org_phase_ms as number).toBeGreaterThan(0);
+    expect(timed_out).toBe(false);
+  });
+});
