@@ -1,8 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { Collector } from "../../src/collect/collector.ts";
 import { FailureStreaks } from "../../src/collect/failures.ts";
+import { Scheduler } from "../../src/collect/scheduler.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { FakeApi, fakeOrg, update } from "../support/fake-api.ts";
+import { ManualClock } from "../support/manual-clock.ts";
 
 const T0 = Date.UTC(2026, 11, 1, 12, 0, 0);
 const MINUTE = 60_000;
@@ -192,5 +194,52 @@ describe("--log.level=debug logs each cycle phase's timing", () => {
     expect(stack_phase_ms as number).toBeGreaterThan(0);
     expect(org_phase_ms as number).toBeGreaterThan(0);
     expect(timed_out).toBe(false);
+  });
+});
+
+describe("the per-cycle line", () => {
+  test("keeps counting the failed steps while the warning is logged once", async () => {
+    const api = new FakeApi();
+    api.orgs.set("acme", fakeOrg());
+    const clock = new ManualClock(T0);
+    const lines: string[] = [];
+    const logger = createLogger({ write: (line) => lines.push(line), now: () => new Date(clock.now()) });
+    const collector = new Collector({
+      api,
+      logger,
+      organizations: ["acme"],
+      maxConcurrency: 1,
+      cycleBudgetMs: 10_000,
+      now: () => clock.now(),
+    });
+    const scheduler = new Scheduler({ collector, intervalMs: MINUTE, logger, timers: clock });
+    api.failing.add("ListTeams");
+    api.failing.add("ListTasks");
+    scheduler.start();
+    const cycle = async (): Promise<string[]> => {
+      const from = lines.length;
+      const cycles = scheduler.cycles;
+      while (scheduler.nextCycleAt === undefined) await Bun.sleep(1);
+      clock.advance(scheduler.nextCycleAt - clock.now());
+      while (scheduler.cycles === cycles) await Bun.sleep(1);
+      return lines.slice(from).map((line) =>
+        line
+          .replace(/^time=\S+ /, "")
+          .replace(/ duration_ms=\d+/, "")
+          .replace(/ orgs=.* errors=/, " … errors="),
+      );
+    };
+    expect(await cycle()).toEqual([
+      'level=warn msg="collection step failed, keeping previous values" operation=ListTeams org=acme error="ListTeams: HTTP 503 Service Unavailable" since=2026-12-01T12:00:00.000Z',
+      'level=warn msg="collection step failed, keeping previous values" operation=ListTasks org=acme error="ListTasks: HTTP 503 Service Unavailable" since=2026-12-01T12:00:00.000Z',
+      'level=info msg="collection cycle finished" … errors=2 timed_out=false',
+    ]);
+    expect(await cycle()).toEqual(['level=info msg="collection cycle finished" … errors=2 timed_out=false']);
+    api.failing.delete("ListTasks");
+    expect(await cycle()).toEqual([
+      'level=info msg="collection step recovered" operation=ListTasks org=acme failures=2 since=2026-12-01T12:00:00.000Z error="ListTasks: HTTP 503 Service Unavailable"',
+      'level=info msg="collection cycle finished" … errors=1 timed_out=false',
+    ]);
+    expect(await scheduler.stop(1000)).toBe(true);
   });
 });
