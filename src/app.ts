@@ -114,6 +114,7 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
     config,
     logger,
     readings: () => (collector.snapshot ? readingsOf(collector.snapshot) : undefined),
+    organizations: config.pulumi.organizations,
     ...(exporter ? { exporter } : {}),
   });
   const metrics = pipeline;
@@ -140,6 +141,8 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
       alive: scheduler.alive(),
       ready: scheduler.ready,
       restoring: stateStore?.restoring === true,
+      cycles: scheduler.cycles,
+      organizations: collector.orgStatus(),
     }),
     scrape: () => metrics.scrape(),
     preview: () => {
@@ -221,7 +224,7 @@ function lazyInstruments(target: () => Instruments | undefined): Instruments {
     recordUpdates: (events) => target()?.recordUpdates(events),
     retainStacks: (live) => target()?.retainStacks(live),
     clientHooks: lateHooks(target),
-    recordCollectError: (operation) => target()?.recordCollectError(operation),
+    recordCollectError: (operation, org) => target()?.recordCollectError(operation, org),
     recordUnknownValues: (values) => target()?.recordUnknownValues(values),
     recordExportFailure: () => target()?.recordExportFailure(),
     recordExportCollectionErrors: (count) => target()?.recordExportCollectionErrors(count),

@@ -362,6 +362,12 @@ export const ROWS: readonly RowSpec[] = [
         },
       ),
       stat(
+        "Organizations listed",
+        "Per organization: whether the last collection listed its stacks (see /readyz?verbose for why not)",
+        `min by (org) (pulumi_exporter_org_up{${SEL}})`,
+        { mappings: UP_DOWN },
+      ),
+      stat(
         "Since last success",
         "Time since the last fully successful collection cycle ended",
         `time() - max(pulumi_exporter_last_success_timestamp_seconds{${EXP}})`,
@@ -383,7 +389,7 @@ export const ROWS: readonly RowSpec[] = [
             instant: true,
           },
         ],
-        width: 12,
+        width: 8,
         height: 4,
       },
       series(
@@ -425,8 +431,8 @@ export const ROWS: readonly RowSpec[] = [
             legend: "dropped {{operation}}",
           },
           {
-            expr: `sum by (operation) (increase(pulumi_exporter_collect_errors_total{${EXP}}[$__rate_interval]))`,
-            legend: "failed {{operation}}",
+            expr: `sum by (operation, org) (increase(pulumi_exporter_collect_errors_total{${EXP}}[$__rate_interval]))`,
+            legend: "failed {{operation}} {{org}}",
           },
           {
             expr: `sum by (operation, field) (increase(pulumi_exporter_unknown_values_total{${EXP}}[$__rate_interval]))`,

@@ -8,6 +8,7 @@ import type { ExporterStatus, Snapshot } from "../metrics/readings.ts";
 import type { PulumiApi } from "../pulumi/api.ts";
 import { COMMIT, VERSION } from "../version.ts";
 import { type CycleDeps, type CycleResult, runCycle } from "./cycle.ts";
+import { type FailureStreak, FailureStreaks } from "./failures.ts";
 import { unknownOrgValues } from "./orgs.ts";
 import { Semaphore } from "./semaphore.ts";
 import { type CollectorState, emptyState, retainedStacks } from "./state.ts";
@@ -26,6 +27,17 @@ export interface CollectorOptions {
   readonly wait?: CycleDeps["wait"];
 }
 
+/** How an org fared: whether its stacks were listed in the last cycle, and what is failing. */
+export interface OrgStatus {
+  readonly org: string;
+  /** Its stacks were listed in the last cycle. */
+  readonly listed: boolean;
+  /** Epoch ms at which a cycle that listed them last ended. */
+  readonly lastListedAt: number | undefined;
+  /** The steps failing now, oldest streak first. */
+  readonly failing: readonly FailureStreak[];
+}
+
 export class Collector {
   readonly #options: CollectorOptions;
   readonly #semaphore: Semaphore;
@@ -33,11 +45,27 @@ export class Collector {
   #snapshot: Snapshot | undefined;
   #lastSuccessSeconds: number | undefined;
   #running: Promise<CycleResult> | undefined;
+  readonly #failures: FailureStreaks;
+  readonly #lastListedAt = new Map<string, number>();
+  #listed: ReadonlySet<string> = new Set();
 
   constructor(options: CollectorOptions) {
     this.#options = options;
     this.#semaphore = new Semaphore(options.maxConcurrency);
     this.#state = options.initialState ?? emptyState();
+    this.#failures = new FailureStreaks(options.logger);
+  }
+
+  /** Every configured org's status as of the last cycle; empty until a cycle ended. */
+  orgStatus(): readonly OrgStatus[] {
+    if (this.#snapshot === undefined) return [];
+    const failing = this.#failures.current;
+    return this.#options.organizations.map((org) => ({
+      org,
+      listed: this.#listed.has(org),
+      lastListedAt: this.#lastListedAt.get(org),
+      failing: failing.filter((streak) => streak.org === org),
+    }));
   }
 
   get state(): CollectorState {
@@ -77,7 +105,8 @@ export class Collector {
         logger,
         now,
         ...(this.#options.wait ? { wait: this.#options.wait } : {}),
-        onError: (operation) => instruments?.recordCollectError(operation),
+        failures: this.#failures,
+        onError: (operation, org) => instruments?.recordCollectError(operation, org),
         onOrgValues: (values) => instruments?.recordUnknownValues(unknownOrgValues(values)),
       },
       { organizations: this.#options.organizations, budgetMs: this.#options.cycleBudgetMs },
@@ -87,10 +116,13 @@ export class Collector {
     instruments?.recordUpdates(result.events);
     instruments?.retainStacks(retainedStacks(result.state));
     const endedAt = now();
+    this.#listed = result.listedOrgs;
+    for (const org of result.listedOrgs) this.#lastListedAt.set(org, endedAt);
     if (result.up && result.stats.errors === 0 && !result.stats.timedOut)
       this.#lastSuccessSeconds = endedAt / 1000;
     const exporter: ExporterStatus = {
       up: result.up,
+      orgsUp: this.#options.organizations.map((org) => ({ org, up: result.listedOrgs.has(org) })),
       lastCycleSeconds: result.stats.durationMs / 1000,
       lastSuccessSeconds: this.#lastSuccessSeconds,
       version: VERSION,

@@ -8,6 +8,7 @@ import type { Operation, PulumiApi } from "../pulumi/api.ts";
 import { timeSlicer } from "../pulumi/time-slice.ts";
 import type { StackSummary } from "../pulumi/types.ts";
 import { systemTimers, waitOn } from "../timers.ts";
+import { FailureStreaks } from "./failures.ts";
 import { ORG_TASKS } from "./orgs.ts";
 import type { Semaphore } from "./semaphore.ts";
 import { collectStack, needsHistory } from "./stacks.ts";
@@ -30,7 +31,9 @@ export interface CycleDeps {
   /** Resolves after `ms`; tests may pass a controllable timer. */
   readonly wait?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** A collection step failed after the client's retries; its previous values are kept. */
-  readonly onError?: (operation: Operation, error: unknown) => void;
+  readonly onError?: (operation: Operation, org: string, error: unknown) => void;
+  /** Failure streaks across cycles (logged once per streak); a cycle without one logs each problem once. */
+  readonly failures?: FailureStreaks;
   /** An organization endpoint's fresh values, once they are in the state (not called for kept values). */
   readonly onOrgValues?: (values: Partial<OrgValues>) => void;
 }
@@ -56,6 +59,8 @@ export interface CycleResult {
   readonly state: CollectorState;
   readonly events: readonly UpdateEvent[];
   readonly stats: CycleStats;
+  /** The configured orgs whose stacks were listed. */
+  readonly listedOrgs: ReadonlySet<string>;
   /** Every configured org's stacks were listed. */
   readonly up: boolean;
 }
@@ -97,18 +102,15 @@ export async function runCycle(
   const events: UpdateEvent[] = [];
   let open = true;
   let errors = 0;
-  let orgsListed = 0;
+  const listedOrgs = new Set<string>();
   let stacksRead = 0;
+  const failures = deps.failures ?? new FailureStreaks(logger);
 
-  const fail = (operation: Operation, fields: Record<string, string>, error: unknown): void => {
+  const fail = (operation: Operation, org: string, fields: Record<string, string>, error: unknown): void => {
     if (!open) return;
     errors++;
-    deps.onError?.(operation, error);
-    logger.warn("collection step failed, keeping previous values", {
-      operation,
-      ...fields,
-      error: errorMessage(error),
-    });
+    deps.onError?.(operation, org, error);
+    failures.failed(org, operation, errorMessage(error), now(), fields);
   };
 
   /** Runs an API task in a semaphore slot, unless the cycle closed while it waited. */
@@ -125,10 +127,12 @@ export async function runCycle(
       stacks.set(key, result.track);
       events.push(...result.events);
       stacksRead++;
+      failures.succeeded(summary.orgName, "GetStackUpdates");
     } catch (error) {
       fail(
         "GetStackUpdates",
-        { org: summary.orgName, project: summary.projectName, stack: summary.stackName },
+        summary.orgName,
+        { project: summary.projectName, stack: summary.stackName },
         error,
       );
     }
@@ -180,12 +184,13 @@ export async function runCycle(
       const summaries = await slot(() => api.listStacks(org, onPage));
       listed = summaries !== undefined;
     } catch (error) {
-      fail("ListUserStacks", { org }, error);
+      fail("ListUserStacks", org, {}, error);
     }
     // Every page handed over is admitted before deletions are decided and the reads are awaited.
     await admitting;
     if (open && listed) {
-      orgsListed++;
+      listedOrgs.add(org);
+      failures.succeeded(org, "ListUserStacks");
       // Deletions only once the whole list is in: a stack missing from a failed listing is not gone.
       for (const [key, track] of stacks) {
         if (track.org !== org || live.has(key)) continue;
@@ -204,19 +209,28 @@ export async function runCycle(
         const patch = await slot(() => task.run(api, org, orgs.get(org) ?? {}, new Date(now())));
         if (!open || !patch) return;
         orgs.set(org, { ...orgs.get(org), ...patch });
+        failures.succeeded(org, task.operation);
         deps.onOrgValues?.(patch);
       } catch (error) {
-        fail(task.operation, { org }, error);
+        fail(task.operation, org, {}, error);
       }
     });
 
   // Each org's stack listing and org endpoints queue before any stack's history, so the org phase is never
   // starved by a long stack phase.
-  const work: Promise<void>[] = [];
+  const stackWork: Promise<void>[] = [];
+  const orgWork: Promise<void>[] = [];
   for (const org of options.organizations) {
-    work.push(collectOrgStacks(org));
-    work.push(...runOrgTasks(org));
+    stackWork.push(collectOrgStacks(org));
+    orgWork.push(...runOrgTasks(org));
   }
+  // Each phase's wall time, for the debug log; a phase cut off at the deadline has none.
+  const phaseMs: { stacks?: number; orgs?: number } = {};
+  const timed = (phase: "stacks" | "orgs", work: Promise<void>[]): Promise<void> =>
+    Promise.all(work).then(() => {
+      if (open) phaseMs[phase] = now() - startedMs;
+    });
+  const work = [timed("stacks", stackWork), timed("orgs", orgWork)];
 
   let timedOut = false;
   await Promise.race([
@@ -232,15 +246,22 @@ export async function runCycle(
       budget_ms: options.budgetMs,
     });
   }
+  logger.debug("collection cycle phases", {
+    stack_phase_ms: phaseMs.stacks,
+    org_phase_ms: phaseMs.orgs,
+    timed_out: timedOut,
+  });
+  failures.endCycle({ organizations: options.organizations, listed: listedOrgs, timedOut });
 
   const state: CollectorState = { firstCycleStartedAt, stacks, tombstones, orgs, missedListings };
   return {
     state,
     events,
-    up: orgsListed === options.organizations.length,
+    listedOrgs,
+    up: listedOrgs.size === options.organizations.length,
     stats: {
       orgs: options.organizations.length,
-      orgsListed,
+      orgsListed: listedOrgs.size,
       stacks: stacks.size,
       stacksRead,
       events: events.length,

@@ -230,6 +230,15 @@ export const CATALOG = {
     labels: [],
     group: "exporter",
   },
+  exporterOrgUp: {
+    name: "pulumi_exporter_org_up",
+    kind: "gauge",
+    valueType: "int",
+    description:
+      "1 when the last collection cycle listed the organization's stacks, else 0; one series per configured organization",
+    labels: ORG,
+    group: "exporter",
+  },
   exporterCollectDuration: {
     name: "pulumi_exporter_collect_duration_seconds",
     kind: "gauge",
@@ -285,8 +294,9 @@ export const CATALOG = {
     name: "pulumi_exporter_collect_errors_total",
     kind: "counter",
     valueType: "int",
-    description: "Failed collection steps (after retries) by operation; the previous values are kept",
-    labels: ["operation"],
+    description:
+      "Failed collection steps (after retries) by operation and organization; the previous values are kept",
+    labels: ["operation", "org"],
     group: "exporter",
   },
   exporterUnknownValues: {

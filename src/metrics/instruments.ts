@@ -17,7 +17,7 @@ export interface Instruments {
   retainStacks(live: LiveStacks): void;
   /** Hooks for the Pulumi client: requests, latency, retries and dropped items. */
   readonly clientHooks: Required<ClientHooks>;
-  recordCollectError(operation: Operation): void;
+  recordCollectError(operation: Operation, org: string): void;
   /** API values outside the spec's lists, reported under the label value `other`. */
   recordUnknownValues(values: readonly UnknownValues[]): void;
   recordExportFailure(): void;
@@ -46,7 +46,11 @@ function histogram(meter: Meter, id: MetricId) {
 }
 
 /** Registers the exporter's own instruments on `meter`; updates go to `series`, whose producers the readers carry. */
-export function createInstruments(meter: Meter, series: CatalogSeries): Instruments {
+export function createInstruments(
+  meter: Meter,
+  series: CatalogSeries,
+  organizations: readonly string[] = [],
+): Instruments {
   const apiRequests = counter(meter, "exporterApiRequests");
   const apiDuration = histogram(meter, "exporterApiRequestDuration");
   const apiRetries = counter(meter, "exporterApiRetries");
@@ -59,7 +63,7 @@ export function createInstruments(meter: Meter, series: CatalogSeries): Instrume
   for (const operation of OPERATIONS) {
     apiRetries.add(0, { operation });
     itemsDropped.add(0, { operation });
-    collectErrors.add(0, { operation });
+    for (const org of organizations) collectErrors.add(0, { operation, org });
   }
   exportFailures.add(0);
   exportCollectionErrors.add(0);
@@ -84,8 +88,8 @@ export function createInstruments(meter: Meter, series: CatalogSeries): Instrume
         itemsDropped.add(count, { operation });
       },
     },
-    recordCollectError(operation) {
-      collectErrors.add(1, { operation });
+    recordCollectError(operation, org) {
+      collectErrors.add(1, { operation, org });
     },
     recordUnknownValues(values) {
       for (const { operation, field, count } of values) unknownValues.add(count, { operation, field });

@@ -91,6 +91,8 @@ export interface MetricsPipelineOptions {
   readonly logger: Logger;
   /** The OTLP exporter; push is off without one. */
   readonly exporter?: PushMetricExporter;
+  /** The configured organizations: their error counters start at 0. */
+  readonly organizations?: readonly string[];
 }
 
 export interface MetricsPipeline {
@@ -196,7 +198,11 @@ export function createMetricsPipeline(options: MetricsPipelineOptions): MetricsP
     resource: resourceFromAttributes(resourceAttributes(config)),
     readers: push ? [pull, push] : [pull],
   });
-  instruments = createInstruments(provider.getMeter(METER_SCOPE.name, METER_SCOPE.version), series);
+  instruments = createInstruments(
+    provider.getMeter(METER_SCOPE.name, METER_SCOPE.version),
+    series,
+    options.organizations,
+  );
 
   let running: Promise<boolean> | undefined;
   let queued: Promise<boolean> | undefined;

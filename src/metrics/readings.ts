@@ -14,6 +14,8 @@ import type { GaugePoint, GaugeReadings } from "./points.ts";
 /** The exporter's own status, as of the last cycle. */
 export interface ExporterStatus {
   readonly up: boolean | undefined;
+  /** Each configured org, and whether its stacks were listed in the last cycle. */
+  readonly orgsUp?: readonly { readonly org: string; readonly up: boolean }[];
   readonly lastCycleSeconds: number | undefined;
   readonly lastSuccessSeconds: number | undefined;
   readonly version: string;
@@ -87,6 +89,7 @@ export function snapshotReadings(snapshot: Snapshot): GaugeReadings {
 
   const exporter = snapshot.exporter;
   add("exporterUp", {}, exporter.up === undefined ? undefined : exporter.up ? 1 : 0);
+  for (const { org, up } of exporter.orgsUp ?? []) add("exporterOrgUp", { org }, up ? 1 : 0);
   add("exporterCollectDuration", {}, exporter.lastCycleSeconds);
   add("exporterLastSuccess", {}, exporter.lastSuccessSeconds);
   add("exporterBuildInfo", { version: exporter.version, revision: exporter.revision }, 1);

@@ -105,6 +105,8 @@ interface RawReply {
 interface Call {
   run: (signal: AbortSignal) => Promise<RawReply>;
   refused: string | undefined;
+  /** The organization the request is about, for the debug log. */
+  org: string | undefined;
 }
 
 /** Every generated path is a GET; its parameters, as the spec names them. */
@@ -119,6 +121,8 @@ type RawGet = (
 interface Reply {
   status: number;
   body: Uint8Array | undefined;
+  /** The media type, without parameters: `text/html`. */
+  contentType: string;
 }
 
 type Outcome =
@@ -129,6 +133,7 @@ type Outcome =
       body: Uint8Array | undefined;
       error: unknown;
       retryAfter: string | null;
+      contentType: string;
     }
   /** A 2xx response whose body grew past the bound: the same answer again would be no smaller. */
   | { kind: "too-large"; status: number }
@@ -151,7 +156,7 @@ function nonNegativeInteger(name: string, value: number): number {
   return value;
 }
 
-function checkBaseUrl(baseUrl: string, secrets: readonly string[]): string {
+function checkBaseUrl(baseUrl: string, secrets: readonly string[]): URL {
   let url: URL;
   try {
     url = new URL(baseUrl);
@@ -161,7 +166,30 @@ function checkBaseUrl(baseUrl: string, secrets: readonly string[]): string {
   if (url.protocol !== "https:" && url.protocol !== "http:") {
     throw new Error(`Pulumi client: base URL must be http(s), got ${url.protocol}`);
   }
-  return baseUrl;
+  return url;
+}
+
+/** `host:port` of the API, for network errors: `api.pulumi.com:443`. */
+export function apiHostPort(url: URL): string {
+  const port = url.port || (url.protocol === "https:" ? "443" : "80");
+  return `${url.hostname}:${port}`;
+}
+
+/** The console (`app.pulumi.com`) serves HTML pages where the API serves JSON; an API host starts with `api.`. */
+export function looksLikeConsole(url: URL): boolean {
+  return url.hostname === "app.pulumi.com" || !url.hostname.startsWith("api.");
+}
+
+const CONSOLE_HINT = "the API URL looks like the Pulumi console; use --pulumi.api-url=https://api.pulumi.com";
+
+/** The media type of a Content-Type header, lower case and without parameters; "" when there is none. */
+function mediaType(header: string | null): string {
+  return (header ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+}
+
+/** An HTML page: by its content type, or by its first character when the server sent none or a wrong one. */
+function isHtml(contentType: string, text: string | undefined): boolean {
+  return contentType === "text/html" || /^\s*<(!doctype html|html|head|body|!--)/i.test(text ?? "");
 }
 
 function readCaFile(caFile: string): string {
@@ -235,7 +263,10 @@ function bodyDetail(error: unknown, secrets: readonly string[]): string | undefi
 export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
   if (options.token === "") throw new Error("Pulumi client: access token is empty");
   const secrets = [options.token];
-  const baseUrl = checkBaseUrl(options.baseUrl, secrets);
+  const apiUrl = checkBaseUrl(options.baseUrl, secrets);
+  const baseUrl = options.baseUrl;
+  const target = scrub(apiHostPort(apiUrl), secrets);
+  const htmlHint = looksLikeConsole(apiUrl) ? CONSOLE_HINT : undefined;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!(timeoutMs > 0)) throw new Error("Pulumi client: timeoutMs must be positive");
   const retry: RetryOptions = {
@@ -295,8 +326,10 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
   ): Call {
     const query: object | undefined = params.query;
     const pathParams: Record<string, unknown> | undefined = params.path;
+    const org = pathParams?.orgName ?? (query as { organization?: unknown } | undefined)?.organization;
     return {
       refused: refusePathParams(pathParams),
+      org: typeof org === "string" ? org : undefined,
       run: (signal) =>
         rawGet(path, {
           params,
@@ -312,6 +345,18 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
     return clean.length > max ? `${clean.slice(0, max)}…` : clean;
   };
 
+  /**
+   * What a failed response said: the API's own message, or that it was an HTML page (a console or a proxy's page).
+   * 5xx pages come from gateways in front of the API, whatever the URL: their status says it all.
+   */
+  function responseDetail(outcome: Extract<Outcome, { kind: "response" }>): string | undefined {
+    const text = typeof outcome.error === "string" ? outcome.error : undefined;
+    if (!isHtml(outcome.contentType, text)) return bodyDetail(outcome.error, secrets);
+    if (outcome.status >= 500) return undefined;
+    const page = `got an HTML page (${outcome.contentType || "no content type"}) where JSON was expected`;
+    return htmlHint ? `${page}; ${htmlHint}` : page;
+  }
+
   function failure(operation: Operation, outcome: Outcome, attempts: number): PulumiApiError {
     switch (outcome.kind) {
       case "response":
@@ -320,7 +365,7 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
           status: outcome.status,
           attempts,
           reason: describeStatus(outcome.status, outcome.statusText),
-          detail: bodyDetail(outcome.error, secrets),
+          detail: responseDetail(outcome),
         });
       case "too-large":
         return new PulumiApiError({
@@ -341,7 +386,7 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
           operation,
           status: "error",
           attempts,
-          reason: `network error (${safe(outcome.code, 80)})`,
+          reason: `network error (${safe(outcome.code, 80)}) reaching ${target}`,
         });
     }
   }
@@ -385,6 +430,7 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
         body,
         error,
         retryAfter: response.headers.get("retry-after"),
+        contentType: mediaType(response.headers.get("content-type")),
       };
     } catch (error) {
       if (error instanceof BodyTooLargeError) {
@@ -411,10 +457,23 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
       const started = performance.now();
       const outcome = await attemptOnce(call);
       if (lifetime?.aborted) throw cancelled(operation, attempt);
-      hooks.onRequest?.(operation, statusOf(outcome), (performance.now() - started) / 1000);
+      const elapsedMs = performance.now() - started;
+      hooks.onRequest?.(operation, statusOf(outcome), elapsedMs / 1000);
+      logger.debug("Pulumi Cloud request", {
+        operation,
+        org: call.org,
+        status: statusOf(outcome),
+        attempt,
+        duration_ms: Math.round(elapsedMs),
+      });
       if (outcome.kind === "response") {
         const ok = outcome.status >= 200 && outcome.status < 300;
-        if (ok || accept.includes(outcome.status)) return { status: outcome.status, body: outcome.body };
+        if (ok || accept.includes(outcome.status))
+          return {
+            status: outcome.status,
+            body: jsonBody(operation, outcome, attempt),
+            contentType: outcome.contentType,
+          };
       }
       if (!isRetryable(outcome) || attempt === attempts) throw failure(operation, outcome, attempt);
       const retryAfterMs =
@@ -431,6 +490,23 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
     }
     // Unreachable: the last attempt either returned or threw.
     throw new PulumiApiError({ operation, status: "error", attempts, reason: "no attempt made" });
+  }
+
+  /** The body of an answer that must be JSON; an HTML page (the console, a proxy's login page) says so plainly. */
+  function jsonBody(
+    operation: Operation,
+    outcome: { status: number; body: Uint8Array | undefined; contentType: string },
+    attempts: number,
+  ): Uint8Array | undefined {
+    const head = outcome.body === undefined ? undefined : utf8.decode(outcome.body.subarray(0, 64));
+    if (!isHtml(outcome.contentType, head)) return outcome.body;
+    throw new PulumiApiError({
+      operation,
+      status: outcome.status,
+      attempts,
+      reason: `got an HTML page (${outcome.status}, ${outcome.contentType || "no content type"}) where JSON was expected`,
+      ...(htmlHint ? { detail: htmlHint } : {}),
+    });
   }
 
   function malformed(operation: Operation, status: number, reason: string): PulumiApiError {

@@ -5,6 +5,7 @@ import type { Logger } from "../log/logger.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "../metrics/prometheus.ts";
 import { VERSION } from "../version.ts";
 import { type PreviewSnapshot, previewDocument, renderPreviewText } from "./preview.ts";
+import { type OrgHealth, readiness } from "./readiness.ts";
 
 /** Longest request target (path and query) served; longer ones get 414. */
 export const MAX_REQUEST_TARGET_LENGTH = 2048;
@@ -16,6 +17,10 @@ export interface Health {
   readonly ready: boolean;
   /** True while the state file is read back (no cycle runs before that). */
   readonly restoring?: boolean;
+  /** Collection cycles finished so far. */
+  readonly cycles?: number;
+  /** Each configured organization as of the last cycle (empty before the first). */
+  readonly organizations?: readonly OrgHealth[];
 }
 
 export interface ServerDeps {
@@ -99,10 +104,11 @@ export function createServerApp(deps: ServerDeps): Hono {
   );
 
   app.get("/readyz", (c) => {
-    const health = deps.health();
-    if (health.ready) return c.text("ok\n");
-    if (health.restoring) return c.text("not ready: restoring state\n", 503);
-    return c.text("not ready: no collection has finished yet\n", 503);
+    const answer = readiness(deps.health());
+    const status = answer.ready ? 200 : 503;
+    const json =
+      c.req.query("verbose") !== undefined || (c.req.header("accept") ?? "").includes("application/json");
+    return json ? c.json(answer.document, status) : c.text(`${answer.text}\n`, status);
   });
 
   app.get("/metrics", async (c) => {

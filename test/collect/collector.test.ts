@@ -79,7 +79,10 @@ describe("Collector over several cycles", () => {
   beforeEach(() => {
     api = world();
     clock = 4_000_000;
-    metrics = memoryMetrics(() => (collector.snapshot ? snapshotReadings(collector.snapshot) : undefined));
+    metrics = memoryMetrics(
+      () => (collector.snapshot ? snapshotReadings(collector.snapshot) : undefined),
+      ["acme", "beta"],
+    );
     collector = new Collector({
       api,
       logger: silentLogger,
@@ -152,8 +155,15 @@ describe("Collector over several cycles", () => {
     expect(metrics.value(m, "pulumi_org_neo_token_budget_exhausted", acme)).toBe(0);
     expect(metrics.value(m, "pulumi_org_neo_token_budget_consumed", { org: "beta" })).toBeUndefined();
     expect(metrics.value(m, "pulumi_exporter_up", {})).toBe(1);
-    // Error counters exist from the start, at 0, for every operation.
-    expect(metrics.value(m, "pulumi_exporter_collect_errors_total", { operation: "ListTeams" })).toBe(0);
+    expect(m.get("pulumi_exporter_org_up")).toEqual([
+      { attributes: { org: "acme" }, value: 1 },
+      { attributes: { org: "beta" }, value: 1 },
+    ]);
+    // Error counters exist from the start, at 0, for every operation (and configured org).
+    expect(
+      metrics.value(m, "pulumi_exporter_collect_errors_total", { operation: "ListTeams", org: "beta" }),
+    ).toBe(0);
+    expect(m.get("pulumi_exporter_collect_errors_total")).toHaveLength(30);
     expect(metrics.value(m, "pulumi_exporter_api_retries_total", { operation: "GetStackUpdates" })).toBe(0);
     expect(metrics.value(m, "pulumi_exporter_items_dropped_total", { operation: "ListTasks" })).toBe(0);
     expect(m.get("pulumi_exporter_items_dropped_total")).toHaveLength(15);
@@ -278,13 +288,21 @@ describe("Collector over several cycles", () => {
     expect(metrics.value(m, "pulumi_org_member_count", { org: "beta" })).toBe(2);
     expect(metrics.value(m, "pulumi_stack_resource_count", api1)).toBe(4);
     expect(metrics.value(m, "pulumi_exporter_up", {})).toBe(0);
-    expect(metrics.value(m, "pulumi_exporter_collect_errors_total", { operation: "ListUserStacks" })).toBe(1);
-    expect(
-      metrics.value(m, "pulumi_exporter_collect_errors_total", { operation: "ListOrganizationMembers" }),
-    ).toBe(1);
+    expect(m.get("pulumi_exporter_org_up")).toEqual([
+      { attributes: { org: "acme" }, value: 1 },
+      { attributes: { org: "beta" }, value: 0 },
+    ]);
+    const errors = (operation: string, org: string) =>
+      metrics.value(m, "pulumi_exporter_collect_errors_total", { operation, org });
+    expect(errors("ListUserStacks", "beta")).toBe(1);
+    expect(errors("ListUserStacks", "acme")).toBe(0);
+    expect(errors("ListOrganizationMembers", "beta")).toBe(1);
+    expect(errors("ListOrganizationMembers", "acme")).toBe(0);
     api.failing.clear();
     const recovered = await collector.collect();
     expect(recovered.up).toBe(true);
+    const after = await metrics.collect();
+    expect(after.get("pulumi_exporter_org_up")?.map((p) => p.value)).toEqual([1, 1]);
   });
 
   test("a stack recreated under the same name counts its new updates; a restart replays nothing", async () => {

@@ -162,6 +162,9 @@ describe("the exporter and its lock", () => {
     expect(api.totalCalls).toBe(0);
     expect(readFileSync(path, "utf8")).toBe(garbage);
     const ready = await fetch(`${running.url}/readyz`);
-    expect([ready.status, await ready.text()]).toEqual([503, "not ready: no collection has finished yet\n"]);
+    expect([ready.status, await ready.text()]).toEqual([
+      503,
+      "not ready: no collection cycle has finished yet\n",
+    ]);
   });
 });

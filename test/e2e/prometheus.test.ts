@@ -164,6 +164,17 @@ function zeroExcept(family: string, nonZero: Record<string, number>): Series {
   return out;
 }
 
+/** Collection errors: every operation of every org at 0 except `nonZero` (`"operation org"`). */
+function errorsZeroExcept(nonZero: Record<string, number>): Series {
+  const out: Series = {};
+  for (const operation of OPERATIONS) {
+    for (const org of ORGS)
+      out[seriesKey("pulumi_exporter_collect_errors_total", { operation, org })] =
+        nonZero[`${operation} ${org}`] ?? 0;
+  }
+  return out;
+}
+
 describe("Prometheus scraping the compiled binary", () => {
   test("both targets are up and every family of the catalog has series in Prometheus", async () => {
     expect((await prometheus.targets()).map((t) => t.health)).toEqual(["up", "up"]);
@@ -209,7 +220,7 @@ describe("Prometheus scraping the compiled binary", () => {
       zeroExcept("pulumi_exporter_items_dropped_total", { ListTeams: 1 }),
     );
     expect(await series(`pulumi_exporter_collect_errors_total{${at}}`)).toEqual(
-      zeroExcept("pulumi_exporter_collect_errors_total", { ListTasks: 1 }),
+      errorsZeroExcept({ "ListTasks org-3": 1 }),
     );
     expect(await series(`pulumi_exporter_export_failures_total{${at}}`)).toEqual({
       "pulumi_exporter_export_failures_total{}": 1,
@@ -286,7 +297,7 @@ describe("Prometheus scraping the compiled binary", () => {
     });
     expect(
       Object.values(await series(`pulumi_exporter_collect_errors_total{instance="${demoTarget}"}`)),
-    ).toEqual(OPERATIONS.map(() => 0));
+    ).toEqual(OPERATIONS.flatMap(() => ORGS.map(() => 0)));
   });
 
   test("neither process printed the access token", () => {

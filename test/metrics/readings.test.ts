@@ -38,6 +38,27 @@ describe("cachedSnapshotReadings", () => {
   });
 });
 
+describe("snapshotReadings: pulumi_exporter_org_up", () => {
+  test("one point per configured org: 1 when its stacks were listed in the last cycle, else 0", () => {
+    const base = snapshot(false, 1_000_000);
+    const readings = snapshotReadings({
+      ...base,
+      exporter: {
+        ...base.exporter,
+        orgsUp: [
+          { org: "acme", up: true },
+          { org: "beta", up: false },
+        ],
+      },
+    });
+    expect(readings.get("exporterOrgUp")).toEqual([
+      { attributes: { org: "acme" }, value: 1 },
+      { attributes: { org: "beta" }, value: 0 },
+    ]);
+    expect(snapshotReadings(base).get("exporterOrgUp")).toBeUndefined();
+  });
+});
+
 describe("endedStateHold", () => {
   const running = (kinds: readonly string[]) =>
     new Map([

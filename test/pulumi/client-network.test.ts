@@ -140,7 +140,9 @@ describe("TLS", () => {
   test("an unknown certificate authority is refused", async () => {
     const { client, seen } = observedClient(url, { retry: { maxRetries: 0 } });
     const error = await rejectionOf(client.listTeams("acme"));
-    expect(error.message).toBe("ListTeams: network error (DEPTH_ZERO_SELF_SIGNED_CERT)");
+    expect(error.message).toBe(
+      `ListTeams: network error (DEPTH_ZERO_SELF_SIGNED_CERT) reaching ${url.slice("https://".length)}`,
+    );
     expect(seen.requests).toEqual([{ operation: "ListTeams", status: "error" }]);
   });
 

@@ -209,7 +209,9 @@ describe("network failures", () => {
     const server = await resettingServer(100, TEAMS);
     const { client } = observedClient(server.url, { retry: { maxRetries: 2 } });
     const error = await rejectionOf(client.listTeams("acme"));
-    expect(error.message).toBe("ListTeams: network error (ECONNRESET) after 3 attempts");
+    expect(error.message).toBe(
+      `ListTeams: network error (ECONNRESET) reaching ${server.url.slice("http://".length)} after 3 attempts`,
+    );
     expect((error as PulumiApiError).status).toBe("error");
     expect(server.connections()).toBe(3);
   });
@@ -220,7 +222,9 @@ describe("network failures", () => {
     await probe.stop(true);
     const { client, seen } = observedClient(url, { retry: { maxRetries: 1 } });
     const error = await rejectionOf(client.listTeams("acme"));
-    expect(error.message).toBe("ListTeams: network error (ECONNREFUSED) after 2 attempts");
+    expect(error.message).toBe(
+      `ListTeams: network error (ECONNREFUSED) reaching ${url.slice("http://".length)} after 2 attempts`,
+    );
     expect(seen.requests.map((r) => r.status)).toEqual(["error", "error"]);
   });
 });

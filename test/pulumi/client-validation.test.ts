@@ -183,7 +183,7 @@ describe("a malformed envelope is an error, not retried", () => {
     [
       "not JSON",
       (app) => app.get("/api/orgs/:org/teams", (c) => c.text("<html>maintenance</html>")),
-      "ListTeams: malformed response: body is not JSON",
+      "ListTeams: got an HTML page (200, text/plain) where JSON was expected (the API URL looks like the Pulumi console; use --pulumi.api-url=https://api.pulumi.com)",
     ],
     [
       "empty body",

@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { ORG_TASKS } from "../../src/collect/orgs.ts";
 import type { NeoTask } from "../../src/pulumi/types.ts";
-import { FLEET, failedSteps, type Rig, startRig } from "../support/reliability-rig.ts";
+import { FLEET, failedSteps, ORGS, type Rig, startRig } from "../support/reliability-rig.ts";
 import {
   adjust,
   changes,
@@ -57,6 +57,16 @@ function failedRequests(before: Series, after: Series): Series {
 function perOperation(family: string, counts: Readonly<Record<string, number>>): Series {
   return Object.fromEntries(
     Object.entries(counts).map(([operation, n]) => [seriesKey(family, { operation }), n]),
+  );
+}
+
+/** Collection errors by `"operation org"`. */
+function collectErrors(counts: Readonly<Record<string, number>>): Series {
+  return Object.fromEntries(
+    Object.entries(counts).map(([at, n]) => {
+      const [operation = "", org = ""] = at.split(" ");
+      return [seriesKey(ERRORS, { operation, org }), n];
+    }),
   );
 }
 
@@ -134,7 +144,7 @@ describe("Pulumi API faults", () => {
     const after = await r.actual();
     expect(result.up).toBe(false);
     expect(await r.value("pulumi_exporter_up")).toBe(0);
-    expect(changes(before, after, ERRORS)).toEqual(perOperation(ERRORS, { ListUserStacks: 1 }));
+    expect(changes(before, after, ERRORS)).toEqual(collectErrors({ "ListUserStacks org-2": 1 }));
     expect(changes(before, after, RETRIES)).toEqual(perOperation(RETRIES, { ListUserStacks: 4 }));
     expect(failedRequests(before, after)).toEqual(requests({ "ListUserStacks 429": 5 }));
     const stackFamilies = [
@@ -215,7 +225,7 @@ describe("Pulumi API faults", () => {
     result = await r.cycle();
     after = await r.actual();
     expect(result.up).toBe(true);
-    expect(changes(before, after, ERRORS)).toEqual(perOperation(ERRORS, { OrgDeploymentsMetadata: 1 }));
+    expect(changes(before, after, ERRORS)).toEqual(collectErrors({ "OrgDeploymentsMetadata org-1": 1 }));
     expect(failedRequests(before, after)).toEqual(
       requests({ "OrgDeploymentsMetadata 503": 5, "ListOrgDeployments 500": 5 }),
     );
@@ -270,7 +280,7 @@ describe("Pulumi API faults", () => {
         GetPolicyResultsMetadata: 4,
       }),
     );
-    expect(changes(before, after, ERRORS)).toEqual(perOperation(ERRORS, { GetPolicyResultsMetadata: 1 }));
+    expect(changes(before, after, ERRORS)).toEqual(collectErrors({ "GetPolicyResultsMetadata org-3": 1 }));
     const policyResults = [
       "pulumi_org_policy_total",
       "pulumi_org_policy_with_issues",
@@ -302,7 +312,7 @@ describe("Pulumi API faults", () => {
     const result = await r.cycle();
     const after = await r.actual();
     expect(result.up).toBe(false);
-    expect(changes(before, after, ERRORS)).toEqual(perOperation(ERRORS, { ListUserStacks: 1 }));
+    expect(changes(before, after, ERRORS)).toEqual(collectErrors({ "ListUserStacks org-1": 1 }));
     const failed = failedRequests(before, after);
     const retried = changes(before, after, RETRIES);
     expect(failed[seriesKey(REQUESTS, { operation: "ListUserStacks", code: "error" })]).toBe(5);
@@ -331,7 +341,9 @@ describe("Pulumi API faults", () => {
       stale(r.truth.expected(), first, { org: "org-1" }, stackFamilies),
     );
     expect(failedSteps(r.logs).map((s) => s.error)).toEqual([
-      expect.stringMatching(/^ListUserStacks: network error \(.+\) after 5 attempts$/),
+      expect.stringMatching(
+        /^ListUserStacks: network error \(.+\) reaching 127\.0\.0\.1:\d+ after 5 attempts$/,
+      ),
     ]);
 
     r.tick();
@@ -353,7 +365,7 @@ describe("Pulumi API faults", () => {
     expect(changes(before, after, RETRIES)).toEqual({});
     expect(failedRequests(before, after)).toEqual({});
     expect(changes(before, after, ERRORS)).toEqual(
-      perOperation(ERRORS, { ListTeams: 1, GetStackUpdates: 2 }),
+      collectErrors({ "ListTeams org-2": 1, "GetStackUpdates org-1": 2 }),
     );
     const failed = failedSteps(r.logs);
     expect(failed.map((s) => s.operation).sort()).toEqual([
@@ -477,7 +489,7 @@ describe("Pulumi API faults", () => {
         ),
       );
       expect(changes(before, after, ERRORS)).toEqual(
-        perOperation(ERRORS, Object.fromEntries(ORG_OPERATIONS.map((operation) => [operation, 1]))),
+        collectErrors(Object.fromEntries(ORG_OPERATIONS.map((operation) => [`${operation} org-2`, 1]))),
       );
       // Nothing of org-2 is made up: its series are absent, everything else is exact.
       expect(pick(after, TRUTH_FAMILIES)).toEqual(withoutLabels(r.truth.expected(), { org: "org-2" }));
@@ -516,7 +528,11 @@ describe("Pulumi API faults", () => {
       perOperation(RETRIES, Object.fromEntries(perOrgRequest.map((operation) => [operation, 3 * 4]))),
     );
     expect(changes(before, after, ERRORS)).toEqual(
-      perOperation(ERRORS, Object.fromEntries(ORG_OPERATIONS.map((operation) => [operation, 3]))),
+      collectErrors(
+        Object.fromEntries(
+          ORG_OPERATIONS.flatMap((operation) => ORGS.map((org) => [`${operation} ${org}`, 1])),
+        ),
+      ),
     );
     // Backoff with equal jitter (random 0.5): 375, 750, 1500, 3000 ms before retries 1-4 of each request.
     expect(r.sleeps.sort((a, b) => a - b)).toEqual(

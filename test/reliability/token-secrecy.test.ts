@@ -32,7 +32,15 @@ function closedPort(): number {
 
 /** Everything the exporter serves, as text. */
 async function pages(url: string): Promise<string[]> {
-  const paths = ["/", "/metrics", "/metrics-preview", "/metrics-preview?format=json", "/healthz", "/readyz"];
+  const paths = [
+    "/",
+    "/metrics",
+    "/metrics-preview",
+    "/metrics-preview?format=json",
+    "/healthz",
+    "/readyz",
+    "/readyz?verbose",
+  ];
   return Promise.all(
     paths.map(async (path) => {
       const response = await fetch(`${url}${path}`);
@@ -95,8 +103,12 @@ describe("the access token", () => {
     expect(output).toContain('msg="OTLP export failed"');
     expect(output).toContain('msg="retrying Pulumi Cloud request"');
     const metrics = served.find((page) => page.startsWith("/metrics 200"));
-    expect(metrics).toContain('pulumi_exporter_collect_errors_total{operation="ListTeams"} 2\n');
-    expect(metrics).toContain('pulumi_exporter_collect_errors_total{operation="ListPolicyGroups"} 4\n');
+    expect(metrics).toContain('pulumi_exporter_collect_errors_total{operation="ListTeams",org="org-1"} 2\n');
+    expect(metrics).toContain('pulumi_exporter_collect_errors_total{operation="ListTeams",org="org-2"} 0\n');
+    for (const org of ["org-1", "org-2"])
+      expect(metrics).toContain(
+        `pulumi_exporter_collect_errors_total{operation="ListPolicyGroups",org="${org}"} 2\n`,
+      );
     expect(served.find((page) => page.startsWith("/metrics-preview?format=json 200"))).toBeDefined();
   });
 
@@ -126,6 +138,10 @@ describe("the access token", () => {
     expect(failures.length).toBeGreaterThan(1);
     expect(failures.map((line) => line.error)).toContain(
       "ListTeams: HTTP 401 Unauthorized (token [REDACTED] is not valid)",
+    );
+    // /readyz?verbose shows the failing steps' errors as the client wrote them: scrubbed.
+    expect(served.find((page) => page.startsWith("/readyz?verbose 503"))).toContain(
+      '"error":"ListTeams: HTTP 401 Unauthorized (token [REDACTED] is not valid)"',
     );
     expect(failures.map((line) => line.error)).toContain(
       "ListUserStacks: HTTP 401 Unauthorized (Unauthorized: No credentials provided or are invalid.)",

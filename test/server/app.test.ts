@@ -73,7 +73,7 @@ describe("health", () => {
     const { app, state } = makeApp();
     const before = await app.request("/readyz");
     expect(before.status).toBe(503);
-    expect(await before.text()).toBe("not ready: no collection has finished yet\n");
+    expect(await before.text()).toBe("not ready: no collection cycle has finished yet\n");
     state.health = { alive: true, ready: true };
     const after = await app.request("/readyz");
     expect(after.status).toBe(200);

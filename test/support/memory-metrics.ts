@@ -32,7 +32,11 @@ export interface MemoryMetrics {
   shutdown(): Promise<void>;
 }
 
-export function memoryMetrics(readings: () => GaugeReadings | undefined): MemoryMetrics {
+/** `organizations`: the configured ones, whose error counters start at 0. */
+export function memoryMetrics(
+  readings: () => GaugeReadings | undefined,
+  organizations: readonly string[] = [],
+): MemoryMetrics {
   const series = new CatalogSeries({ scope: { name: "test" }, readings });
   const reader = new MemoryReader({
     aggregationTemporalitySelector: temporalitySelector("cumulative"),
@@ -40,7 +44,7 @@ export function memoryMetrics(readings: () => GaugeReadings | undefined): Memory
     metricProducers: [series.producer(AggregationTemporality.CUMULATIVE)],
   });
   const provider = new MeterProvider({ readers: [reader] });
-  const instruments = createInstruments(provider.getMeter("test"), series);
+  const instruments = createInstruments(provider.getMeter("test"), series, organizations);
   return {
     instruments,
     async collect() {

@@ -194,9 +194,9 @@ function fanOut(a: Instruments, b: Instruments): Instruments {
         b.clientHooks.onDropped(...args);
       },
     },
-    recordCollectError(operation) {
-      a.recordCollectError(operation);
-      b.recordCollectError(operation);
+    recordCollectError(operation, org) {
+      a.recordCollectError(operation, org);
+      b.recordCollectError(operation, org);
     },
     recordUnknownValues(values) {
       a.recordUnknownValues(values);
@@ -285,11 +285,15 @@ export function logfmtFields(line: string): Record<string, string> {
   return fields;
 }
 
-/** The collection steps that failed, from the log lines (in order). */
+/** The collection steps that failed, from the log lines (in order; repeats of a streak are logged at debug). */
 export function failedSteps(logs: readonly string[]): FailedStep[] {
   return logs
     .map(logfmtFields)
-    .filter((f) => f.msg === "collection step failed, keeping previous values")
+    .filter(
+      (f) =>
+        f.msg === "collection step failed, keeping previous values" ||
+        f.msg === "collection step failed again",
+    )
     .map((f) => ({
       operation: f.operation ?? "",
       org: f.org ?? "",
