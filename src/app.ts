@@ -118,6 +118,8 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
     ...(exporter ? { exporter } : {}),
   });
   const metrics = pipeline;
+  /** Updates counted by this process, for the preview page. */
+  let updatesCounted = 0;
 
   const scheduler = new Scheduler({
     collector,
@@ -129,7 +131,8 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
       callsThisCycle = 0;
       return { api_calls: calls };
     },
-    afterCycle: async () => {
+    afterCycle: async (result) => {
+      updatesCounted += result.events.length;
       stateStore?.save(collector.state);
       // Not awaited: a slow backend must not delay the next cycle.
       void metrics.push();
@@ -155,6 +158,8 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
           organizations: config.pulumi.organizations.length,
           stacks: snapshot.state.stacks.size,
           up: snapshot.exporter.up ? 1 : 0,
+          "updates counted": updatesCounted,
+          deployments: totalDeployments(snapshot.state),
         },
       };
     },
@@ -204,6 +209,15 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
       stateStore?.close();
     },
   };
+}
+
+/** Deployments of every organization, by the last deployment counts read. */
+function totalDeployments(state: Collector["state"]): number {
+  let total = 0;
+  for (const values of state.orgs.values()) {
+    for (const count of Object.values(values.deployments ?? {})) total += count;
+  }
+  return total;
 }
 
 /** The promise's value, or undefined when it takes longer than `ms`. */

@@ -5,6 +5,7 @@ import type { Logger } from "../log/logger.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "../metrics/prometheus.ts";
 import { VERSION } from "../version.ts";
 import { type PreviewSnapshot, previewDocument, renderPreviewText } from "./preview.ts";
+import { escapeHtml, PREVIEW_HTML_CSP, renderPreviewHtml } from "./preview-html.ts";
 import { type OrgHealth, readiness } from "./readiness.ts";
 
 /** Longest request target (path and query) served; longer ones get 414. */
@@ -31,18 +32,11 @@ export interface ServerDeps {
   preview(): PreviewSnapshot | undefined;
   previewEnabled: boolean;
   logger: Logger;
+  /** Epoch ms, for the relative times of the preview page; Date.now by default. */
+  now?: () => number;
 }
 
 const ALLOW = "GET, HEAD";
-
-function escapeHtml(text: string): string {
-  return text
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&#39;");
-}
 
 /** Relative links, so the page also works behind a reverse proxy that serves it under a path prefix. */
 function landingPage(previewEnabled: boolean): string {
@@ -118,12 +112,23 @@ export function createServerApp(deps: ServerDeps): Hono {
 
   app.get("/metrics-preview", (c) => {
     if (!deps.previewEnabled) return c.notFound();
-    const format = c.req.query("format") ?? "text";
-    if (format !== "text" && format !== "json") return c.text("format must be text or json\n", 400);
+    // Browsers ask for HTML and get the page for people; curl and scripts get text unless they ask.
+    const wantsHtml = (c.req.header("accept") ?? "").includes("text/html");
+    const format = c.req.query("format") ?? (wantsHtml ? "html" : "text");
+    if (format !== "text" && format !== "json" && format !== "html")
+      return c.text("format must be text, json or html\n", 400);
     const snapshot = deps.preview();
     if (snapshot === undefined) return c.text("no collection yet\n", 503);
     if (format === "json") return c.json(previewDocument(snapshot));
-    return c.text(renderPreviewText(snapshot));
+    if (format === "text") return c.text(renderPreviewText(snapshot));
+    const organizations = deps.health().organizations ?? [];
+    const page = renderPreviewHtml({
+      snapshot,
+      organizations,
+      version: VERSION,
+      now: (deps.now ?? Date.now)(),
+    });
+    return c.html(page, 200, { "Content-Security-Policy": PREVIEW_HTML_CSP });
   });
 
   app.notFound((c) => c.text("not found\n", 404));

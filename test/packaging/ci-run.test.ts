@@ -81,7 +81,7 @@ function run(env: Record<string, string> = {}) {
 
 const INSTALL_CALLS = [
   "apt-get update -qq",
-  "apt-get install -y -qq --no-install-recommends prometheus",
+  "apt-get install -y -qq --no-install-recommends prometheus chromium",
   "policy-rc.d says 101",
 ];
 
@@ -113,7 +113,7 @@ describe(".ci/run installing Prometheus", () => {
     chmodSync(policy, 0o755);
     const { code, stdout, stderr, calls } = run({ INSTALL_EXIT: "100" });
     expect(code).toBe(1);
-    expect(stderr).toBe("installing prometheus failed\n");
+    expect(stderr).toBe("installing prometheus chromium failed\n");
     expect(stdout.trimEnd().split("\n").at(-1)).toBe("0 passed, 1 failed");
     expect(calls.filter((c) => c.startsWith("npm run"))).toEqual([]);
     expect(readFileSync(policy, "utf8")).toBe("#!/bin/sh\nexit 0\n");

@@ -256,7 +256,7 @@ describe("/metrics-preview", () => {
     state.preview = SNAPSHOT;
     const response = await app.request("/metrics-preview?format=%3Cb%3Exml");
     expect(response.status).toBe(400);
-    expect(await response.text()).toBe("format must be text or json\n");
+    expect(await response.text()).toBe("format must be text, json or html\n");
   });
 });
 

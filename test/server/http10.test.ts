@@ -70,7 +70,7 @@ describe("HTTP/1.0 without a Host header", () => {
     const preview = await raw("GET /metrics-preview?format=xml HTTP/1.0\r\n\r\n");
     expect(preview).toEqual({
       statusLine: "HTTP/1.1 400 Bad Request",
-      body: "format must be text or json\n",
+      body: "format must be text, json or html\n",
     });
     const post = await raw("POST /metrics HTTP/1.0\r\nContent-Length: 7\r\n\r\npayload");
     expect(post).toEqual({ statusLine: "HTTP/1.1 405 Method Not Allowed", body: "method not allowed\n" });
