@@ -42,6 +42,17 @@ export interface UpdatesPage {
   droppedAfter?: readonly number[];
 }
 
+/** Who the token belongs to and which organizations it can see (their URL names). */
+export interface CurrentUser {
+  login: string;
+  organizations: string[];
+}
+
+/** The start-up check's one call: kept apart from PulumiApi, which collection fakes implement. */
+export interface UserApi {
+  getCurrentUser(): Promise<CurrentUser>;
+}
+
 export interface PulumiApi {
   /**
    * Every stack of the organization. `onPage` sees each page's stacks as it arrives, so work on the first page
@@ -90,6 +101,7 @@ export const OPERATIONS = [
   "GetPolicyResultsMetadata",
   "ListTasks",
   "GetOrgNeoTokenBudget",
+  "GetCurrentUser",
 ] as const;
 
 export type Operation = (typeof OPERATIONS)[number];

@@ -8,6 +8,18 @@ let api: LocalApi;
 
 beforeAll(() => {
   api = startLocalApi((app) => {
+    app.get("/api/user", (c) =>
+      c.json({
+        id: "u-1",
+        githubLogin: "alice",
+        name: "Alice",
+        email: "alice@example.com",
+        organizations: [
+          { name: "Acme Corp", githubLogin: "acme", avatarUrl: "", role: "admin" },
+          { name: "Beta", githubLogin: "beta", avatarUrl: "", role: "member" },
+        ],
+      }),
+    );
     app.get("/api/user/stacks", (c) =>
       c.json({
         stacks: [
@@ -153,6 +165,12 @@ describe("every operation calls its documented path and query", () => {
       { orgName: "acme", projectName: "web", stackName: "dev" },
     ]);
     expectLastRequest("/api/user/stacks?organization=acme");
+  });
+
+  test("getCurrentUser reads the login and the organizations' URL names", async () => {
+    const { client, seen } = observedClient(api.url);
+    expect(await client.getCurrentUser()).toEqual({ login: "alice", organizations: ["acme", "beta"] });
+    expect(seen.requests).toEqual([{ operation: "GetCurrentUser", status: 200 }]);
   });
 
   test("getStackResourceCount encodes the stack reference", async () => {
