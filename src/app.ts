@@ -2,6 +2,7 @@
  * The running exporter: config → Pulumi client → collector → metrics → OTLP push and the HTTP server.
  * Shared by the `run` and `demo` commands.
  */
+import { applyToRun, checkStartup, type StartupClock, type StartupRetry } from "./check/startup.ts";
 import { Collector } from "./collect/collector.ts";
 import { cycleBudgetMs } from "./collect/cycle.ts";
 import { Scheduler } from "./collect/scheduler.ts";
@@ -13,8 +14,8 @@ import type { Instruments } from "./metrics/instruments.ts";
 import { resolveOtlpTarget } from "./metrics/otlp-endpoint.ts";
 import { createMetricsPipeline, type MetricsPipeline } from "./metrics/provider.ts";
 import { cachedSnapshotReadings } from "./metrics/readings.ts";
-import type { ClientHooks, PulumiApi } from "./pulumi/api.ts";
-import { createPulumiClient } from "./pulumi/client.ts";
+import type { ClientHooks, PulumiApi, UserApi } from "./pulumi/api.ts";
+import { createPulumiClient, type PulumiClientOptions } from "./pulumi/client.ts";
 import { createServerApp } from "./server/app.ts";
 import { formatHostPort } from "./server/listen-address.ts";
 import { startServer } from "./server/serve.ts";
@@ -36,6 +37,14 @@ export interface StartOptions {
   readonly logger: Logger;
   /** Replaces the HTTP client (tests). */
   readonly api?: PulumiApi;
+  /**
+   * Answers the start-up check (token and organizations) before the first cycle. Default: the HTTP client when
+   * `api` is not given; with an `api` of its own and no `userApi`, the check is skipped.
+   */
+  readonly userApi?: UserApi;
+  /** The start-up check's clock and retry bound while the API cannot be reached (tests). */
+  readonly startupClock?: StartupClock;
+  readonly startupRetry?: StartupRetry;
   /** The collection loop's clock and timers: the scheduler's interval, liveness and the cycle deadline (tests). */
   readonly timers?: Timers;
   /** The clock compared with Pulumi's timestamps, epoch ms (tests: the simulator's); the timers' by default. */
@@ -71,9 +80,11 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
       hooks.onRequest(...args);
     },
   };
-  const api =
-    options.api ??
-    createPulumiClient({
+  let api: PulumiApi;
+  let userApi: UserApi | undefined = options.userApi;
+  if (options.api) api = options.api;
+  else {
+    const clientOptions: PulumiClientOptions = {
       baseUrl: config.pulumi.apiUrl,
       token: config.pulumi.accessToken,
       timeoutMs: config.pulumi.requestTimeoutMs,
@@ -81,7 +92,11 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
       hooks: countingHooks,
       logger,
       ...(config.pulumi.caFile ? { caFile: config.pulumi.caFile } : {}),
-    });
+    };
+    api = createPulumiClient(clientOptions);
+    // The start-up check does its own bounded retrying; the client's would stretch the bound.
+    userApi ??= createPulumiClient({ ...clientOptions, retry: { maxRetries: 0 } });
+  }
 
   const stateStore = config.state.file
     ? new StateStore({
@@ -168,6 +183,16 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
     throw error;
   }
   logger.info("serving HTTP", { address: formatHostPort(server.hostname, server.port) });
+  if (userApi) {
+    try {
+      await startupCheck(options, userApi);
+    } catch (error) {
+      await server.stop(0);
+      stateStore?.close();
+      await metrics.shutdown();
+      throw error;
+    }
+  }
   if (stateStore) {
     // The first cycle waits for the restore: a cycle on an empty state would take a new baseline.
     stateStore.restored.then(
@@ -201,6 +226,20 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
       stateStore?.close();
     },
   };
+}
+
+/** Token and organizations, before the first cycle; throws a StartupError when the exporter cannot go on. */
+async function startupCheck(options: StartOptions, userApi: UserApi): Promise<void> {
+  const { pulumi } = options.config;
+  const report = await checkStartup({
+    api: userApi,
+    organizations: pulumi.organizations,
+    tokenSource: pulumi.accessTokenSource,
+    apiUrl: pulumi.apiUrl,
+    ...(options.startupClock ? { clock: options.startupClock } : {}),
+    ...(options.startupRetry ? { retry: options.startupRetry } : {}),
+  });
+  applyToRun(report, pulumi.organizations, options.logger);
 }
 
 /** The promise's value, or undefined when it takes longer than `ms`. */
