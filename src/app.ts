@@ -58,6 +58,23 @@ export interface StartOptions {
   readonly onFatal?: (error: Error) => void;
 }
 
+/** The HTTP client's options from the configuration. */
+export function pulumiClientOptions(
+  config: Config,
+  logger: Logger,
+  hooks?: ClientHooks,
+): PulumiClientOptions {
+  return {
+    baseUrl: config.pulumi.apiUrl,
+    token: config.pulumi.accessToken,
+    timeoutMs: config.pulumi.requestTimeoutMs,
+    maxResponseBytes: config.pulumi.maxResponseBytes,
+    logger,
+    ...(hooks ? { hooks } : {}),
+    ...(config.pulumi.caFile ? { caFile: config.pulumi.caFile } : {}),
+  };
+}
+
 /** Hooks that forward to the instruments once they exist: the client is built before the metrics pipeline. */
 function lateHooks(target: () => Instruments | undefined): Required<ClientHooks> {
   return {
@@ -84,15 +101,7 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
   let userApi: UserApi | undefined = options.userApi;
   if (options.api) api = options.api;
   else {
-    const clientOptions: PulumiClientOptions = {
-      baseUrl: config.pulumi.apiUrl,
-      token: config.pulumi.accessToken,
-      timeoutMs: config.pulumi.requestTimeoutMs,
-      maxResponseBytes: config.pulumi.maxResponseBytes,
-      hooks: countingHooks,
-      logger,
-      ...(config.pulumi.caFile ? { caFile: config.pulumi.caFile } : {}),
-    };
+    const clientOptions = pulumiClientOptions(config, logger, countingHooks);
     api = createPulumiClient(clientOptions);
     // The start-up check does its own bounded retrying; the client's would stretch the bound.
     userApi ??= createPulumiClient({ ...clientOptions, retry: { maxRetries: 0 } });
