@@ -147,8 +147,29 @@ export async function checkStartup(input: StartupCheckInput): Promise<StartupRep
     if (error instanceof StartupError) throw error;
     return { kind: "unverified", reason: reasonOf(error) };
   }
-  const { usable, missing } = judgeOrganizations(input.organizations, user.organizations);
-  return { kind: "verified", user: user.login, visible: user.organizations, usable, missing };
+  const judged = judgeOrganizations(input.organizations, user.organizations);
+  const confirmed = await confirmMissing(input.api, judged.missing);
+  const usable = input.organizations.filter(
+    (org) => judged.usable.includes(org) || !confirmed.some((m) => m.org === org),
+  );
+  return { kind: "verified", user: user.login, visible: user.organizations, usable, missing: confirmed };
+}
+
+/**
+ * The organizations that stay invisible when asked directly: a token of an organization or a team lists no
+ * memberships, yet sees its organization. A probe that fails otherwise proves nothing: the organization stays.
+ */
+async function confirmMissing(api: UserApi, missing: readonly MissingOrg[]): Promise<MissingOrg[]> {
+  const verdicts = await Promise.all(
+    missing.map(async (m) => {
+      try {
+        return (await api.organizationVisible(m.org)) ? undefined : m;
+      } catch {
+        return undefined;
+      }
+    }),
+  );
+  return verdicts.filter((m): m is MissingOrg => m !== undefined);
 }
 
 /** The line when no configured organization is usable. */

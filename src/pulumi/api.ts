@@ -51,6 +51,11 @@ export interface CurrentUser {
 /** The start-up check's one call: kept apart from PulumiApi, which collection fakes implement. */
 export interface UserApi {
   getCurrentUser(): Promise<CurrentUser>;
+  /**
+   * Whether the token may list the organization's stacks (one stack asked for): false on 403 or 404. Asked for
+   * organizations the user's memberships do not list, since organization and team tokens list none.
+   */
+  organizationVisible(org: string): Promise<boolean>;
 }
 
 export interface PulumiApi {

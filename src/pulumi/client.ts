@@ -672,6 +672,12 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi & Us
       return { login: user.githubLogin, organizations: user.organizations.map((o) => o.githubLogin) };
     },
 
+    organizationVisible: async (org) => {
+      const call = get("/api/user/stacks", { query: { organization: org, maxResults: 1 } });
+      const reply = await send("ListUserStacks", call, [403, 404]);
+      return reply.status !== 403 && reply.status !== 404;
+    },
+
     getNeoTokenBudget: async (org) => {
       const operation = "GetOrgNeoTokenBudget";
       const call = get("/api/orgs/{orgName}/neo/token-budget", { path: { orgName: org } });

@@ -29,10 +29,15 @@ function failing(status: PulumiApiStatus, reason: string): PulumiApiError {
   return new PulumiApiError({ operation: "GetCurrentUser", status, attempts: 1, reason });
 }
 
-/** Answers with `answers` in turn (an error is thrown), counting calls. */
-function scripted(...answers: Array<CurrentUser | Error>): UserApi & { calls: number } {
+/** Answers with `answers` in turn (an error is thrown), counting calls; no organization is visible when probed. */
+function scripted(...answers: Array<CurrentUser | Error>): UserApi & { calls: number; probed: string[] } {
   const api = {
     calls: 0,
+    probed: [] as string[],
+    organizationVisible: async (org: string) => {
+      api.probed.push(org);
+      return false;
+    },
     getCurrentUser: async () => {
       const answer = answers[Math.min(api.calls, answers.length - 1)];
       api.calls++;
@@ -118,6 +123,32 @@ describe("checkStartup", () => {
       missing: [{ org: "betta", suggestion: "beta" }],
     });
     expect(clock.sleeps).toEqual([1_000]);
+    expect(api.probed).toEqual(["betta"]);
+  });
+
+  test("an organization the memberships do not list, but the token sees (an organization token), is usable", async () => {
+    const api: UserApi = {
+      getCurrentUser: async () => ({ login: "acme", organizations: [] }),
+      organizationVisible: async (org) => {
+        if (org === "flaky") throw failing(503, "HTTP 503 Service Unavailable");
+        return org === "acme";
+      },
+    };
+    const report = await checkStartup({
+      api,
+      organizations: ["acme", "acmee", "flaky"],
+      tokenSource: undefined,
+      apiUrl: URL,
+      clock: fakeClock(),
+    });
+    // A probe that fails proves nothing: "flaky" stays, and collection will say what is wrong with it.
+    expect(report).toEqual({
+      kind: "verified",
+      user: "acme",
+      visible: [],
+      usable: ["acme", "flaky"],
+      missing: [{ org: "acmee", suggestion: undefined }],
+    });
   });
 
   test("any other failure leaves the token unverified, without retrying", async () => {
