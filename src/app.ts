@@ -52,8 +52,9 @@ export interface StartOptions {
   /** Between two steps of restoring a large state file (tests hold it to see the exporter while it restores). */
   readonly restorePause?: () => Promise<void>;
   /**
-   * When the exporter cannot go on after it started serving: a large state file, read after the server started,
-   * turned out unusable and cannot be moved aside. Default: log it; no cycle runs, so nothing overwrites the file.
+   * When the exporter cannot go on after it started serving: the start-up check failed (token rejected, no usable
+   * organization, API unreachable), or a large state file, read after the server started, turned out unusable
+   * and cannot be moved aside. Default: log it; no cycle runs, so nothing overwrites the file.
    */
   readonly onFatal?: (error: Error) => void;
 }
@@ -192,27 +193,26 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
     throw error;
   }
   logger.info("serving HTTP", { address: formatHostPort(server.hostname, server.port) });
-  if (userApi) {
-    try {
-      await startupCheck(options, userApi);
-    } catch (error) {
-      await server.stop(0);
-      stateStore?.close();
-      await metrics.shutdown();
-      throw error;
-    }
-  }
-  if (stateStore) {
-    // The first cycle waits for the restore: a cycle on an empty state would take a new baseline.
-    stateStore.restored.then(
-      (state) => {
+  const fatal = options.onFatal ?? ((e: Error) => logger.error(e.message));
+  let stopping = false;
+  if (userApi === undefined && stateStore === undefined) {
+    scheduler.start();
+  } else {
+    // The first cycle waits for the start-up check, and for the restore: a cycle on an empty state would take a
+    // new baseline. Neither blocks the return, so signals are handled while they run.
+    Promise.all([
+      userApi ? startupCheck(options, userApi) : undefined,
+      stateStore ? stateStore.restored : undefined,
+    ]).then(
+      ([, state]) => {
+        if (stopping) return;
         if (state) collector.restore(state);
         scheduler.start();
       },
-      (error: Error) => (options.onFatal ?? ((e: Error) => logger.error(e.message)))(error),
+      (error: unknown) => {
+        if (!stopping) fatal(error instanceof Error ? error : new Error(String(error)));
+      },
     );
-  } else {
-    scheduler.start();
   }
 
   return {
@@ -222,6 +222,7 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
     scheduler,
     pipeline: metrics,
     async stop(deadlineMs = 9_000) {
+      stopping = true;
       // The running cycle gets most of the budget, the final export the rest; neither can overrun it.
       const until = Date.now() + deadlineMs;
       const finished = await scheduler.stop(Math.floor(deadlineMs * 0.6));

@@ -193,5 +193,5 @@ export function applyToRun(report: StartupReport, configured: readonly string[],
       `${head}${head.endsWith("?") ? "" : "."} It can see: ${describeVisible(report.visible)}. Collecting the others; ${missing.org} is reported as down`,
     );
   }
-  logger.info("token verified", { user: report.user, organizations: report.usable.join(",") });
+  logger.debug("token verified", { user: report.user, organizations: report.usable.join(",") });
 }

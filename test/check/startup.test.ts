@@ -169,7 +169,11 @@ describe("checkStartup", () => {
 describe("applyToRun", () => {
   function logged(): { lines: string[]; logger: ReturnType<typeof createLogger> } {
     const lines: string[] = [];
-    const logger = createLogger({ level: "info", write: (line) => lines.push(line), now: () => new Date(0) });
+    const logger = createLogger({
+      level: "debug",
+      write: (line) => lines.push(line),
+      now: () => new Date(0),
+    });
     return { lines, logger };
   }
 
@@ -188,7 +192,7 @@ describe("applyToRun", () => {
     );
     expect(lines).toEqual([
       'time=1970-01-01T00:00:00.000Z level=error msg="organization betta: not visible to the token; did you mean beta? It can see: acme, beta. Collecting the others; betta is reported as down"',
-      'time=1970-01-01T00:00:00.000Z level=info msg="token verified" user=alice organizations=acme',
+      'time=1970-01-01T00:00:00.000Z level=debug msg="token verified" user=alice organizations=acme',
     ]);
   });
 

@@ -49,7 +49,13 @@ describe("run: the start-up check", () => {
   test("an organization the token cannot see: one error line with a did-you-mean; the others are collected", async () => {
     const child = spawnExporter(
       await launcher("binary"),
-      ["run", ...base(), "--pulumi.organizations=org-1,org-22", "--pulumi.collect-interval=1h"],
+      [
+        "run",
+        ...base(),
+        "--pulumi.organizations=org-1,org-22",
+        "--pulumi.collect-interval=1h",
+        "--log.level=debug",
+      ],
       { env: { PULUMI_ACCESS_TOKEN: TOKEN } },
     );
     try {
@@ -60,7 +66,7 @@ describe("run: the start-up check", () => {
         'level=error msg="organization org-22: not visible to the token; did you mean org-2? It can see: org-1, org-2. Collecting the others; org-22 is reported as down"',
       );
       expect(lines.find((line) => line.includes("token verified"))?.replace(/^time=\S+ /, "")).toBe(
-        'level=info msg="token verified" user=sim-operator organizations=org-1',
+        'level=debug msg="token verified" user=sim-operator organizations=org-1',
       );
       const metrics = await (await fetch(`${await child.url()}/metrics`)).text();
       expect(metrics).toContain("\npulumi_exporter_up 0\n");
