@@ -118,6 +118,9 @@ describe("check", () => {
 
   test("a failure: the FAIL line says what and what to try, exit 1", async () => {
     const taken = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("busy") });
+    const closed = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+    const closedPort = closed.port;
+    closed.stop(true);
     try {
       const { code, stdout } = await runToExit(
         await launcher("binary"),
@@ -127,7 +130,8 @@ describe("check", () => {
           `--pulumi.access-token=${TOKEN}`,
           "--pulumi.organizations=org-1,org-3x",
           `--web.listen-address=127.0.0.1:${taken.port}`,
-          "--no-otlp.enabled",
+          `--otlp.endpoint=http://127.0.0.1:${closedPort}`,
+          "--otlp.timeout=2s",
         ],
         {},
       );
@@ -138,8 +142,11 @@ describe("check", () => {
         "ok   organization org-1",
         "FAIL organization org-3x: not visible to the token; did you mean org-1?",
       ]);
-      expect(lines[3]).toStartWith(`FAIL listen: cannot listen on "127.0.0.1:${taken.port}": `);
-      expect(lines).toHaveLength(4);
+      expect(lines[3]).toStartWith(
+        `FAIL otlp: export to http://127.0.0.1:${closedPort}/v1/metrics failed: connect ECONNREFUSED`,
+      );
+      expect(lines[4]).toStartWith(`FAIL listen: cannot listen on "127.0.0.1:${taken.port}": `);
+      expect(lines).toHaveLength(5);
       expect(stdout).not.toContain(TOKEN);
     } finally {
       taken.stop(true);
