@@ -59,12 +59,16 @@ export async function checkPulumi(config: Config, deps: CheckDeps): Promise<Chec
     const lines: CheckLine[] = [
       { ok: true, text: `token: user ${report.user}, organizations: ${describeVisible(report.visible)}` },
     ];
-    for (const org of report.usable) lines.push({ ok: true, text: `organization ${org}` });
-    for (const missing of report.missing) lines.push({ ok: false, text: describeMissing(missing) });
+    for (const org of pulumi.organizations) {
+      const missing = report.missing.find((m) => m.org === org);
+      lines.push(
+        missing ? { ok: false, text: describeMissing(missing) } : { ok: true, text: `organization ${org}` },
+      );
+    }
     return lines;
   } catch (error) {
-    if (error instanceof StartupError) return [{ ok: false, text: `token: ${error.message}` }];
-    return [{ ok: false, text: `token: ${message(error)}` }];
+    const subject = error instanceof StartupError ? error.subject : "token";
+    return [{ ok: false, text: `${subject}: ${message(error)}` }];
   }
 }
 

@@ -9,9 +9,18 @@ import type { Logger } from "../log/logger.ts";
 import type { CurrentUser, UserApi } from "../pulumi/api.ts";
 import { describeStatus, PulumiApiError } from "../pulumi/pulumi-api-error.ts";
 
+/** What a start-up failure is about: `check` prints it in front of the line. */
+export type StartupSubject = "token" | "api" | "organizations";
+
 /** Why the exporter cannot start: printed as the one `error:` line, exit 1. */
 export class StartupError extends Error {
   override readonly name = "StartupError";
+  readonly subject: StartupSubject;
+
+  constructor(subject: StartupSubject, message: string) {
+    super(message);
+    this.subject = subject;
+  }
 }
 
 /** How long, and how, a start that cannot reach the API is retried before giving up. */
@@ -115,6 +124,7 @@ export async function fetchUserWithin(
       const left = retry.budgetMs - elapsed;
       if (left <= 0) {
         throw new StartupError(
+          "api",
           `cannot reach the Pulumi API at ${hostOf(apiUrl)}: ${reasonOf(error)}; gave up after ${attempt} attempts in ${formatDuration(elapsed)}`,
         );
       }
@@ -141,6 +151,7 @@ export async function checkStartup(input: StartupCheckInput): Promise<StartupRep
     if (error instanceof PulumiApiError && (error.status === 401 || error.status === 403)) {
       const source = input.tokenSource ?? "the configuration";
       throw new StartupError(
+        "token",
         `the Pulumi access token from ${source} was rejected: ${describeStatus(error.status)}; check that it is valid and not expired or revoked`,
       );
     }
@@ -186,7 +197,8 @@ export function applyToRun(report: StartupReport, configured: readonly string[],
     logger.warn(`could not verify the token at start (GetCurrentUser: ${report.reason}); collecting anyway`);
     return;
   }
-  if (report.usable.length === 0) throw new StartupError(noUsableOrganization(configured, report.visible));
+  if (report.usable.length === 0)
+    throw new StartupError("organizations", noUsableOrganization(configured, report.visible));
   for (const missing of report.missing) {
     const head = describeMissing(missing);
     logger.error(

@@ -88,6 +88,7 @@ describe("checkStartup", () => {
       });
       await expect(check).rejects.toThrow(
         new StartupError(
+          "token",
           `the Pulumi access token from env PULUMI_ACCESS_TOKEN was rejected: ${phrase}; check that it is valid and not expired or revoked`,
         ),
       );
@@ -101,6 +102,7 @@ describe("checkStartup", () => {
     await expect(check).rejects.toThrow(
       "cannot reach the Pulumi API at api.pulumi.com: network error (ConnectionRefused); gave up after 7 attempts in 30s",
     );
+    expect(await check.catch((error: StartupError) => error.subject)).toBe("api");
     expect(clock.sleeps).toEqual([1_000, 2_000, 4_000, 8_000, 8_000, 7_000]);
     expect(api.calls).toBe(7);
   });
@@ -237,7 +239,10 @@ describe("applyToRun", () => {
         logger,
       ),
     ).toThrow(
-      new StartupError("none of the configured organizations (x) is visible to the token; it can see: acme"),
+      new StartupError(
+        "organizations",
+        "none of the configured organizations (x) is visible to the token; it can see: acme",
+      ),
     );
     expect(lines).toEqual([]);
   });
