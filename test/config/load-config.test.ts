@@ -73,7 +73,8 @@ describe("help and version", () => {
   test("--help wins over everything else, even bad input", () => {
     const result = load(["--bogus", "--help", "--pulumi.max-concurrency=0"], { PULUMI_ACCESS_TOKEN: TOKEN });
     expect(result.kind).toBe("help");
-    if (result.kind === "help") expect(result.text).toStartWith("Usage: pulumi-exporter [run|demo|check] [flags]");
+    if (result.kind === "help")
+      expect(result.text).toStartWith("Usage: pulumi-exporter [run|demo|check] [flags]");
   });
 
   test("--version", () => {
