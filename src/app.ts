@@ -2,6 +2,7 @@
  * The running exporter: config → Pulumi client → collector → metrics → OTLP push and the HTTP server.
  * Shared by the `run` and `demo` commands.
  */
+import { applyToRun, checkStartup, type StartupClock, type StartupRetry } from "./check/startup.ts";
 import { Collector } from "./collect/collector.ts";
 import { cycleBudgetMs } from "./collect/cycle.ts";
 import { Scheduler } from "./collect/scheduler.ts";
@@ -13,8 +14,8 @@ import type { Instruments } from "./metrics/instruments.ts";
 import { resolveOtlpTarget } from "./metrics/otlp-endpoint.ts";
 import { createMetricsPipeline, type MetricsPipeline } from "./metrics/provider.ts";
 import { cachedSnapshotReadings } from "./metrics/readings.ts";
-import type { ClientHooks, PulumiApi } from "./pulumi/api.ts";
-import { createPulumiClient } from "./pulumi/client.ts";
+import type { ClientHooks, PulumiApi, UserApi } from "./pulumi/api.ts";
+import { createPulumiClient, type PulumiClientOptions } from "./pulumi/client.ts";
 import { createServerApp } from "./server/app.ts";
 import { formatHostPort } from "./server/listen-address.ts";
 import { startServer } from "./server/serve.ts";
@@ -36,6 +37,14 @@ export interface StartOptions {
   readonly logger: Logger;
   /** Replaces the HTTP client (tests). */
   readonly api?: PulumiApi;
+  /**
+   * Answers the start-up check (token and organizations) before the first cycle. Default: the HTTP client when
+   * `api` is not given; with an `api` of its own and no `userApi`, the check is skipped.
+   */
+  readonly userApi?: UserApi;
+  /** The start-up check's clock and retry bound while the API cannot be reached (tests). */
+  readonly startupClock?: StartupClock;
+  readonly startupRetry?: StartupRetry;
   /** The collection loop's clock and timers: the scheduler's interval, liveness and the cycle deadline (tests). */
   readonly timers?: Timers;
   /** The clock compared with Pulumi's timestamps, epoch ms (tests: the simulator's); the timers' by default. */
@@ -43,10 +52,28 @@ export interface StartOptions {
   /** Between two steps of restoring a large state file (tests hold it to see the exporter while it restores). */
   readonly restorePause?: () => Promise<void>;
   /**
-   * When the exporter cannot go on after it started serving: a large state file, read after the server started,
-   * turned out unusable and cannot be moved aside. Default: log it; no cycle runs, so nothing overwrites the file.
+   * When the exporter cannot go on after it started serving: the start-up check failed (token rejected, no usable
+   * organization, API unreachable), or a large state file, read after the server started, turned out unusable
+   * and cannot be moved aside. Default: log it; no cycle runs, so nothing overwrites the file.
    */
   readonly onFatal?: (error: Error) => void;
+}
+
+/** The HTTP client's options from the configuration. */
+export function pulumiClientOptions(
+  config: Config,
+  logger: Logger,
+  hooks?: ClientHooks,
+): PulumiClientOptions {
+  return {
+    baseUrl: config.pulumi.apiUrl,
+    token: config.pulumi.accessToken,
+    timeoutMs: config.pulumi.requestTimeoutMs,
+    maxResponseBytes: config.pulumi.maxResponseBytes,
+    logger,
+    ...(hooks ? { hooks } : {}),
+    ...(config.pulumi.caFile ? { caFile: config.pulumi.caFile } : {}),
+  };
 }
 
 /** Hooks that forward to the instruments once they exist: the client is built before the metrics pipeline. */
@@ -71,17 +98,15 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
       hooks.onRequest(...args);
     },
   };
-  const api =
-    options.api ??
-    createPulumiClient({
-      baseUrl: config.pulumi.apiUrl,
-      token: config.pulumi.accessToken,
-      timeoutMs: config.pulumi.requestTimeoutMs,
-      maxResponseBytes: config.pulumi.maxResponseBytes,
-      hooks: countingHooks,
-      logger,
-      ...(config.pulumi.caFile ? { caFile: config.pulumi.caFile } : {}),
-    });
+  let api: PulumiApi;
+  let userApi: UserApi | undefined = options.userApi;
+  if (options.api) api = options.api;
+  else {
+    const clientOptions = pulumiClientOptions(config, logger, countingHooks);
+    api = createPulumiClient(clientOptions);
+    // The start-up check does its own bounded retrying; the client's would stretch the bound.
+    userApi ??= createPulumiClient({ ...clientOptions, retry: { maxRetries: 0 } });
+  }
 
   const stateStore = config.state.file
     ? new StateStore({
@@ -176,17 +201,26 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
     throw error;
   }
   logger.info("serving HTTP", { address: formatHostPort(server.hostname, server.port) });
-  if (stateStore) {
-    // The first cycle waits for the restore: a cycle on an empty state would take a new baseline.
-    stateStore.restored.then(
-      (state) => {
+  const fatal = options.onFatal ?? ((e: Error) => logger.error(e.message));
+  let stopping = false;
+  if (userApi === undefined && stateStore === undefined) {
+    scheduler.start();
+  } else {
+    // The first cycle waits for the start-up check, and for the restore: a cycle on an empty state would take a
+    // new baseline. Neither blocks the return, so signals are handled while they run.
+    Promise.all([
+      userApi ? startupCheck(options, userApi) : undefined,
+      stateStore ? stateStore.restored : undefined,
+    ]).then(
+      ([, state]) => {
+        if (stopping) return;
         if (state) collector.restore(state);
         scheduler.start();
       },
-      (error: Error) => (options.onFatal ?? ((e: Error) => logger.error(e.message)))(error),
+      (error: unknown) => {
+        if (!stopping) fatal(error instanceof Error ? error : new Error(String(error)));
+      },
     );
-  } else {
-    scheduler.start();
   }
 
   return {
@@ -196,6 +230,7 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
     scheduler,
     pipeline: metrics,
     async stop(deadlineMs = 9_000) {
+      stopping = true;
       // The running cycle gets most of the budget, the final export the rest; neither can overrun it.
       const until = Date.now() + deadlineMs;
       const finished = await scheduler.stop(Math.floor(deadlineMs * 0.6));
@@ -218,6 +253,20 @@ function totalDeployments(state: Collector["state"]): number {
     for (const count of Object.values(values.deployments ?? {})) total += count;
   }
   return total;
+}
+
+/** Token and organizations, before the first cycle; throws a StartupError when the exporter cannot go on. */
+async function startupCheck(options: StartOptions, userApi: UserApi): Promise<void> {
+  const { pulumi } = options.config;
+  const report = await checkStartup({
+    api: userApi,
+    organizations: pulumi.organizations,
+    tokenSource: pulumi.accessTokenSource,
+    apiUrl: pulumi.apiUrl,
+    ...(options.startupClock ? { clock: options.startupClock } : {}),
+    ...(options.startupRetry ? { retry: options.startupRetry } : {}),
+  });
+  applyToRun(report, pulumi.organizations, options.logger);
 }
 
 /** The promise's value, or undefined when it takes longer than `ms`. */

@@ -42,6 +42,7 @@ export async function startDemo(
       ...config.pulumi,
       apiUrl: sim.url,
       accessToken: sim.token,
+      accessTokenSource: "the embedded simulator",
       organizations: config.pulumi.organizations.length > 0 ? config.pulumi.organizations : organizations,
       collectIntervalMs: intervalMs,
     },

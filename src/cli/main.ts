@@ -1,10 +1,12 @@
 #!/usr/bin/env bun
-/** Entry point: `pulumi-exporter [run|demo] [flags]`. */
-import { type RunningExporter, startExporter } from "../app.ts";
+/** Entry point: `pulumi-exporter [run|demo|check] [flags]`. */
+import { pulumiClientOptions, type RunningExporter, startExporter } from "../app.ts";
+import { formatCheckLine, runChecks } from "../check/command.ts";
 import { formatProblems } from "../config/config-error.ts";
 import { loadConfig } from "../config/load-config.ts";
 import { configSecrets } from "../config/secrets.ts";
 import { createLogger, type Logger, scrub } from "../log/logger.ts";
+import { createPulumiClient } from "../pulumi/client.ts";
 import { startDemo } from "./demo.ts";
 
 /** SIGTERM to exit: Kubernetes waits 30 s by default; we promise 10. */
@@ -79,6 +81,15 @@ async function main(): Promise<number | undefined> {
   process.on("unhandledRejection", (reason) => {
     logger.error("unhandled rejection", { error: reason instanceof Error ? reason.message : String(reason) });
   });
+
+  if (command === "check") {
+    // Retries are the check's own, bounded; the client's would stretch the bound.
+    const userApi = createPulumiClient({ ...pulumiClientOptions(config, logger), retry: { maxRetries: 0 } });
+    const { lines, code } = await runChecks(config, { userApi });
+    const shown = rememberSecrets(...configSecrets(config), env.PULUMI_ACCESS_TOKEN);
+    for (const line of lines) process.stdout.write(`${scrub(formatCheckLine(line), shown)}\n`);
+    return code;
+  }
 
   let running: { stop(): Promise<void> };
   if (command === "demo") {

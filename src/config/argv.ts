@@ -1,4 +1,4 @@
-/** Command-line parsing: `[run|demo] [--flag value | --flag=value | --bool | --no-bool]...`, `-h/--help`, `--version`. */
+/** Command-line parsing: `[run|demo|check] [--flag value | --flag=value | --bool | --no-bool]...`, `-h/--help`, `--version`. */
 import { OPTIONS, type OptionName, optionByName } from "./options.ts";
 import { COMMANDS, type Command } from "./types.ts";
 
@@ -9,6 +9,8 @@ export interface ParsedArgv {
   /** Raw values per option, in the order given (booleans as "true"/"false"). */
   flags: Map<OptionName, string[]>;
   problems: string[];
+  /** True when a positional argument was not a command: the other problems would then be beside the point. */
+  badPositional: boolean;
 }
 
 function isCommand(arg: string): arg is Command {
@@ -44,6 +46,23 @@ export function closest(name: string, candidates: readonly string[]): string | u
 
 const FLAG_NAMES = OPTIONS.map((o) => o.name);
 
+/**
+ * Only a word that reads like a mistyped command is echoed: a stray argument is often a misplaced secret
+ * (`pul-` tokens, long random strings), which must not reach a terminal or a log.
+ */
+function echoable(arg: string): boolean {
+  return /^[a-z][a-z0-9-]{0,19}$/i.test(arg) && !arg.toLowerCase().startsWith("pul-");
+}
+
+function unexpectedPositional(arg: string, position: number, first: boolean): string {
+  const commands = COMMANDS.join(", ");
+  if (!echoable(arg)) return `unexpected argument at position ${position}; commands: ${commands}`;
+  if (!first) return `unexpected argument "${arg}" after the command; commands: ${commands}`;
+  const suggestion = closest(arg, COMMANDS);
+  const hint = suggestion === undefined ? "" : ` (did you mean ${suggestion}?)`;
+  return `unknown command "${arg}"; commands: ${commands}${hint}`;
+}
+
 function unknownFlag(flag: string): string {
   const bare = flag.replace(/^-+/, "").replace(/^no-/, "");
   const suggestion = closest(bare, FLAG_NAMES);
@@ -51,8 +70,8 @@ function unknownFlag(flag: string): string {
 }
 
 /**
- * Parses arguments after the program name. Positional arguments other than the command are rejected without
- * being echoed: a stray argument is often a misplaced secret.
+ * Parses arguments after the program name. Positional arguments other than the command are rejected, echoed only
+ * when they read like a mistyped command.
  */
 export function parseArgv(argv: readonly string[]): ParsedArgv {
   const result: ParsedArgv = {
@@ -61,6 +80,7 @@ export function parseArgv(argv: readonly string[]): ParsedArgv {
     version: false,
     flags: new Map(),
     problems: [],
+    badPositional: false,
   };
   const add = (name: OptionName, value: string) => {
     const values = result.flags.get(name) ?? [];
@@ -85,8 +105,10 @@ export function parseArgv(argv: readonly string[]): ParsedArgv {
     }
     if (onlyPositionals || !arg.startsWith("-") || arg === "-") {
       if (!sawPositional && result.command === undefined && isCommand(arg)) result.command = arg;
-      else
-        result.problems.push(`unexpected argument at position ${i + 1} (commands: ${COMMANDS.join(", ")})`);
+      else {
+        result.problems.push(unexpectedPositional(arg, i + 1, !sawPositional));
+        result.badPositional = true;
+      }
       sawPositional = true;
       continue;
     }

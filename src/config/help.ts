@@ -58,7 +58,7 @@ export function renderVersion(): string {
  */
 export function renderHelp(): string {
   const lines = [
-    "Usage: pulumi-exporter [run|demo] [flags]",
+    "Usage: pulumi-exporter [run|demo|check] [flags]",
     "",
     "Exports Pulumi Cloud metrics (stacks, updates, deployments, organization, policy, ESC, Neo)",
     "over OTLP and serves them for Prometheus at /metrics.",
@@ -66,6 +66,8 @@ export function renderHelp(): string {
     "Commands:",
     "  run     Collect from Pulumi Cloud (the default).",
     "  demo    Collect from the embedded Pulumi Cloud simulator: no token, no network.",
+    "  check   Check the token, the organizations, one OTLP export (when push is on) and the listen",
+    "          address once, one line each; exit 0 when all pass, 1 otherwise, 2 for bad configuration.",
     "",
     "Flags beat environment variables, which beat the config file (--config.file), which beats the",
     "defaults. Empty environment variables count as unset.",

@@ -113,6 +113,8 @@ export function loadConfig(input: LoadConfigInput): ConfigResult {
   if (args.help) return { kind: "help", text: renderHelp() };
   if (args.version) return { kind: "version", text: renderVersion() };
 
+  // A mistyped command makes every other problem ("required", …) beside the point.
+  if (args.badPositional) return { kind: "error", problems: args.problems };
   const command: Command = args.command ?? input.mode ?? "run";
   const fs = input.fs ?? nodeConfigFs;
   const problems: string[] = [...args.problems];
@@ -205,6 +207,7 @@ export function loadConfig(input: LoadConfigInput): ConfigResult {
 
   // The access token: inline or from a file, whichever is set at the higher level.
   let accessToken = "";
+  let accessTokenSource: string | undefined;
   const inline = winner("pulumi.access-token");
   const tokenFile = winner("pulumi.access-token-file");
   const tokenFilePath = optional(tokenFile?.value);
@@ -229,6 +232,7 @@ export function loadConfig(input: LoadConfigInput): ConfigResult {
       problems.push(`${tokenFile.label}: cannot read ${tokenFilePath}: ${read.reason}`);
     } else {
       accessToken = read.text.replace(/[\r\n]+$/, "");
+      accessTokenSource = `file ${tokenFilePath} (${tokenFile.label})`;
       secrets.push(accessToken);
       if (accessToken === "") {
         failed.add("pulumi.access-token-file");
@@ -237,6 +241,7 @@ export function loadConfig(input: LoadConfigInput): ConfigResult {
     }
   } else if (!failed.has("pulumi.access-token")) {
     accessToken = get("pulumi.access-token") ?? "";
+    if (inline !== undefined && inline.layer !== "default") accessTokenSource = describeSource(inline);
   }
   if (failed.has("pulumi.access-token-file")) failed.add("pulumi.access-token");
 
@@ -257,7 +262,7 @@ export function loadConfig(input: LoadConfigInput): ConfigResult {
   const enabled =
     enabledOrigin !== undefined && enabledOrigin.layer !== "default" && !failed.has("otlp.enabled")
       ? enabledOrigin.value === true
-      : command === "run" || endpointGiven;
+      : command !== "demo" || endpointGiven;
 
   // service.name: the explicit option, else service.name in the resource attributes, else the default.
   const attributes = { ...(get("resource.attributes") ?? {}) };
@@ -272,6 +277,7 @@ export function loadConfig(input: LoadConfigInput): ConfigResult {
   const candidate: ConfigCandidate = {
     pulumi: {
       accessToken,
+      ...(accessTokenSource === undefined ? {} : { accessTokenSource }),
       apiUrl: get("pulumi.api-url") ?? "",
       organizations: get("pulumi.organizations") ?? [],
       collectIntervalMs: get("pulumi.collect-interval") ?? 0,
@@ -340,6 +346,12 @@ export function loadConfig(input: LoadConfigInput): ConfigResult {
     config.pulumi.organizations = unique;
   }
   return { kind: "config", command, config, warnings: clean(warnings) };
+}
+
+/** `flag --pulumi.access-token`, `env PULUMI_ACCESS_TOKEN`, `config file config.yaml:3: pulumi.access-token`. */
+function describeSource(origin: Resolved): string {
+  const kind = origin.layer === "flag" ? "flag" : origin.layer === "env" ? "env" : "config file";
+  return `${kind} ${origin.label}`;
 }
 
 function isSet(origin: Resolved | undefined): boolean {

@@ -53,7 +53,7 @@ export const OPTIONS = [
     placeholder: "TOKEN",
     field: "pulumi.accessToken",
     description:
-      "Pulumi Cloud access token. Required by `run`. Prefer the environment or --pulumi.access-token-file: flags show up in process listings.",
+      "Pulumi Cloud access token. Required by `run` and `check`. Prefer the environment or --pulumi.access-token-file: flags show up in process listings.",
   },
   {
     name: "pulumi.access-token-file",
@@ -85,7 +85,7 @@ export const OPTIONS = [
     placeholder: "ORG[,ORG...]",
     field: "pulumi.organizations",
     description:
-      "Organizations to monitor. Required by `run`. Comma-separated, and the flag can be repeated.",
+      "Organizations to monitor. Required by `run` and `check`. Comma-separated, and the flag can be repeated.",
   },
   {
     name: "pulumi.collect-interval",

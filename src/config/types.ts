@@ -11,6 +11,11 @@ export type Temporality = (typeof TEMPORALITIES)[number];
 
 export interface PulumiConfig {
   accessToken: string;
+  /**
+   * Where the token came from, for messages about it: `flag --pulumi.access-token`, `env PULUMI_ACCESS_TOKEN`,
+   * `file /run/token (--pulumi.access-token-file)`. Never the token itself.
+   */
+  accessTokenSource?: string;
   apiUrl: string;
   organizations: string[];
   collectIntervalMs: number;
@@ -52,6 +57,9 @@ export interface Config {
   configFile: string | undefined;
 }
 
-/** Subcommands: `run` collects from Pulumi Cloud, `demo` runs against the embedded simulator. */
-export const COMMANDS = ["run", "demo"] as const;
+/**
+ * Subcommands: `run` collects from Pulumi Cloud, `demo` runs against the embedded simulator, `check` tests the
+ * configuration (token, organizations, OTLP endpoint, listen address) once and exits.
+ */
+export const COMMANDS = ["run", "demo", "check"] as const;
 export type Command = (typeof COMMANDS)[number];

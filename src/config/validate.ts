@@ -1,7 +1,14 @@
 /** Validation of the merged configuration with arktype: every rule in one schema, every problem reported. */
 import { type } from "arktype";
 import { formatDuration } from "./duration.ts";
-import { type Config, LOG_FORMATS, LOG_LEVELS, OTLP_PROTOCOLS, TEMPORALITIES } from "./types.ts";
+import {
+  type Command,
+  type Config,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  OTLP_PROTOCOLS,
+  TEMPORALITIES,
+} from "./types.ts";
 
 /** RFC 9110 field-name token. */
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -109,11 +116,13 @@ const headers = type("Record<string, string>").narrow((record, ctx) => {
 
 const attributes = type("Record<string, string>");
 
-function schema(command: "run" | "demo") {
-  const required = command === "run";
+function schema(command: Command) {
+  // Only the demo brings its own token and organizations.
+  const required = command !== "demo";
   return type({
     pulumi: {
       accessToken: accessToken(required),
+      "accessTokenSource?": "string",
       apiUrl: httpUrl,
       organizations: organizations(required),
       collectIntervalMs: positiveDuration,
@@ -143,7 +152,7 @@ function schema(command: "run" | "demo") {
   });
 }
 
-const SCHEMAS = { run: schema("run"), demo: schema("demo") };
+const SCHEMAS = { run: schema("run"), demo: schema("demo"), check: schema("check") };
 
 type Widen<T> = T extends string
   ? string
@@ -165,7 +174,7 @@ export interface ValidationProblem {
 
 export type Validation = { ok: true; config: ValidConfig } | { ok: false; problems: ValidationProblem[] };
 
-export function validateConfig(candidate: ConfigCandidate, command: "run" | "demo"): Validation {
+export function validateConfig(candidate: ConfigCandidate, command: Command): Validation {
   const out = SCHEMAS[command](candidate);
   if (!(out instanceof type.errors)) return { ok: true, config: out };
   return {

@@ -42,6 +42,22 @@ export interface UpdatesPage {
   droppedAfter?: readonly number[];
 }
 
+/** Who the token belongs to and which organizations it can see (their URL names). */
+export interface CurrentUser {
+  login: string;
+  organizations: string[];
+}
+
+/** The start-up check's one call: kept apart from PulumiApi, which collection fakes implement. */
+export interface UserApi {
+  getCurrentUser(): Promise<CurrentUser>;
+  /**
+   * Whether the token may list the organization's stacks (one stack asked for): false on 403 or 404. Asked for
+   * organizations the user's memberships do not list, since organization and team tokens list none.
+   */
+  organizationVisible(org: string): Promise<boolean>;
+}
+
 export interface PulumiApi {
   /**
    * Every stack of the organization. `onPage` sees each page's stacks as it arrives, so work on the first page
@@ -90,6 +106,7 @@ export const OPERATIONS = [
   "GetPolicyResultsMetadata",
   "ListTasks",
   "GetOrgNeoTokenBudget",
+  "GetCurrentUser",
 ] as const;
 
 export type Operation = (typeof OPERATIONS)[number];

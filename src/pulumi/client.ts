@@ -20,6 +20,7 @@ import type {
   StackRef,
   TeamItem,
   UpdatesPage,
+  UserApi,
   Violation,
 } from "./api.ts";
 import { BodyTooLargeError, readBody, withBoundedBody } from "./body.ts";
@@ -32,6 +33,7 @@ import { timeSlicer } from "./time-slice.ts";
 import type { DeploymentSummary, StackSummary } from "./types.ts";
 import {
   type Checked,
+  currentUser,
   deploymentCounts,
   deploymentItem,
   isPathName,
@@ -260,7 +262,7 @@ function bodyDetail(error: unknown, secrets: readonly string[]): string | undefi
   return line.length > DETAIL_MAX_CHARS ? `${line.slice(0, DETAIL_MAX_CHARS)}…` : line;
 }
 
-export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
+export function createPulumiClient(options: PulumiClientOptions): PulumiApi & UserApi {
   if (options.token === "") throw new Error("Pulumi client: access token is empty");
   const secrets = [options.token];
   const apiUrl = checkBaseUrl(options.baseUrl, secrets);
@@ -740,6 +742,17 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi {
           query: { continuationToken: token, pageSize: NEO_TASKS_PAGE_SIZE },
         }),
       ),
+
+    getCurrentUser: async () => {
+      const user = await fetchObject("GetCurrentUser", get("/api/user", {}), currentUser);
+      return { login: user.githubLogin, organizations: user.organizations.map((o) => o.githubLogin) };
+    },
+
+    organizationVisible: async (org) => {
+      const call = get("/api/user/stacks", { query: { organization: org, maxResults: 1 } });
+      const reply = await send("ListUserStacks", call, [403, 404]);
+      return reply.status !== 403 && reply.status !== 404;
+    },
 
     getNeoTokenBudget: async (org) => {
       const operation = "GetOrgNeoTokenBudget";

@@ -294,6 +294,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/user": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * GetCurrentUser
+         * @description Returns the authenticated user's profile information, including login name, display name, email, avatar URL, and organization memberships.
+         */
+        get: operations["GetCurrentUser"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/user/stacks": {
         parameters: {
             query?: never;
@@ -875,6 +895,28 @@ export interface components {
              */
             virtualAdmin: boolean;
         };
+        /** @description OrganizationSummary is just the display information for an organization. */
+        OrganizationSummary: {
+            /** @description The URL of the organization's avatar image. */
+            avatarUrl: string;
+            /**
+             * @description IMPORTANT: The email address of the user is only included on a few admin-only APIs.
+             *     For nearly all APIs that return a UserInfo object, this will not be provided.
+             *     considered sensitive information.
+             */
+            email?: string;
+            /** @description The GitHub login associated with the organization. */
+            githubLogin: string;
+            /** @description The name of the organization. */
+            name: string;
+        };
+        OrganizationSummaryWithRole: components["schemas"]["OrganizationSummary"] & {
+            /**
+             * @description The role of the user within this organization.
+             * @enum {string}
+             */
+            role: "none" | "member" | "admin" | "potential-member" | "stack-collaborator" | "billing-manager";
+        };
         /** @description Response body containing deployment metadata for an organization. */
         OrgDeploymentsMetadataResponse: {
             /**
@@ -1120,6 +1162,49 @@ export interface components {
             projectName: string;
             /** @description The stack within the project. */
             stackName: string;
+        };
+        /** @description TokenInfo contains metadata about an access token. */
+        TokenInfo: {
+            /** @description The name of the access token. */
+            name: string;
+            /** @description The organization the token is scoped to, if any. */
+            organization: string;
+            /** @description The team the token is scoped to, if any. */
+            team: string;
+        };
+        /**
+         * @description User represents a Pulumi user.  This structure contains the full, private information that will be used only for
+         *     an authenticated user.  As a result, sensitive information (like email) is permitted.
+         */
+        User: {
+            /** @description The URL of the user's avatar image. */
+            avatarUrl: string;
+            /** @description The user's email address. */
+            email: string;
+            /** @description The user's login name (originally from GitHub). */
+            githubLogin: string;
+            /** @description Whether the user has multi-factor authentication enabled. */
+            hasMFA: boolean;
+            /** @description The unique identifier of the user. */
+            id: string;
+            /** @description Identities is the array of identities a Pulumi user's account is tied to. */
+            identities: ("dev.azure.com" | "bitbucket.org" | "github.com" | "gitlab.com" | "google.com" | "Pulumi" | "SAML")[];
+            /** @description Whether the user's account is managed by multiple organizations. */
+            isManagedByMultiOrg: boolean;
+            /** @description Whether the user's account is managed by an organization. */
+            isOrgManaged: boolean;
+            /** @description The user's display name. */
+            name: string;
+            /** @description Organizations is the list of Pulumi organizations the user is a member of. */
+            organizations: components["schemas"]["OrganizationSummaryWithRole"][];
+            /** @description PotentialOrganizations is the list of Pulumi organizations the user is a potential member of. */
+            potentialOrganizations?: components["schemas"]["OrganizationSummaryWithRole"][];
+            /** @description RegistryAdmin is whether or not the user is a registry administrator. */
+            registryAdmin?: boolean;
+            /** @description SiteAdministrator is whether or not the user is a site administrator. */
+            siteAdmin?: boolean;
+            /** @description TokenInfo is contains metadata, set only for machine tokens & to be used only in the CLI */
+            tokenInfo?: components["schemas"]["TokenInfo"];
         };
         /**
          * @description UserInfo contains just the display information for a user.  This information may be returned from public APIs,
@@ -1637,6 +1722,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    GetCurrentUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
             };
         };
     };

@@ -103,6 +103,12 @@ export const neoTokenBudget = type({
   "windowKind?": "string",
 }).onUndeclaredKey("delete");
 
+/** GetCurrentUser: the login, and the organizations the token is a member of (by their URL name, `githubLogin`). */
+export const currentUser = type({
+  githubLogin: "string",
+  organizations: type({ githubLogin: pathName }).onUndeclaredKey("delete").array(),
+}).onUndeclaredKey("delete");
+
 export const resourceCount = type({ resourceCount: count }).onUndeclaredKey("delete");
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

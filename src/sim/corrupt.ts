@@ -18,6 +18,7 @@ const TARGETS: Record<Operation, { list: string | undefined; field: string }> = 
   GetPolicyResultsMetadata: { list: undefined, field: "policyTotalCount" },
   ListTasks: { list: "tasks", field: "status" },
   GetOrgNeoTokenBudget: { list: undefined, field: "consumedTokens" },
+  GetCurrentUser: { list: undefined, field: "githubLogin" },
 };
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -118,7 +118,25 @@ function compareTasks(sortBy: (typeof TASK_SORTS)[number]): (a: NeoTaskRecord, b
   }
 }
 
+/** The token's user: a member of every simulated organization, so an organization outside the model is invisible. */
+export const SIM_USER = "sim-operator";
+
+const getCurrentUser: Handler = (model) => ({
+  id: "00000000-0000-4000-8000-000000000001",
+  githubLogin: SIM_USER,
+  name: "Simulated Operator",
+  email: `${SIM_USER}@example.com`,
+  avatarUrl: "",
+  hasMFA: false,
+  identities: ["Pulumi"],
+  isOrgManaged: false,
+  isManagedByMultiOrg: false,
+  organizations: model.orgNames().map((name) => ({ name, githubLogin: name, avatarUrl: "", role: "admin" })),
+});
+
 export const HANDLERS: Record<Operation, Handler> = {
+  GetCurrentUser: getCurrentUser,
+
   ListUserStacks: listUserStacks,
 
   GetStackResourceCount: (model, request) => {

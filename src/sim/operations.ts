@@ -28,6 +28,7 @@ export const ROUTES: readonly Route[] = [
   { operation: "GetPolicyResultsMetadata", path: "/api/orgs/{orgName}/policyresults/metadata" },
   { operation: "ListTasks", path: "/api/preview/agents/{orgName}/tasks" },
   { operation: "GetOrgNeoTokenBudget", path: "/api/orgs/{orgName}/neo/token-budget" },
+  { operation: "GetCurrentUser", path: "/api/user" },
 ];
 
 export const OPERATIONS: readonly Operation[] = ROUTES.map((r) => r.operation);

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { type RunningExporter, startExporter } from "../../src/app.ts";
 import { silentLogger } from "../../src/log/logger.ts";
+import { PulumiApiError } from "../../src/pulumi/pulumi-api-error.ts";
 import { FakeApi, fakeOrg, update } from "../support/fake-api.ts";
 import { type OtlpHttpReceiver, startOtlpHttpReceiver } from "../support/otlp-http-receiver.ts";
 import { metricShape, points, resourceAttributes } from "../support/otlp-points.ts";
@@ -137,3 +138,62 @@ describe("the running exporter", () => {
     }
   });
 });
+
+describe("the start-up check", () => {
+  /** A user API whose answer the test releases. */
+  function heldUser(answer: () => Promise<{ login: string; organizations: string[] }>) {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    return {
+      release: () => release(),
+      userApi: {
+        getCurrentUser: async () => {
+          await gate;
+          return answer();
+        },
+        organizationVisible: async () => false,
+      },
+    };
+  }
+
+  test("the first cycle waits for it; then collection starts", async () => {
+    const api = world();
+    const held = heldUser(async () => ({ login: "alice", organizations: ["acme"] }));
+    running = await startExporter({ api, userApi: held.userApi, logger: silentLogger, config: testConfig() });
+    // Let every pending callback run: no cycle may start while the check is held.
+    await Bun.sleep(0);
+    expect(api.totalCalls).toBe(0);
+    held.release();
+    await waitUntil(() => running?.collector.snapshot !== undefined);
+    expect(api.calls.get("ListUserStacks")).toBe(1);
+  });
+
+  test("a rejected token reaches onFatal as one StartupError, and no cycle runs", async () => {
+    const api = world();
+    const errors: string[] = [];
+    const held = heldUser(async () => {
+      throw new PulumiApiError({ operation: "GetCurrentUser", status: 401, attempts: 1, reason: "HTTP 401" });
+    });
+    running = await startExporter({
+      api,
+      userApi: held.userApi,
+      logger: silentLogger,
+      config: testConfig({ pulumi: { accessTokenSource: "env PULUMI_ACCESS_TOKEN" } }),
+      onFatal: (error) => errors.push(`${error.name}: ${error.message}`),
+    });
+    held.release();
+    await waitUntil(() => errors.length > 0);
+    expect(errors).toEqual([
+      "StartupError: the Pulumi access token from env PULUMI_ACCESS_TOKEN was rejected: HTTP 401 Unauthorized; check that it is valid and not expired or revoked",
+    ]);
+    expect(api.totalCalls).toBe(0);
+  });
+});
+
+/** Polls `condition` on the event loop (no timer waits), failing after many turns. */
+async function waitUntil(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 10_000 && !condition(); i++) await Bun.sleep(0);
+  if (!condition()) throw new Error("condition not met");
+}

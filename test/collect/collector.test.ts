@@ -166,7 +166,7 @@ describe("Collector over several cycles", () => {
     expect(m.get("pulumi_exporter_collect_errors_total")).toHaveLength(30);
     expect(metrics.value(m, "pulumi_exporter_api_retries_total", { operation: "GetStackUpdates" })).toBe(0);
     expect(metrics.value(m, "pulumi_exporter_items_dropped_total", { operation: "ListTasks" })).toBe(0);
-    expect(m.get("pulumi_exporter_items_dropped_total")).toHaveLength(15);
+    expect(m.get("pulumi_exporter_items_dropped_total")).toHaveLength(16);
     expect(metrics.value(m, "pulumi_exporter_export_failures_total", {})).toBe(0);
     expect(api.calls.get("GetStackUpdates")).toBe(3);
     expect(api.calls.get("GetStackResourceCount")).toBe(1);

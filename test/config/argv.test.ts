@@ -30,7 +30,7 @@ describe("parseArgv", () => {
   test("a boolean flag does not take the next argument", () => {
     const parsed = parseArgv(["--otlp.insecure", "false"]);
     expect(Object.fromEntries(parsed.flags)).toEqual({ "otlp.insecure": ["true"] });
-    expect(parsed.problems).toEqual(["unexpected argument at position 2 (commands: run, demo)"]);
+    expect(parsed.problems).toEqual(['unknown command "false"; commands: run, demo, check']);
   });
 
   test("--no- only for booleans, and without a value", () => {
@@ -65,9 +65,26 @@ describe("parseArgv", () => {
     expect(parseArgv(["--log.level=debug", "run"]).command).toBe("run");
     const twice = parseArgv(["demo", "run"]);
     expect(twice.command).toBe("demo");
-    expect(twice.problems).toEqual(["unexpected argument at position 2 (commands: run, demo)"]);
-    expect(parseArgv(["serve"]).problems).toEqual([
-      "unexpected argument at position 1 (commands: run, demo)",
+    expect(twice.problems).toEqual([
+      'unexpected argument "run" after the command; commands: run, demo, check',
+    ]);
+    expect(parseArgv(["serve"]).problems).toEqual(['unknown command "serve"; commands: run, demo, check']);
+    expect(parseArgv(["check"]).command).toBe("check");
+  });
+
+  test("a mistyped command names itself, the commands and the closest one", () => {
+    const parsed = parseArgv(["rn", "--log.level=debug"]);
+    expect(parsed.problems).toEqual(['unknown command "rn"; commands: run, demo, check (did you mean run?)']);
+    expect(parsed.badPositional).toBe(true);
+    expect(parseArgv(["run"]).badPositional).toBe(false);
+  });
+
+  test("a positional that may be a secret is not echoed", () => {
+    expect(parseArgv(["pul-0123456789abcdef"]).problems).toEqual([
+      "unexpected argument at position 1; commands: run, demo, check",
+    ]);
+    expect(parseArgv(["run", "x".repeat(40)]).problems).toEqual([
+      "unexpected argument at position 2; commands: run, demo, check",
     ]);
   });
 
@@ -81,7 +98,7 @@ describe("parseArgv", () => {
   test("after --, everything is positional", () => {
     const parsed = parseArgv(["--", "--help"]);
     expect(parsed.help).toBe(false);
-    expect(parsed.problems).toEqual(["unexpected argument at position 2 (commands: run, demo)"]);
+    expect(parsed.problems).toEqual(["unexpected argument at position 2; commands: run, demo, check"]);
   });
 
   test("unknown flags: long, short, with value, negated", () => {

@@ -45,10 +45,14 @@ describe("--help", () => {
   });
 
   test("names the commands and the help and version flags", () => {
-    expect(help).toStartWith("Usage: pulumi-exporter [run|demo] [flags]\n");
+    expect(help).toStartWith("Usage: pulumi-exporter [run|demo|check] [flags]\n");
     expect(help).toContain("  run     Collect from Pulumi Cloud (the default).");
     expect(help).toContain(
       "  demo    Collect from the embedded Pulumi Cloud simulator: no token, no network.",
+    );
+    expect(help).toContain(
+      "  check   Check the token, the organizations, one OTLP export (when push is on) and the listen\n" +
+        "          address once, one line each; exit 0 when all pass, 1 otherwise, 2 for bad configuration.\n",
     );
     expect(help).toContain("  -h, --help\n");
     expect(help).toContain("  --version\n");

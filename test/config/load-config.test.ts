@@ -38,6 +38,7 @@ test("a full configuration from file, environment and flags", () => {
   const expected: Config = {
     pulumi: {
       accessToken: TOKEN,
+      accessTokenSource: "env PULUMI_ACCESS_TOKEN",
       apiUrl: "https://api.pulumi.com",
       organizations: ["acme", "globex"],
       collectIntervalMs: 120_000,
@@ -72,7 +73,8 @@ describe("help and version", () => {
   test("--help wins over everything else, even bad input", () => {
     const result = load(["--bogus", "--help", "--pulumi.max-concurrency=0"], { PULUMI_ACCESS_TOKEN: TOKEN });
     expect(result.kind).toBe("help");
-    if (result.kind === "help") expect(result.text).toStartWith("Usage: pulumi-exporter [run|demo] [flags]");
+    if (result.kind === "help")
+      expect(result.text).toStartWith("Usage: pulumi-exporter [run|demo|check] [flags]");
   });
 
   test("--version", () => {
@@ -272,6 +274,7 @@ describe("access token", () => {
     const path = writeTemp(dir, `${TOKEN}\r\n\n`);
     const config = expectConfig(load(["--pulumi.organizations=a"], { PULUMI_ACCESS_TOKEN_FILE: path }));
     expect(config.pulumi.accessToken).toBe(TOKEN);
+    expect(config.pulumi.accessTokenSource).toBe(`file ${path} (PULUMI_ACCESS_TOKEN_FILE)`);
   });
 
   test("a token file at a higher level beats an inline token", () => {
@@ -280,6 +283,7 @@ describe("access token", () => {
       load(["--pulumi.organizations=a", "--pulumi.access-token-file", path], { PULUMI_ACCESS_TOKEN: TOKEN }),
     );
     expect(config.pulumi.accessToken).toBe("pul-from-file-0000");
+    expect(config.pulumi.accessTokenSource).toBe(`file ${path} (--pulumi.access-token-file)`);
   });
 
   test("an inline token at a higher level beats a token file, which is then not read", () => {
@@ -289,6 +293,21 @@ describe("access token", () => {
       }),
     );
     expect(config.pulumi.accessToken).toBe(TOKEN);
+    expect(config.pulumi.accessTokenSource).toBe("flag --pulumi.access-token");
+  });
+
+  test('a mistyped command is the only problem: no "required" beside it', () => {
+    expect(load(["rn"], {})).toEqual({
+      kind: "error",
+      problems: ['unknown command "rn"; commands: run, demo, check (did you mean run?)'],
+    });
+  });
+
+  test("check requires a token and organizations, as run does, and pushes by default", () => {
+    const result = load(["check"], {});
+    expect(result.kind).toBe("error");
+    const config = expectConfig(load(["check", "--pulumi.organizations=a"], { PULUMI_ACCESS_TOKEN: TOKEN }));
+    expect(config.otlp.enabled).toBe(true);
   });
 });
 

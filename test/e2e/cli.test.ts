@@ -133,7 +133,7 @@ describe("--version and --help", () => {
         { env: { PULUMI_ACCESS_TOKEN: TOKEN, PULUMI_ORGANIZATIONS: "acme" } },
       );
       expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
-      expect(stdout).toStartWith("Usage: pulumi-exporter [run|demo] [flags]\n");
+      expect(stdout).toStartWith("Usage: pulumi-exporter [run|demo|check] [flags]\n");
       for (const flag of [
         "--pulumi.access-token=",
         "--otlp.endpoint=",

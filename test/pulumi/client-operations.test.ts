@@ -8,21 +8,38 @@ let api: LocalApi;
 
 beforeAll(() => {
   api = startLocalApi((app) => {
-    app.get("/api/user/stacks", (c) =>
+    app.get("/api/user", (c) =>
       c.json({
-        stacks: [
-          {
-            id: "s-1",
-            orgName: "acme",
-            projectName: "web",
-            stackName: "prod",
-            lastUpdate: 1_700_000_000,
-            resourceCount: 12,
-            links: { self: "https://app.pulumi.com/acme/web/prod" },
-          },
-          { orgName: "acme", projectName: "web", stackName: "dev", lastUpdate: null },
+        id: "u-1",
+        githubLogin: "alice",
+        name: "Alice",
+        email: "alice@example.com",
+        organizations: [
+          { name: "Acme Corp", githubLogin: "acme", avatarUrl: "", role: "admin" },
+          { name: "Beta", githubLogin: "beta", avatarUrl: "", role: "member" },
         ],
       }),
+    );
+    app.get("/api/user/stacks", (c) =>
+      ["hidden", "forbidden"].includes(c.req.query("organization") ?? "")
+        ? c.json(
+            { code: 404, message: "no such organization" },
+            c.req.query("organization") === "hidden" ? 404 : 403,
+          )
+        : c.json({
+            stacks: [
+              {
+                id: "s-1",
+                orgName: "acme",
+                projectName: "web",
+                stackName: "prod",
+                lastUpdate: 1_700_000_000,
+                resourceCount: 12,
+                links: { self: "https://app.pulumi.com/acme/web/prod" },
+              },
+              { orgName: "acme", projectName: "web", stackName: "dev", lastUpdate: null },
+            ],
+          }),
     );
     app.get("/api/stacks/:org/:project/:stack/resources/count", (c) =>
       c.json({ resourceCount: 42, version: 7 }),
@@ -153,6 +170,26 @@ describe("every operation calls its documented path and query", () => {
       { orgName: "acme", projectName: "web", stackName: "dev" },
     ]);
     expectLastRequest("/api/user/stacks?organization=acme");
+  });
+
+  test("getCurrentUser reads the login and the organizations' URL names", async () => {
+    const { client, seen } = observedClient(api.url);
+    expect(await client.getCurrentUser()).toEqual({ login: "alice", organizations: ["acme", "beta"] });
+    expect(seen.requests).toEqual([{ operation: "GetCurrentUser", status: 200 }]);
+    expectLastRequest("/api/user");
+  });
+
+  test("organizationVisible asks for one stack; 403 and 404 say no, without a retry", async () => {
+    const { client, seen } = observedClient(api.url);
+    expect(await client.organizationVisible("acme")).toBe(true);
+    expectLastRequest("/api/user/stacks?organization=acme&maxResults=1");
+    expect(await client.organizationVisible("hidden")).toBe(false);
+    expect(await client.organizationVisible("forbidden")).toBe(false);
+    expect(seen.requests).toEqual([
+      { operation: "ListUserStacks", status: 200 },
+      { operation: "ListUserStacks", status: 404 },
+      { operation: "ListUserStacks", status: 403 },
+    ]);
   });
 
   test("getStackResourceCount encodes the stack reference", async () => {

@@ -55,6 +55,7 @@ function samples(): Record<string, string[]> {
       "/api/preview/agents/org-2/tasks?pageSize=1000&sortBy=name",
     ],
     GetOrgNeoTokenBudget: ["/api/orgs/org-1/neo/token-budget", "/api/orgs/org-2/neo/token-budget"],
+    GetCurrentUser: ["/api/user", "/api/user?"],
   };
 }
 
