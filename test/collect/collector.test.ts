@@ -3,6 +3,7 @@ import { Collector } from "../../src/collect/collector.ts";
 import { LISTINGS_MISSED_BEFORE_GONE } from "../../src/collect/state.ts";
 import { silentLogger } from "../../src/log/logger.ts";
 import { snapshotReadings } from "../../src/metrics/readings.ts";
+import { OPERATIONS } from "../../src/pulumi/api.ts";
 import { FakeApi, fakeOrg, update } from "../support/fake-api.ts";
 import { type MemoryMetrics, memoryMetrics } from "../support/memory-metrics.ts";
 
@@ -163,7 +164,8 @@ describe("Collector over several cycles", () => {
     expect(
       metrics.value(m, "pulumi_exporter_collect_errors_total", { operation: "ListTeams", org: "beta" }),
     ).toBe(0);
-    expect(m.get("pulumi_exporter_collect_errors_total")).toHaveLength(30);
+    expect(m.get("pulumi_exporter_collect_errors_total")).toHaveLength(OPERATIONS.length * 2);
+    expect(OPERATIONS.length).toBe(16);
     expect(metrics.value(m, "pulumi_exporter_api_retries_total", { operation: "GetStackUpdates" })).toBe(0);
     expect(metrics.value(m, "pulumi_exporter_items_dropped_total", { operation: "ListTasks" })).toBe(0);
     expect(m.get("pulumi_exporter_items_dropped_total")).toHaveLength(16);
