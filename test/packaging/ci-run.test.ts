@@ -119,3 +119,32 @@ describe(".ci/run installing Prometheus", () => {
     expect(readFileSync(policy, "utf8")).toBe("#!/bin/sh\nexit 0\n");
   });
 });
+
+describe("npm run test:fresh", () => {
+  test("runs the same install before the tests", () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
+      scripts: Record<string, string>;
+    };
+    expect(pkg.scripts["test:fresh"]).toBe("bash scripts/install-test-deps.sh && npm test");
+  });
+
+  test("without root it says what it cannot install and why, and installs nothing", () => {
+    chmodSync(dir, 0o755);
+    const result = Bun.spawnSync(
+      [
+        "/usr/bin/setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "/bin/bash",
+        join(ROOT, "scripts", "install-test-deps.sh"),
+      ],
+      { env: { PATH: bin, CALLS: calls, CI_POLICY_RC: policy }, stdout: "pipe", stderr: "pipe" },
+    );
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr.toString()).toBe(
+      "installing prometheus chromium needs root: run as root (or with sudo), or install them with apt-get\n",
+    );
+    expect(existsSync(calls)).toBe(false);
+  });
+});
