@@ -16,7 +16,7 @@ describe("README", () => {
 
   test("carries the two fresh-machine commands", () => {
     expect(readme).toContain("npm ci && npm run demo");
-    expect(readme).toContain("npm ci && npm test");
+    expect(readme).toContain("npm ci && npm run test:fresh");
   });
 
   test("replaceSection fails loudly without markers", () => {

@@ -42,7 +42,7 @@ beforeEach(() => {
     writeFileSync(join(bin, name), `#!/bin/sh\necho "${name} $*" >>"$CALLS"\n${body}\n`);
     chmodSync(join(bin, name), 0o755);
   };
-  stub("npm", `[ "$1" = test ] && printf ' 3 pass\\n 0 fail\\n'\nexit 0`);
+  stub("npm", `[ "$2" = test:fresh ] && printf ' 3 pass\\n 0 fail\\n'\nexit 0`);
   stub("git", "exit 0");
   // scripts/actionlint.sh runs through `bash` from PATH.
   stub("bash", "exit 0");
