@@ -299,7 +299,10 @@ export function loadConfig(input: LoadConfigInput): ConfigResult {
       certificateFile: optional(get("otlp.certificate")),
       temporality: get("otlp.temporality") ?? "",
     },
-    web: { listenAddress: get("web.listen-address") ?? "", preview: !(get("web.disable-preview") ?? false) },
+    web: {
+      listenAddress: listenAddress(command, winner("web.listen-address"), get("web.listen-address")),
+      preview: !(get("web.disable-preview") ?? false),
+    },
     log: { level: get("log.level") ?? "", format: get("log.format") ?? "" },
     state: { file: optional(get("state.file")) },
     resource: { serviceName, attributes },
@@ -346,6 +349,14 @@ export function loadConfig(input: LoadConfigInput): ConfigResult {
     config.pulumi.organizations = unique;
   }
   return { kind: "config", command, config, warnings: clean(warnings) };
+}
+
+/** The demo needs no one else to reach it, so unless told otherwise it listens on loopback only. */
+export const DEMO_LISTEN_ADDRESS = "127.0.0.1:8080";
+
+function listenAddress(command: Command, origin: Resolved | undefined, value: string | undefined): string {
+  if (command === "demo" && (origin === undefined || origin.layer === "default")) return DEMO_LISTEN_ADDRESS;
+  return value ?? "";
 }
 
 /** `flag --pulumi.access-token`, `env PULUMI_ACCESS_TOKEN`, `config file config.yaml:3: pulumi.access-token`. */
