@@ -5,6 +5,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { scrub } from "../log/logger.ts";
 import { parseArgv } from "./argv.ts";
+import { envHints } from "./env-hints.ts";
 import { renderHelp, renderVersion } from "./help.ts";
 import {
   OPTIONS,
@@ -160,6 +161,8 @@ export function loadConfig(input: LoadConfigInput): ConfigResult {
       break;
     }
   }
+
+  warnings.push(...envHints(input.env));
 
   // The config file, located by flag or environment.
   const configFile = optional(pick(layers.get("config.file"))?.value);

@@ -30,3 +30,27 @@ describe("the demo's listen address", () => {
     expect(await servingLine(child)).toMatch(/^level=info msg="serving HTTP" address=\[::\]:[1-9]\d*$/);
   });
 });
+
+describe("near-miss environment variables", () => {
+  test("compiled binary: one warning for a typo, none for the Pulumi CLI's variables, no value shown", async () => {
+    const binary = await launcher("binary");
+    child = spawnExporter(binary, ["demo", "--web.listen-address=127.0.0.1:0"], {
+      env: {
+        PULUMI_ORGANISATIONS: "value-not-to-print",
+        PULUMI_HOME: "/tmp/pulumi-home",
+        PULUMI_BACKEND_URL: "file:///tmp/state",
+        PULUMI_CONFIG_PASSPHRASE: "passphrase-not-to-print",
+      },
+    });
+    await child.url(20_000);
+    const output = `${child.stdout()}\n${child.stderr()}`;
+    const warnings = output
+      .split("\n")
+      .filter((line) => line.includes("level=warn") || line.includes("level=error"))
+      .map((line) => line.replace(/^time=\S+ /, ""));
+    expect(warnings).toEqual([
+      'level=warn msg="environment variable PULUMI_ORGANISATIONS is not used; did you mean PULUMI_ORGANIZATIONS?"',
+    ]);
+    expect(output).not.toContain("not-to-print");
+  }, 120_000);
+});
