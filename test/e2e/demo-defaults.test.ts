@@ -3,6 +3,8 @@
  * the demo's own default, so they run one after the other and stop each process before the next starts.
  */
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { join } from "node:path";
+import { ROOT } from "../../scripts/build.ts";
 import { type ExporterProcess, launcher, spawnExporter } from "../support/e2e-process.ts";
 
 setDefaultTimeout(30_000);
@@ -12,6 +14,24 @@ afterEach(async () => {
   await child?.stop();
   child = undefined;
 });
+
+/** Log lines at warn or error, without their timestamps. */
+function problemLines(process: ExporterProcess): string[] {
+  return `${process.stdout()}\n${process.stderr()}`
+    .split("\n")
+    .filter((line) => line.includes("level=warn") || line.includes("level=error"))
+    .map((line) => line.replace(/^time=\S+ /, ""));
+}
+
+/** /metrics once the first collection is in: bounded by the deadline, not by a guess at how long it takes. */
+async function metricsWith(url: string, pattern: RegExp, timeoutMs = 20_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    if (pattern.test(text) || Date.now() > deadline) return text;
+    await Bun.sleep(100);
+  }
+}
 
 /** The "serving HTTP" log line, without its timestamp. */
 async function servingLine(process: ExporterProcess): Promise<string> {
@@ -44,13 +64,29 @@ describe("near-miss environment variables", () => {
     });
     await child.url(20_000);
     const output = `${child.stdout()}\n${child.stderr()}`;
-    const warnings = output
-      .split("\n")
-      .filter((line) => line.includes("level=warn") || line.includes("level=error"))
-      .map((line) => line.replace(/^time=\S+ /, ""));
-    expect(warnings).toEqual([
+    expect(problemLines(child)).toEqual([
       'level=warn msg="environment variable PULUMI_ORGANISATIONS is not used; did you mean PULUMI_ORGANIZATIONS?"',
     ]);
     expect(output).not.toContain("not-to-print");
   }, 120_000);
+});
+
+describe("config.example.yaml", () => {
+  test("demo --config.file=config.example.yaml serves the simulator's organizations, pushes nothing, warns of nothing", async () => {
+    child = spawnExporter(await launcher("source"), [
+      "demo",
+      `--config.file=${join(ROOT, "config.example.yaml")}`,
+    ]);
+    expect(await servingLine(child)).toBe('level=info msg="serving HTTP" address=127.0.0.1:8080');
+    const metrics = await metricsWith("http://127.0.0.1:8080", /pulumi_stack_resource_count\{org="org-3"/);
+    for (const org of ["org-1", "org-2", "org-3"]) {
+      expect(metrics).toMatch(
+        new RegExp(`\npulumi_stack_resource_count\\{org="${org}",project="[^"]+",stack="[^"]+"\\} \\d+\n`),
+      );
+    }
+    expect(metrics).not.toContain("my-org");
+    expect(child.stdout()).toContain("  OTLP push is off: add --otlp.endpoint=HOST:PORT to push as well\n");
+    expect(`${child.stdout()}${child.stderr()}`).not.toContain("pushing metrics over OTLP");
+    expect(problemLines(child)).toEqual([]);
+  });
 });
