@@ -53,7 +53,8 @@ export type ConfigResult =
   | { kind: "config"; command: Command; config: Config; warnings: string[] }
   | { kind: "help"; text: string }
   | { kind: "version"; text: string }
-  | { kind: "error"; problems: string[] };
+  /** `warnings` too: a near-miss variable may be why a value is missing. */
+  | { kind: "error"; problems: string[]; warnings: string[] };
 
 type Layer = "flag" | "env" | "file" | "default";
 const RANK: Record<Layer, number> = { flag: 3, env: 2, file: 1, default: 0 };
@@ -115,7 +116,7 @@ export function loadConfig(input: LoadConfigInput): ConfigResult {
   if (args.version) return { kind: "version", text: renderVersion() };
 
   // A mistyped command makes every other problem ("required", …) beside the point.
-  if (args.badPositional) return { kind: "error", problems: args.problems };
+  if (args.badPositional) return { kind: "error", problems: args.problems, warnings: [] };
   const command: Command = args.command ?? input.mode ?? "run";
   const fs = input.fs ?? nodeConfigFs;
   const problems: string[] = [...args.problems];
@@ -342,7 +343,9 @@ export function loadConfig(input: LoadConfigInput): ConfigResult {
         secrets.filter((s) => s.length >= MIN_SCRUB_LENGTH),
       ),
     );
-  if (problems.length > 0 || !validation.ok) return { kind: "error", problems: clean(problems) };
+  if (problems.length > 0 || !validation.ok) {
+    return { kind: "error", problems: clean(problems), warnings: clean(warnings) };
+  }
 
   const config: Config = validation.config;
   const unique = [...new Set(config.pulumi.organizations)];

@@ -54,4 +54,15 @@ describe("loadConfig", () => {
     ]);
     expect(JSON.stringify(loaded)).not.toContain(SECRET_VALUE);
   });
+
+  test("a configuration error carries the hint too: the typo may be why a value is missing", () => {
+    const result = load(["run", `--pulumi.access-token=${TOKEN}`], { PULUMI_ORGANISATIONS: "acme" });
+    expect(result).toEqual({
+      kind: "error",
+      problems: [
+        "--pulumi.organizations: at least one organization is required; set --pulumi.organizations, PULUMI_ORGANIZATIONS or pulumi.organizations in the config file",
+      ],
+      warnings: ["environment variable PULUMI_ORGANISATIONS is not used; did you mean PULUMI_ORGANIZATIONS?"],
+    });
+  });
 });

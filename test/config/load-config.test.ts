@@ -300,6 +300,7 @@ describe("access token", () => {
     expect(load(["rn"], {})).toEqual({
       kind: "error",
       problems: ['unknown command "rn"; commands: run, demo, check (did you mean run?)'],
+      warnings: [],
     });
   });
 

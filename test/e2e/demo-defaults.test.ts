@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { ROOT } from "../../scripts/build.ts";
-import { type ExporterProcess, launcher, spawnExporter } from "../support/e2e-process.ts";
+import { type ExporterProcess, launcher, runToExit, spawnExporter } from "../support/e2e-process.ts";
 
 setDefaultTimeout(30_000);
 
@@ -68,6 +68,24 @@ describe("near-miss environment variables", () => {
       'level=warn msg="environment variable PULUMI_ORGANISATIONS is not used; did you mean PULUMI_ORGANIZATIONS?"',
     ]);
     expect(output).not.toContain("not-to-print");
+  }, 120_000);
+});
+
+describe("near-miss environment variables on a configuration error", () => {
+  test("compiled binary: exit 2, the problem, then the hint that explains it", async () => {
+    const { code, stdout, stderr } = await runToExit(await launcher("binary"), ["run"], {
+      env: { PULUMI_ACCESS_TOKEN: "pul-e2e-env-hints-0123456789", PULUMI_ORGANISATIONS: "acme" },
+    });
+    expect(code).toBe(2);
+    expect(stdout).toBe("");
+    expect(stderr).toBe(
+      [
+        "invalid configuration:",
+        "  - --pulumi.organizations: at least one organization is required; set --pulumi.organizations, PULUMI_ORGANIZATIONS or pulumi.organizations in the config file",
+        "warning: environment variable PULUMI_ORGANISATIONS is not used; did you mean PULUMI_ORGANIZATIONS?",
+        "",
+      ].join("\n"),
+    );
   }, 120_000);
 });
 
