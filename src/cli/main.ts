@@ -64,11 +64,12 @@ async function main(): Promise<number | undefined> {
     case "version":
       process.stdout.write(`${result.text}\n`);
       return 0;
-    case "error":
-      process.stderr.write(
-        `${scrub(formatProblems(result.problems), rememberSecrets(env.PULUMI_ACCESS_TOKEN))}\n`,
-      );
+    case "error": {
+      const shown = rememberSecrets(env.PULUMI_ACCESS_TOKEN);
+      process.stderr.write(`${scrub(formatProblems(result.problems), shown)}\n`);
+      for (const warning of result.warnings) process.stderr.write(`warning: ${scrub(warning, shown)}\n`);
       return 2;
+    }
   }
   const { config, command } = result;
   const logger = createLogger({

@@ -30,10 +30,17 @@ function editDistance(a: string, b: string): number {
   return previous[b.length] ?? 0;
 }
 
-/** The closest known name within a few edits, for "did you mean" hints. */
-export function closest(name: string, candidates: readonly string[]): string | undefined {
+/**
+ * The closest known name within a few edits, for "did you mean" hints. `maxDistance` defaults to a quarter of the
+ * name's length (at least 3).
+ */
+export function closest(
+  name: string,
+  candidates: readonly string[],
+  maxDistance = Math.max(3, Math.floor(name.length / 4)),
+): string | undefined {
   let best: string | undefined;
-  let bestDistance = Math.max(3, Math.floor(name.length / 4)) + 1;
+  let bestDistance = maxDistance + 1;
   for (const candidate of candidates) {
     const distance = editDistance(name, candidate);
     if (distance < bestDistance) {

@@ -5,6 +5,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { scrub } from "../log/logger.ts";
 import { parseArgv } from "./argv.ts";
+import { envHints } from "./env-hints.ts";
 import { renderHelp, renderVersion } from "./help.ts";
 import {
   OPTIONS,
@@ -52,7 +53,8 @@ export type ConfigResult =
   | { kind: "config"; command: Command; config: Config; warnings: string[] }
   | { kind: "help"; text: string }
   | { kind: "version"; text: string }
-  | { kind: "error"; problems: string[] };
+  /** `warnings` too: a near-miss variable may be why a value is missing. */
+  | { kind: "error"; problems: string[]; warnings: string[] };
 
 type Layer = "flag" | "env" | "file" | "default";
 const RANK: Record<Layer, number> = { flag: 3, env: 2, file: 1, default: 0 };
@@ -114,7 +116,7 @@ export function loadConfig(input: LoadConfigInput): ConfigResult {
   if (args.version) return { kind: "version", text: renderVersion() };
 
   // A mistyped command makes every other problem ("required", …) beside the point.
-  if (args.badPositional) return { kind: "error", problems: args.problems };
+  if (args.badPositional) return { kind: "error", problems: args.problems, warnings: [] };
   const command: Command = args.command ?? input.mode ?? "run";
   const fs = input.fs ?? nodeConfigFs;
   const problems: string[] = [...args.problems];
@@ -160,6 +162,8 @@ export function loadConfig(input: LoadConfigInput): ConfigResult {
       break;
     }
   }
+
+  warnings.push(...envHints(input.env));
 
   // The config file, located by flag or environment.
   const configFile = optional(pick(layers.get("config.file"))?.value);
@@ -299,7 +303,10 @@ export function loadConfig(input: LoadConfigInput): ConfigResult {
       certificateFile: optional(get("otlp.certificate")),
       temporality: get("otlp.temporality") ?? "",
     },
-    web: { listenAddress: get("web.listen-address") ?? "", preview: !(get("web.disable-preview") ?? false) },
+    web: {
+      listenAddress: listenAddress(command, winner("web.listen-address"), get("web.listen-address")),
+      preview: !(get("web.disable-preview") ?? false),
+    },
     log: { level: get("log.level") ?? "", format: get("log.format") ?? "" },
     state: { file: optional(get("state.file")) },
     resource: { serviceName, attributes },
@@ -336,7 +343,9 @@ export function loadConfig(input: LoadConfigInput): ConfigResult {
         secrets.filter((s) => s.length >= MIN_SCRUB_LENGTH),
       ),
     );
-  if (problems.length > 0 || !validation.ok) return { kind: "error", problems: clean(problems) };
+  if (problems.length > 0 || !validation.ok) {
+    return { kind: "error", problems: clean(problems), warnings: clean(warnings) };
+  }
 
   const config: Config = validation.config;
   const unique = [...new Set(config.pulumi.organizations)];
@@ -346,6 +355,14 @@ export function loadConfig(input: LoadConfigInput): ConfigResult {
     config.pulumi.organizations = unique;
   }
   return { kind: "config", command, config, warnings: clean(warnings) };
+}
+
+/** The demo needs no one else to reach it, so unless told otherwise it listens on loopback only. */
+export const DEMO_LISTEN_ADDRESS = "127.0.0.1:8080";
+
+function listenAddress(command: Command, origin: Resolved | undefined, value: string | undefined): string {
+  if (command === "demo" && (origin === undefined || origin.layer === "default")) return DEMO_LISTEN_ADDRESS;
+  return value ?? "";
 }
 
 /** `flag --pulumi.access-token`, `env PULUMI_ACCESS_TOKEN`, `config file config.yaml:3: pulumi.access-token`. */

@@ -280,7 +280,7 @@ export const OPTIONS = [
     placeholder: "[HOST]:PORT",
     field: "web.listenAddress",
     description:
-      "Address of the HTTP server (/metrics, health checks); an empty host is every interface, IPv4 and IPv6.",
+      "Address of the HTTP server (/metrics, health checks); an empty host is every interface, IPv4 and IPv6. `demo` defaults to 127.0.0.1:8080.",
   },
   {
     name: "web.disable-preview",

@@ -46,13 +46,27 @@ test("every key's comment names its environment variable", () => {
   }
 });
 
-test("loads as a configuration with the values it shows", () => {
-  const loaded = expectLoaded(load(["--config.file", path], { PULUMI_ACCESS_TOKEN: TOKEN }));
+test("loads for `run` with the organizations and the token from the environment", () => {
+  const loaded = expectLoaded(
+    load(["--config.file", path], { PULUMI_ACCESS_TOKEN: TOKEN, PULUMI_ORGANIZATIONS: "my-org" }),
+  );
   expect(loaded.config.pulumi.organizations).toEqual(["my-org"]);
   expect(loaded.config.pulumi.collectIntervalMs).toBe(60_000);
-  expect(loaded.config.otlp.headers).toEqual({ "x-scope-orgid": "my-tenant" });
+  expect(loaded.config.otlp.enabled).toBe(true);
+  expect(loaded.config.otlp.endpoint).toBe("localhost:4318");
+  expect(loaded.config.otlp.headers).toEqual({});
   expect(loaded.config.resource.attributes).toEqual({ "deployment.environment": "production" });
   expect(loaded.config.pulumi.caFile).toBeUndefined();
+  expect(loaded.config.web.listenAddress).toBe(":8080");
+  expect(loaded.warnings).toEqual([]);
+});
+
+test("loads for `demo` as it is: no organization of its own, no push, loopback only", () => {
+  const loaded = expectLoaded(load(["demo", "--config.file", path]));
+  expect(loaded.config.pulumi.organizations).toEqual([]);
+  expect(loaded.config.otlp.enabled).toBe(false);
+  expect(loaded.config.otlp.headers).toEqual({});
+  expect(loaded.config.web.listenAddress).toBe("127.0.0.1:8080");
   expect(loaded.warnings).toEqual([]);
 });
 

@@ -300,6 +300,7 @@ describe("access token", () => {
     expect(load(["rn"], {})).toEqual({
       kind: "error",
       problems: ['unknown command "rn"; commands: run, demo, check (did you mean run?)'],
+      warnings: [],
     });
   });
 
@@ -423,5 +424,21 @@ describe("configSecrets", () => {
       }),
     );
     expect(configSecrets(config)).toEqual([TOKEN, "Bearer abc123", "abc123", "k9"]);
+  });
+});
+
+describe("the demo's listen address", () => {
+  test("demo listens on loopback unless told otherwise; run keeps every interface", () => {
+    expect(expectConfig(load(["demo"])).web.listenAddress).toBe("127.0.0.1:8080");
+    expect(expectConfig(load(BASE)).web.listenAddress).toBe(":8080");
+  });
+
+  test("an explicit flag, variable or file value wins in demo mode", () => {
+    expect(expectConfig(load(["demo", "--web.listen-address=:0"])).web.listenAddress).toBe(":0");
+    expect(expectConfig(load(["demo"], { PULUMI_EXPORTER_LISTEN_ADDRESS: ":9100" })).web.listenAddress).toBe(
+      ":9100",
+    );
+    const path = writeTemp(dir, 'web:\n  listen-address: ":8080"\n');
+    expect(expectConfig(load(["demo", "--config.file", path])).web.listenAddress).toBe(":8080");
   });
 });

@@ -78,6 +78,7 @@ describe("docker-compose.yaml", () => {
       "--otlp.endpoint=http://prometheus:9090",
       "--otlp.url-path=/api/v1/otlp/v1/metrics",
       "--otlp.insecure",
+      "--web.listen-address=:8080",
     ]);
     expect(demo.env_file).toBeUndefined();
     expect(demo.environment).toEqual({ OTEL_SERVICE_NAME: "pulumi-exporter-demo" });
