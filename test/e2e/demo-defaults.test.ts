@@ -1,6 +1,6 @@
 /**
- * `demo` as a first-time operator runs it: on loopback unless told otherwise. These tests bind 127.0.0.1:8080,
- * the demo's own default, so they run one after the other and stop each process before the next starts.
+ * `demo` as a first-time operator runs it: on loopback unless told otherwise. One test binds 127.0.0.1:8080, the
+ * demo's own default, because that is what it checks; the others take a free port.
  */
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
@@ -91,12 +91,17 @@ describe("near-miss environment variables on a configuration error", () => {
 
 describe("config.example.yaml", () => {
   test("demo --config.file=config.example.yaml serves the simulator's organizations, pushes nothing, warns of nothing", async () => {
-    child = spawnExporter(await launcher("source"), [
-      "demo",
-      `--config.file=${join(ROOT, "config.example.yaml")}`,
-    ]);
-    expect(await servingLine(child)).toBe('level=info msg="serving HTTP" address=127.0.0.1:8080');
-    const metrics = await metricsWith("http://127.0.0.1:8080", /pulumi_stack_resource_count\{org="org-3"/);
+    // The file sets no address (the demo's default is checked above); a free port keeps 8080 out of this one.
+    child = spawnExporter(
+      await launcher("source"),
+      ["demo", `--config.file=${join(ROOT, "config.example.yaml")}`],
+      {
+        env: { PULUMI_EXPORTER_LISTEN_ADDRESS: "127.0.0.1:0" },
+      },
+    );
+    const url = await child.url(20_000);
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
+    const metrics = await metricsWith(url, /pulumi_stack_resource_count\{org="org-3"/);
     for (const org of ["org-1", "org-2", "org-3"]) {
       expect(metrics).toMatch(
         new RegExp(`\npulumi_stack_resource_count\\{org="${org}",project="[^"]+",stack="[^"]+"\\} \\d+\n`),
