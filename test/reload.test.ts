@@ -1,7 +1,8 @@
 /** Configuration reload: what changed, what applies live, what needs a restart, and the exact log lines. */
 import { describe, expect, test } from "bun:test";
 import { type ConfigFs, loadConfig } from "../src/config/load-config.ts";
-import type { Config } from "../src/config/types.ts";
+import type { Config, LogLevel } from "../src/config/types.ts";
+import { createLogger } from "../src/log/logger.ts";
 import { changedSettings, createReloader, planReload, pollEvery } from "../src/reload.ts";
 import type { Timers } from "../src/timers.ts";
 import { AT, recordingLogger } from "./support/state-fixtures.ts";
@@ -169,5 +170,23 @@ describe("pollEvery", () => {
     expect([checks, pending.length]).toEqual([2, 1]);
     poll.stop();
     expect([checks, pending.length]).toEqual([2, 0]);
+  });
+});
+
+describe("a logger whose level is a function", () => {
+  test("follows the level as it changes, line by line", () => {
+    const lines: string[] = [];
+    let level: LogLevel = "info";
+    const logger = createLogger({
+      level: () => level,
+      write: (line) => lines.push(line),
+      now: () => new Date(0),
+    });
+    logger.debug("hidden");
+    level = "debug";
+    logger.debug("shown");
+    level = "error";
+    logger.warn("hidden too");
+    expect(lines).toEqual(["time=1970-01-01T00:00:00.000Z level=debug msg=shown"]);
   });
 });
