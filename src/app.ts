@@ -28,6 +28,8 @@ export interface RunningExporter {
   readonly collector: Collector;
   readonly scheduler: Scheduler;
   readonly pipeline: MetricsPipeline;
+  /** Takes a reloaded configuration: the access token is used from the next request on (see `src/reload.ts`). */
+  applyConfig(config: Config): void;
   /** Stops polling, finishes (or abandons) the running cycle, flushes the last export and closes the server. */
   stop(deadlineMs?: number): Promise<void>;
 }
@@ -64,10 +66,11 @@ export function pulumiClientOptions(
   config: Config,
   logger: Logger,
   hooks?: ClientHooks,
+  token: () => string = () => config.pulumi.accessToken,
 ): PulumiClientOptions {
   return {
     baseUrl: config.pulumi.apiUrl,
-    token: config.pulumi.accessToken,
+    token,
     timeoutMs: config.pulumi.requestTimeoutMs,
     maxResponseBytes: config.pulumi.maxResponseBytes,
     logger,
@@ -87,6 +90,8 @@ function lateHooks(target: () => Instruments | undefined): Required<ClientHooks>
 
 export async function startExporter(options: StartOptions): Promise<RunningExporter> {
   const { config, logger } = options;
+  /** The token of the latest reload; the HTTP clients ask for it on every request. */
+  let accessToken = config.pulumi.accessToken;
   const timers = options.timers ?? systemTimers;
   let pipeline: MetricsPipeline | undefined;
   let callsThisCycle = 0;
@@ -102,7 +107,7 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
   let userApi: UserApi | undefined = options.userApi;
   if (options.api) api = options.api;
   else {
-    const clientOptions = pulumiClientOptions(config, logger, countingHooks);
+    const clientOptions = pulumiClientOptions(config, logger, countingHooks, () => accessToken);
     api = createPulumiClient(clientOptions);
     // The start-up check does its own bounded retrying; the client's would stretch the bound.
     userApi ??= createPulumiClient({ ...clientOptions, retry: { maxRetries: 0 } });
@@ -229,6 +234,9 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
     collector,
     scheduler,
     pipeline: metrics,
+    applyConfig(next) {
+      accessToken = next.pulumi.accessToken;
+    },
     async stop(deadlineMs = 9_000) {
       stopping = true;
       // The running cycle gets most of the budget, the final export the rest; neither can overrun it.

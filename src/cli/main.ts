@@ -7,6 +7,8 @@ import { loadConfig } from "../config/load-config.ts";
 import { configSecrets } from "../config/secrets.ts";
 import { createLogger, type Logger, scrub } from "../log/logger.ts";
 import { createPulumiClient } from "../pulumi/client.ts";
+import { createReloader, pollEvery } from "../reload.ts";
+import { systemTimers } from "../timers.ts";
 import { startDemo } from "./demo.ts";
 
 /** SIGTERM to exit: Kubernetes waits 30 s by default; we promise 10. */
@@ -46,14 +48,23 @@ function handleSignals(logger: Logger, stop: () => Promise<void>): void {
   process.on("SIGINT", onSignal);
 }
 
+/** How often the token file is read for a rotated token (a Kubernetes Secret is swapped atomically). */
+const TOKEN_FILE_POLL_MS = 30_000;
+
 /**
  * SIGHUP's default action ends the process (exit 129, no log line): a `kill -HUP` meant as "reload", or a closing
- * terminal, would stop the exporter. Until reloading exists, it is logged and ignored.
+ * terminal, would stop the exporter. It reloads the configuration once the exporter runs; before (and in demo and
+ * check) it is logged and ignored. Returns the setter of the reload action.
  */
-function ignoreHangups(logger: Logger): void {
-  process.on("SIGHUP", () => {
-    logger.warn("received SIGHUP; ignored (configuration reload is not supported yet)");
-  });
+function handleHangups(logger: Logger): (reload: () => void) => void {
+  let onHangup = (): void => logger.warn("received SIGHUP; ignored (nothing to reload in this command)");
+  process.on("SIGHUP", () => onHangup());
+  return (reload) => {
+    onHangup = () => {
+      logger.info("received SIGHUP; reloading the configuration");
+      reload();
+    };
+  };
 }
 
 async function main(): Promise<number | undefined> {
@@ -72,12 +83,13 @@ async function main(): Promise<number | undefined> {
     }
   }
   const { config, command } = result;
+  let logLevel = config.log.level;
   const logger = createLogger({
-    level: config.log.level,
+    level: () => logLevel,
     format: config.log.format,
     secrets: rememberSecrets(...configSecrets(config), env.PULUMI_ACCESS_TOKEN),
   });
-  ignoreHangups(logger);
+  const onReload = handleHangups(logger);
   for (const warning of result.warnings) logger.warn(warning);
   process.on("unhandledRejection", (reason) => {
     logger.error("unhandled rejection", { error: reason instanceof Error ? reason.message : String(reason) });
@@ -97,7 +109,24 @@ async function main(): Promise<number | undefined> {
     running = await startDemo(config, logger, (line) => process.stdout.write(`${line}\n`));
   } else {
     const exporter: RunningExporter = await startExporter({ config, logger, onFatal: fail });
-    running = exporter;
+    const reloader = createReloader({
+      config,
+      load: () => loadConfig({ argv: process.argv.slice(2), env }),
+      logger,
+      apply: (next) => {
+        rememberSecrets(...configSecrets(next));
+        logLevel = next.log.level;
+        exporter.applyConfig(next);
+      },
+    });
+    onReload(() => reloader.reload());
+    const poll = pollEvery(systemTimers, TOKEN_FILE_POLL_MS, () => reloader.checkTokenFile());
+    running = {
+      stop: () => {
+        poll.stop();
+        return exporter.stop();
+      },
+    };
   }
   handleSignals(logger, () => running.stop());
   return undefined;

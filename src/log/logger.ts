@@ -13,7 +13,8 @@ export interface Logger {
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 export interface LoggerOptions {
-  level?: LogLevel;
+  /** A function is asked on every line, so the level can change while running (a configuration reload). */
+  level?: LogLevel | (() => LogLevel);
   format?: LogFormat;
   /** Where lines go; defaults to stderr. */
   write?: (line: string) => void;
@@ -49,7 +50,8 @@ export function scrub(text: string, secrets: readonly string[]): string {
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const threshold = RANK[options.level ?? "info"];
+  const level = options.level ?? "info";
+  const threshold = typeof level === "function" ? () => RANK[level()] : () => RANK[level];
   const format = options.format ?? "logfmt";
   const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
   const secrets = options.secrets ?? [];
@@ -57,7 +59,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const emit =
     (level: LogLevel) =>
     (msg: string, fields: LogFields = {}) => {
-      if (RANK[level] < threshold) return;
+      if (RANK[level] < threshold()) return;
       write(scrub(formatLine(format, now().toISOString(), level, msg, fields), secrets));
     };
   return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error") };

@@ -59,8 +59,11 @@ export type FetchFn = (request: Request, init?: BunFetchRequestInit) => Promise<
 export interface PulumiClientOptions {
   /** e.g. `https://api.pulumi.com` */
   baseUrl: string;
-  /** Pulumi access token; sent only in the Authorization header, never logged. */
-  token: string;
+  /**
+   * Pulumi access token; sent only in the Authorization header, never logged. A function is asked before every
+   * request, so a rotated token takes effect on the next one.
+   */
+  token: string | (() => string);
   /** Per attempt, covering connect, headers and body. Default 30 s. */
   timeoutMs?: number;
   retry?: Partial<RetryOptions>;
@@ -263,8 +266,16 @@ function bodyDetail(error: unknown, secrets: readonly string[]): string | undefi
 }
 
 export function createPulumiClient(options: PulumiClientOptions): PulumiApi & UserApi {
-  if (options.token === "") throw new Error("Pulumi client: access token is empty");
-  const secrets = [options.token];
+  const token = options.token;
+  const tokenOf = typeof token === "function" ? token : () => token;
+  if (tokenOf() === "") throw new Error("Pulumi client: access token is empty");
+  // Every token used so far: scrubbed from messages, the old one included (a late response may echo it).
+  const secrets: string[] = [tokenOf()];
+  const currentToken = (): string => {
+    const token = tokenOf();
+    if (!secrets.includes(token)) secrets.push(token);
+    return token;
+  };
   const apiUrl = checkBaseUrl(options.baseUrl, secrets);
   const baseUrl = options.baseUrl;
   const target = scrub(apiHostPort(apiUrl), secrets);
@@ -302,7 +313,6 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi & Us
   const http = createClient<paths>({
     baseUrl,
     headers: {
-      Authorization: `token ${options.token}`,
       Accept: "application/vnd.pulumi+8",
       "User-Agent": `pulumi-exporter/${VERSION}`,
     },
@@ -310,6 +320,8 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi & Us
     redirect: "manual",
     // Error bodies are read here, bounded, before openapi-fetch reads them whole; 2xx bodies in attemptOnce.
     fetch: async (request: Request) => {
+      // Set per request, not at creation: the token may have been rotated since.
+      request.headers.set("Authorization", `token ${currentToken()}`);
       const response = await baseFetch(request, init);
       return response.ok ? response : withBoundedBody(response);
     },

@@ -1,0 +1,176 @@
+/**
+ * Configuration reload (SIGHUP) and access-token rotation: what changed between the running configuration and a
+ * freshly loaded one, what applies live, and the log lines that say so.
+ */
+import { readFileSync } from "node:fs";
+import type { ConfigResult } from "./config/load-config.ts";
+import type { Config } from "./config/types.ts";
+import type { Logger } from "./log/logger.ts";
+import type { TimerHandle, Timers } from "./timers.ts";
+
+/** Every setting by its option name, read from a configuration; compared as JSON. */
+const SETTINGS: ReadonlyArray<readonly [string, (c: Config) => unknown]> = [
+  ["pulumi.access-token", (c) => c.pulumi.accessToken],
+  ["pulumi.api-url", (c) => c.pulumi.apiUrl],
+  ["pulumi.organizations", (c) => c.pulumi.organizations],
+  ["pulumi.collect-interval", (c) => c.pulumi.collectIntervalMs],
+  ["pulumi.max-concurrency", (c) => c.pulumi.maxConcurrency],
+  ["pulumi.request-timeout", (c) => c.pulumi.requestTimeoutMs],
+  ["pulumi.max-response-bytes", (c) => c.pulumi.maxResponseBytes],
+  ["pulumi.ca-file", (c) => c.pulumi.caFile],
+  ["otlp.enabled", (c) => c.otlp.enabled],
+  ["otlp.endpoint", (c) => c.otlp.endpoint],
+  ["otlp.metrics-endpoint", (c) => c.otlp.metricsEndpoint],
+  ["otlp.protocol", (c) => c.otlp.protocol],
+  ["otlp.insecure", (c) => c.otlp.insecure],
+  ["otlp.headers", (c) => c.otlp.headers],
+  ["otlp.url-path", (c) => c.otlp.urlPath],
+  ["otlp.timeout", (c) => c.otlp.timeoutMs],
+  ["otlp.compression", (c) => c.otlp.compression],
+  ["otlp.certificate", (c) => c.otlp.certificateFile],
+  ["otlp.temporality", (c) => c.otlp.temporality],
+  ["resource.service-name", (c) => c.resource.serviceName],
+  ["resource.attributes", (c) => c.resource.attributes],
+  ["web.listen-address", (c) => c.web.listenAddress],
+  ["web.disable-preview", (c) => !c.web.preview],
+  ["log.level", (c) => c.log.level],
+  ["log.format", (c) => c.log.format],
+  ["state.file", (c) => c.state.file],
+  ["config.file", (c) => c.configFile],
+];
+
+/** Settings a running exporter takes without a restart. */
+const LIVE: ReadonlySet<string> = new Set(["pulumi.access-token", "log.level"]);
+
+/** Names of the settings whose values differ, in option order. Values are never returned: some are secrets. */
+export function changedSettings(running: Config, next: Config): string[] {
+  return SETTINGS.filter(([, read]) => JSON.stringify(read(running)) !== JSON.stringify(read(next))).map(
+    ([name]) => name,
+  );
+}
+
+export interface ReloadPlan {
+  /** The configuration to run with: the running one with the live settings taken from the new one. */
+  readonly config: Config;
+  /** Settings applied now. */
+  readonly applied: string[];
+  /** Settings that changed but keep their old value until a restart. */
+  readonly needRestart: string[];
+}
+
+/** What a freshly loaded configuration changes in the running one. Pure. */
+export function planReload(running: Config, next: Config): ReloadPlan {
+  const changed = changedSettings(running, next);
+  const applied = changed.filter((name) => LIVE.has(name));
+  const needRestart = changed.filter((name) => !LIVE.has(name));
+  const config: Config = {
+    ...running,
+    pulumi: {
+      ...running.pulumi,
+      accessToken: next.pulumi.accessToken,
+      ...(next.pulumi.accessTokenSource === undefined
+        ? {}
+        : { accessTokenSource: next.pulumi.accessTokenSource }),
+    },
+    log: { ...running.log, level: next.log.level },
+  };
+  return { config, applied, needRestart };
+}
+
+export interface ReloaderOptions {
+  /** The running configuration at start. */
+  readonly config: Config;
+  /** Loads the configuration again, the same way it was loaded at start (same flags and environment). */
+  readonly load: () => ConfigResult;
+  readonly logger: Logger;
+  /** Takes the configuration after a reload or a rotated token (the exporter reads its token and level from it). */
+  readonly apply: (config: Config) => void;
+  /** Reads the token file; the file system's by default. */
+  readonly readFile?: (path: string) => string;
+}
+
+export interface Reloader {
+  /** The configuration running now. */
+  readonly config: Config;
+  /** SIGHUP: loads the configuration again, applies what can change live and logs the rest. */
+  reload(): void;
+  /** Reads the token file (when one is configured) and takes its token if it changed. */
+  checkTokenFile(): void;
+}
+
+export function createReloader(options: ReloaderOptions): Reloader {
+  const { logger } = options;
+  const readFile = options.readFile ?? ((path: string) => readFileSync(path, "utf8"));
+  let running = options.config;
+  const take = (config: Config): void => {
+    running = config;
+    options.apply(config);
+  };
+  return {
+    get config() {
+      return running;
+    },
+    reload() {
+      const result = options.load();
+      if (result.kind !== "config") {
+        const problems = result.kind === "error" ? result.problems : [`unexpected ${result.kind} output`];
+        logger.error("configuration reload failed; the running configuration stays", {
+          problems: problems.join("; "),
+        });
+        return;
+      }
+      const plan = planReload(running, result.config);
+      if (plan.applied.length === 0 && plan.needRestart.length === 0) {
+        logger.info("configuration reloaded; nothing changed");
+        return;
+      }
+      take(plan.config);
+      if (plan.applied.length > 0) logger.info("configuration reloaded", { changed: plan.applied.join(",") });
+      if (plan.needRestart.length > 0) {
+        logger.warn("configuration changed; needs a restart to take effect", {
+          settings: plan.needRestart.join(","),
+        });
+      }
+    },
+    checkTokenFile() {
+      const path = tokenFilePath(running);
+      if (path === undefined) return;
+      let token: string;
+      try {
+        token = readFile(path).replace(/[\r\n]+$/, "");
+      } catch {
+        // Mid-swap or briefly missing: the running token stays; the next check or a SIGHUP reports a lasting problem.
+        return;
+      }
+      if (token === "" || token === running.pulumi.accessToken) return;
+      take({ ...running, pulumi: { ...running.pulumi, accessToken: token } });
+      logger.info(`access token reloaded from ${path}`);
+    },
+  };
+}
+
+/** The token file's path, when the token came from one (`file /run/token (--pulumi.access-token-file)`). */
+function tokenFilePath(config: Config): string | undefined {
+  const match = /^file (.*) \([^()]*\)$/.exec(config.pulumi.accessTokenSource ?? "");
+  return match?.[1];
+}
+
+/** Calls `check` every `intervalMs` on `timers` until stopped. */
+export function pollEvery(timers: Timers, intervalMs: number, check: () => void): { stop(): void } {
+  let handle: TimerHandle | undefined;
+  let stopped = false;
+  const arm = (): void => {
+    handle = timers.setTimeout(() => {
+      if (stopped) return;
+      check();
+      arm();
+    }, intervalMs);
+  };
+  arm();
+  return {
+    stop() {
+      stopped = true;
+      if (handle !== undefined) timers.clearTimeout(handle);
+    },
+  };
+}
