@@ -71,6 +71,7 @@ export function planReload(running: Config, next: Config): ReloadPlan {
       ...(next.pulumi.accessTokenSource === undefined
         ? {}
         : { accessTokenSource: next.pulumi.accessTokenSource }),
+      ...(next.pulumi.accessTokenFile === undefined ? {} : { accessTokenFile: next.pulumi.accessTokenFile }),
     },
     log: { ...running.log, level: next.log.level },
   };
@@ -149,10 +150,9 @@ export function createReloader(options: ReloaderOptions): Reloader {
   };
 }
 
-/** The token file's path, when the token came from one (`file /run/token (--pulumi.access-token-file)`). */
+/** The token file's path, when the token came from one. */
 function tokenFilePath(config: Config): string | undefined {
-  const match = /^file (.*) \([^()]*\)$/.exec(config.pulumi.accessTokenSource ?? "");
-  return match?.[1];
+  return config.pulumi.accessTokenFile;
 }
 
 /** Calls `check` every `intervalMs` on `timers` until stopped. */

@@ -134,7 +134,7 @@ describe("createReloader", () => {
     let reads = 0;
     const reloader = createReloader({
       config: testConfig({ pulumi: { accessTokenSource: "env PULUMI_ACCESS_TOKEN" } }),
-      load: () => ({ kind: "error", problems: [] }),
+      load: () => ({ kind: "error", problems: [], warnings: [] }),
       logger,
       apply: () => {},
       readFile: () => {

@@ -212,6 +212,7 @@ export function loadConfig(input: LoadConfigInput): ConfigResult {
   // The access token: inline or from a file, whichever is set at the higher level.
   let accessToken = "";
   let accessTokenSource: string | undefined;
+  let accessTokenFile: string | undefined;
   const inline = winner("pulumi.access-token");
   const tokenFile = winner("pulumi.access-token-file");
   const tokenFilePath = optional(tokenFile?.value);
@@ -237,6 +238,7 @@ export function loadConfig(input: LoadConfigInput): ConfigResult {
     } else {
       accessToken = read.text.replace(/[\r\n]+$/, "");
       accessTokenSource = `file ${tokenFilePath} (${tokenFile.label})`;
+      accessTokenFile = tokenFilePath;
       secrets.push(accessToken);
       if (accessToken === "") {
         failed.add("pulumi.access-token-file");
@@ -282,6 +284,7 @@ export function loadConfig(input: LoadConfigInput): ConfigResult {
     pulumi: {
       accessToken,
       ...(accessTokenSource === undefined ? {} : { accessTokenSource }),
+      ...(accessTokenFile === undefined ? {} : { accessTokenFile }),
       apiUrl: get("pulumi.api-url") ?? "",
       organizations: get("pulumi.organizations") ?? [],
       collectIntervalMs: get("pulumi.collect-interval") ?? 0,

@@ -16,6 +16,8 @@ export interface PulumiConfig {
    * `file /run/token (--pulumi.access-token-file)`. Never the token itself.
    */
   accessTokenSource?: string;
+  /** The file the token was read from, when it came from one: re-read on SIGHUP and when it changes. */
+  accessTokenFile?: string;
   apiUrl: string;
   organizations: string[];
   collectIntervalMs: number;

@@ -123,6 +123,7 @@ function schema(command: Command) {
     pulumi: {
       accessToken: accessToken(required),
       "accessTokenSource?": "string",
+      "accessTokenFile?": "string",
       apiUrl: httpUrl,
       organizations: organizations(required),
       collectIntervalMs: positiveDuration,
