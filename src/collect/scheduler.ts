@@ -24,6 +24,7 @@ export class Scheduler {
   readonly #timers: Timers;
   #timer: TimerHandle | undefined;
   #nextCycleAt: number | undefined;
+  #waitingForSchedule: Array<(at: number) => void> = [];
   #stopped = false;
   #current: Promise<void> | undefined;
   #lastCycleStartedAt: number | undefined;
@@ -43,6 +44,15 @@ export class Scheduler {
   /** When (on the timers' clock) the next cycle starts; `undefined` while one runs or after `stop`. */
   get nextCycleAt(): number | undefined {
     return this.#nextCycleAt;
+  }
+
+  /**
+   * Resolves with when the next cycle starts, as soon as it is scheduled (at once when it already is): after
+   * `start`, and after each cycle and its `afterCycle`. Tests on manual timers wait on it instead of polling.
+   */
+  scheduled(): Promise<number> {
+    if (this.#nextCycleAt !== undefined) return Promise.resolve(this.#nextCycleAt);
+    return new Promise((resolve) => this.#waitingForSchedule.push(resolve));
   }
 
   /** Ready once a cycle has listed every org's stacks. */
@@ -65,7 +75,11 @@ export class Scheduler {
 
   #schedule(delayMs: number): void {
     if (this.#stopped) return;
-    this.#nextCycleAt = this.#timers.now() + delayMs;
+    const at = this.#timers.now() + delayMs;
+    this.#nextCycleAt = at;
+    const waiting = this.#waitingForSchedule;
+    this.#waitingForSchedule = [];
+    for (const resolve of waiting) resolve(at);
     this.#timer = this.#timers.setTimeout(() => {
       this.#nextCycleAt = undefined;
       this.#current = this.#tick().finally(() => {

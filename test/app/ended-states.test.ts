@@ -8,7 +8,7 @@ import { type RunningExporter, startExporter } from "../../src/app.ts";
 import { silentLogger } from "../../src/log/logger.ts";
 import { ENDED_STATE_HOLD_MS } from "../../src/metrics/readings.ts";
 import { FakeApi, fakeOrg, update } from "../support/fake-api.ts";
-import { ManualClock } from "../support/manual-clock.ts";
+import { ManualClock, runNextCycle } from "../support/manual-clock.ts";
 import { type OtlpHttpReceiver, startOtlpHttpReceiver } from "../support/otlp-http-receiver.ts";
 import { points } from "../support/otlp-points.ts";
 import { seriesFromPrometheus } from "../support/reliability-rig.ts";
@@ -55,8 +55,7 @@ describe("an ended state gauge", () => {
     let exports = 0;
     /** Runs the next cycle after `ms` and returns the in-progress points it pushed and the ones /metrics shows. */
     const cycleAfter = async (ms: number) => {
-      while (r.scheduler.nextCycleAt === undefined) await Bun.sleep(1);
-      clock.advance(Math.max(ms, r.scheduler.nextCycleAt - clock.now()));
+      await runNextCycle(r.scheduler, clock, ms);
       exports++;
       const newest = (await rx.waitForExports(exports, 10_000)).at(-1);
       if (!newest) throw new Error("no export");

@@ -3,6 +3,7 @@ import { type RunningExporter, startExporter } from "../../src/app.ts";
 import { silentLogger } from "../../src/log/logger.ts";
 import { PulumiApiError } from "../../src/pulumi/pulumi-api-error.ts";
 import { FakeApi, fakeOrg, update } from "../support/fake-api.ts";
+import { ManualClock, runNextCycle } from "../support/manual-clock.ts";
 import { type OtlpHttpReceiver, startOtlpHttpReceiver } from "../support/otlp-http-receiver.ts";
 import { metricShape, points, resourceAttributes } from "../support/otlp-points.ts";
 import { testConfig } from "../support/test-config.ts";
@@ -161,18 +162,32 @@ describe("the start-up check", () => {
   test("the first cycle waits for it; then collection starts", async () => {
     const api = world();
     const held = heldUser(async () => ({ login: "alice", organizations: ["acme"] }));
-    running = await startExporter({ api, userApi: held.userApi, logger: silentLogger, config: testConfig() });
-    // Let every pending callback run: no cycle may start while the check is held.
-    await Bun.sleep(0);
+    const clock = new ManualClock(0);
+    const r = await startExporter({
+      api,
+      userApi: held.userApi,
+      logger: silentLogger,
+      timers: clock,
+      config: testConfig(),
+    });
+    running = r;
+    // The loop is not even scheduled while the check is held, so no time can start a cycle.
+    clock.advance(60_000);
+    expect(r.scheduler.nextCycleAt).toBeUndefined();
     expect(api.totalCalls).toBe(0);
     held.release();
-    await waitUntil(() => running?.collector.snapshot !== undefined);
+    await runNextCycle(r.scheduler, clock);
+    expect(r.collector.snapshot).toBeDefined();
     expect(api.calls.get("ListUserStacks")).toBe(1);
   });
 
   test("a rejected token reaches onFatal as one StartupError, and no cycle runs", async () => {
     const api = world();
     const errors: string[] = [];
+    let fatal: () => void = () => undefined;
+    const failed = new Promise<void>((resolve) => {
+      fatal = resolve;
+    });
     const held = heldUser(async () => {
       throw new PulumiApiError({ operation: "GetCurrentUser", status: 401, attempts: 1, reason: "HTTP 401" });
     });
@@ -181,19 +196,16 @@ describe("the start-up check", () => {
       userApi: held.userApi,
       logger: silentLogger,
       config: testConfig({ pulumi: { accessTokenSource: "env PULUMI_ACCESS_TOKEN" } }),
-      onFatal: (error) => errors.push(`${error.name}: ${error.message}`),
+      onFatal: (error) => {
+        errors.push(`${error.name}: ${error.message}`);
+        fatal();
+      },
     });
     held.release();
-    await waitUntil(() => errors.length > 0);
+    await failed;
     expect(errors).toEqual([
       "StartupError: the Pulumi access token from env PULUMI_ACCESS_TOKEN was rejected: HTTP 401 Unauthorized; check that it is valid and not expired or revoked",
     ]);
     expect(api.totalCalls).toBe(0);
   });
 });
-
-/** Polls `condition` on the event loop (no timer waits), failing after many turns. */
-async function waitUntil(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 10_000 && !condition(); i++) await Bun.sleep(0);
-  if (!condition()) throw new Error("condition not met");
-}

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { type RunningExporter, startExporter } from "../../src/app.ts";
 import { silentLogger } from "../../src/log/logger.ts";
 import { FakeApi, fakeOrg } from "../support/fake-api.ts";
-import { ManualClock } from "../support/manual-clock.ts";
+import { ManualClock, runNextCycle } from "../support/manual-clock.ts";
 import { testConfig } from "../support/test-config.ts";
 
 const INTERVAL_MS = 60_000;
@@ -33,12 +33,7 @@ async function start() {
     config: testConfig({ pulumi: { organizations: ["acme", "beta"], collectIntervalMs: INTERVAL_MS } }),
   });
   const r = running;
-  const nextCycle = async () => {
-    const cycles = r.scheduler.cycles;
-    while (r.scheduler.nextCycleAt === undefined) await Bun.sleep(1);
-    clock.advance(r.scheduler.nextCycleAt - clock.now());
-    while (r.scheduler.cycles === cycles) await Bun.sleep(1);
-  };
+  const nextCycle = () => runNextCycle(r.scheduler, clock);
   const readyz = async (query = "", headers: Record<string, string> = {}) => {
     const response = await fetch(`${r.url}/readyz${query}`, { headers });
     return {

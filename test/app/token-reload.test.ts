@@ -6,7 +6,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { type RunningExporter, startExporter } from "../../src/app.ts";
 import { silentLogger } from "../../src/log/logger.ts";
 import { type RunningSimulator, startSimulator } from "../../src/sim/server.ts";
-import { ManualClock } from "../support/manual-clock.ts";
+import { ManualClock, runNextCycle } from "../support/manual-clock.ts";
 import { testConfig } from "../support/test-config.ts";
 
 const OLD_TOKEN = "pul-app-reload-old-token-3a9f";
@@ -47,12 +47,7 @@ describe("access token reload", () => {
     });
     const r = await startExporter({ config, logger: silentLogger, timers: clock });
     running = r;
-    const nextCycle = async (): Promise<void> => {
-      const cycles = r.scheduler.cycles;
-      while (r.scheduler.nextCycleAt === undefined) await Bun.sleep(1);
-      clock.advance(r.scheduler.nextCycleAt - clock.now());
-      while (r.scheduler.cycles === cycles) await Bun.sleep(1);
-    };
+    const nextCycle = () => runNextCycle(r.scheduler, clock);
     await nextCycle();
     const before = seen.length;
     expect(before).toBeGreaterThan(1);

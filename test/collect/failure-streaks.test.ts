@@ -4,7 +4,7 @@ import { FailureStreaks } from "../../src/collect/failures.ts";
 import { Scheduler } from "../../src/collect/scheduler.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { FakeApi, fakeOrg, update } from "../support/fake-api.ts";
-import { ManualClock } from "../support/manual-clock.ts";
+import { ManualClock, runNextCycle } from "../support/manual-clock.ts";
 
 const T0 = Date.UTC(2026, 11, 1, 12, 0, 0);
 const MINUTE = 60_000;
@@ -218,10 +218,7 @@ describe("the per-cycle line", () => {
     scheduler.start();
     const cycle = async (): Promise<string[]> => {
       const from = lines.length;
-      const cycles = scheduler.cycles;
-      while (scheduler.nextCycleAt === undefined) await Bun.sleep(1);
-      clock.advance(scheduler.nextCycleAt - clock.now());
-      while (scheduler.cycles === cycles) await Bun.sleep(1);
+      await runNextCycle(scheduler, clock);
       return lines.slice(from).map((line) =>
         line
           .replace(/^time=\S+ /, "")

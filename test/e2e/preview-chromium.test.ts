@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { type RunningExporter, startExporter } from "../../src/app.ts";
 import { silentLogger } from "../../src/log/logger.ts";
 import { type RunningSimulator, startSimulator } from "../../src/sim/server.ts";
+import { ManualClock, runNextCycle } from "../support/manual-clock.ts";
 import { testConfig } from "../support/test-config.ts";
 
 const CHROMIUM = process.env.CHROMIUM_BINARY ?? "/usr/bin/chromium";
@@ -39,16 +40,18 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "pulumi-exporter-chromium-"));
   sim = await startSimulator({ seed: 3, orgs: 2, stacks: 12 });
   const s = sim;
+  const clock = new ManualClock(Date.now());
   exporter = await startExporter({
     logger: silentLogger,
+    timers: clock,
     config: testConfig({
       pulumi: { apiUrl: s.url, accessToken: s.token, organizations: ["org-1", "org-2"] },
       otlp: { enabled: false },
     }),
   });
   const running = exporter;
-  for (let i = 0; i < 200 && !running.scheduler.ready; i++) await Bun.sleep(25);
-  if (!running.scheduler.ready) throw new Error("the exporter did not finish a cycle");
+  await runNextCycle(running.scheduler, clock);
+  if (!running.scheduler.ready) throw new Error("the first cycle did not list every organization");
 });
 
 afterAll(async () => {

@@ -2,6 +2,7 @@
  * A clock that moves only when a test says so, with the timers of the collection loop on it: scheduler intervals,
  * cycle deadlines and request timeouts fire in order as `advance` passes them, however busy the machine is.
  */
+import type { Scheduler } from "../../src/collect/scheduler.ts";
 import type { TimerHandle, Timers } from "../../src/timers.ts";
 
 interface Pending {
@@ -66,4 +67,14 @@ export class ManualClock implements Timers {
     }
     return best;
   }
+}
+
+/**
+ * Runs the scheduler's next cycle on `clock`, at least `minMs` after now: moves time to it, then waits until the
+ * scheduler has scheduled the one after (the cycle and its afterCycle are done). No polling, no wall-clock wait.
+ */
+export async function runNextCycle(scheduler: Scheduler, clock: ManualClock, minMs = 0): Promise<void> {
+  const at = await scheduler.scheduled();
+  clock.advance(Math.max(minMs, at - clock.now()));
+  await scheduler.scheduled();
 }
