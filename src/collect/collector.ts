@@ -3,14 +3,13 @@
  * snapshot for the instruments to read.
  */
 import type { Logger } from "../log/logger.ts";
-import type { Instruments } from "../metrics/instruments.ts";
-import type { ExporterStatus, Snapshot } from "../metrics/readings.ts";
 import type { PulumiApi } from "../pulumi/api.ts";
 import { COMMIT, VERSION } from "../version.ts";
 import { type CycleDeps, type CycleResult, runCycle } from "./cycle.ts";
 import { type FailureStreak, FailureStreaks } from "./failures.ts";
 import { unknownOrgValues } from "./orgs.ts";
 import { Semaphore } from "./semaphore.ts";
+import type { CycleRecorder, ExporterStatus, Snapshot } from "./snapshot.ts";
 import { type CollectorState, emptyState, retainedStacks } from "./state.ts";
 import { unknownUpdateValues } from "./updates.ts";
 
@@ -21,7 +20,7 @@ export interface CollectorOptions {
   readonly maxConcurrency: number;
   /** Milliseconds after which a cycle's unfinished work is abandoned. */
   readonly cycleBudgetMs: number;
-  readonly instruments?: Instruments;
+  readonly instruments?: CycleRecorder;
   readonly initialState?: CollectorState;
   readonly now?: () => number;
   readonly wait?: CycleDeps["wait"];

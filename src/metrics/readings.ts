@@ -7,27 +7,12 @@ import {
   VIOLATION_LEVEL,
 } from "../collect/label-values.ts";
 import { violationKey } from "../collect/orgs.ts";
-import type { CollectorState } from "../collect/state.ts";
+import type { Snapshot } from "../collect/snapshot.ts";
 import { CATALOG, type MetricId } from "./catalog.ts";
 import type { GaugePoint, GaugeReadings } from "./points.ts";
 
-/** The exporter's own status, as of the last cycle. */
-export interface ExporterStatus {
-  readonly up: boolean | undefined;
-  /** Each configured org, and whether its stacks were listed in the last cycle. */
-  readonly orgsUp?: readonly { readonly org: string; readonly up: boolean }[];
-  readonly lastCycleSeconds: number | undefined;
-  readonly lastSuccessSeconds: number | undefined;
-  readonly version: string;
-  readonly revision: string;
-}
-
-export interface Snapshot {
-  /** Milliseconds since the epoch at which the cycle that produced it ended. */
-  readonly takenAt: number;
-  readonly state: CollectorState;
-  readonly exporter: ExporterStatus;
-}
+// The snapshot is collect's; re-exported for the metrics and server code that reads it.
+export type { ExporterStatus, Snapshot } from "../collect/snapshot.ts";
 
 export function snapshotReadings(snapshot: Snapshot): GaugeReadings {
   const readings = new Map<MetricId, GaugePoint[]>();
