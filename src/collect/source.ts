@@ -1,0 +1,65 @@
+/**
+ * A source: one thing the collector reads from Pulumi Cloud, declared as data. The registry
+ * (`src/collect/sources/index.ts`) lists every source; the cycle runs the enabled ones at their cadence and keeps
+ * what each returns, so adding a metric family means one source file, its catalog entries and the simulator's
+ * handler, and no change to the cycle, the collector or the state file.
+ */
+import type { Family } from "../families.ts";
+import type { Operation, PulumiApi } from "../pulumi/api.ts";
+import type { UnknownValues } from "./label-values.ts";
+import type { DropTally } from "./state-check.ts";
+
+/**
+ * How often a source is read: `cycle` every collection cycle, `org` at most once per `--pulumi.org-interval`
+ * (organization inventory that changes rarely; its series are exported every cycle with the last values).
+ */
+export type Cadence = "cycle" | "org";
+
+/** What an organization source is given for one organization in one cycle. */
+export interface OrgSourceInput<S> {
+  readonly api: PulumiApi;
+  readonly org: string;
+  /** This source's state for this organization after its last successful run; undefined before the first one. */
+  readonly previous: S | undefined;
+  /** The collector's clock (the cycle's start). */
+  readonly now: Date;
+  /**
+   * Unix seconds at which the exporter's first cycle began (restored from the state file): the no-replay
+   * baseline. What finished before it is not counted.
+   */
+  readonly baselineSeconds: number;
+}
+
+/** What a successful run produced: the new state, and the events that finished since the last run (each once). */
+export interface OrgSourceOutput<S, E> {
+  readonly state: S;
+  readonly events?: readonly E[];
+  /** API values outside the spec's lists, reported as `other`. */
+  readonly unknown?: readonly UnknownValues[];
+}
+
+/**
+ * How a source's state crosses a restart through the state file. `save` must return plain JSON data; `load` checks
+ * what the file holds (it may be from an older version, or damaged) and rebuilds the state from checked values
+ * only, noting what it drops in the tally; `undefined` drops the whole entry.
+ */
+export interface StateCodec<S> {
+  save(state: S): unknown;
+  load(raw: unknown, where: string, tally: DropTally): S | undefined;
+}
+
+export interface OrgSource<S = unknown, E = unknown> {
+  /** Unique; the key of its state in the state file and in logs. */
+  readonly name: string;
+  readonly scope: "org";
+  readonly family: Family;
+  /** The operations it calls; the first is the one its failures are counted and logged under. */
+  readonly operations: readonly [Operation, ...Operation[]];
+  readonly cadence: Cadence;
+  /** The catalog entries (metric names) its state and events feed; test/collect/sources.test.ts checks them. */
+  readonly feeds: readonly string[];
+  /** Absent: the state lives only in memory and is read again after a restart. */
+  readonly persist?: StateCodec<S>;
+  /** Reads the API. A throw keeps the previous state (and counts the error under `operations[0]`). */
+  run(input: OrgSourceInput<S>): Promise<OrgSourceOutput<S, E>>;
+}
