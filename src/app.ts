@@ -6,11 +6,11 @@ import { applyToRun, checkStartup, type StartupClock, type StartupRetry } from "
 import { Collector } from "./collect/collector.ts";
 import { cycleBudgetMs } from "./collect/cycle.ts";
 import { Scheduler } from "./collect/scheduler.ts";
+import type { Snapshot } from "./collect/snapshot.ts";
 import { StateStore } from "./collect/state-store.ts";
 import type { Config } from "./config/types.ts";
 import type { Logger } from "./log/logger.ts";
 import { createMetricExporter } from "./metrics/exporters.ts";
-import type { Instruments } from "./metrics/instruments.ts";
 import { resolveOtlpTarget } from "./metrics/otlp-endpoint.ts";
 import { createMetricsPipeline, type MetricsPipeline } from "./metrics/provider.ts";
 import { cachedSnapshotReadings } from "./metrics/readings.ts";
@@ -79,35 +79,40 @@ export function pulumiClientOptions(
   };
 }
 
-/** Hooks that forward to the instruments once they exist: the client is built before the metrics pipeline. */
-function lateHooks(target: () => Instruments | undefined): Required<ClientHooks> {
-  return {
-    onRequest: (...args) => target()?.clientHooks.onRequest(...args),
-    onRetry: (...args) => target()?.clientHooks.onRetry(...args),
-    onDropped: (...args) => target()?.clientHooks.onDropped(...args),
-  };
-}
-
 export async function startExporter(options: StartOptions): Promise<RunningExporter> {
   const { config, logger } = options;
   /** The token of the latest reload; the HTTP clients ask for it on every request. */
   let accessToken = config.pulumi.accessToken;
   const timers = options.timers ?? systemTimers;
-  let pipeline: MetricsPipeline | undefined;
-  let callsThisCycle = 0;
-  const hooks = lateHooks(() => pipeline?.instruments);
-  const countingHooks: Required<ClientHooks> = {
-    ...hooks,
-    onRequest: (...args) => {
-      callsThisCycle++;
-      hooks.onRequest(...args);
-    },
-  };
+
+  // The metrics pipeline comes first: the client reports its requests to it, and each cycle's result goes to it.
+  let exporter: ReturnType<typeof createMetricExporter> | undefined;
+  if (config.otlp.enabled) {
+    const target = resolveOtlpTarget(config.otlp);
+    for (const note of target.notes) logger.warn(note);
+    exporter = createMetricExporter(config.otlp, { target, userAgent: `pulumi-exporter/${VERSION}` });
+    logger.info("pushing metrics over OTLP", { protocol: config.otlp.protocol, endpoint: target.display });
+  }
+  const readingsOf = cachedSnapshotReadings();
+  let snapshot: Snapshot | undefined;
+  const metrics = createMetricsPipeline({
+    config,
+    logger,
+    readings: () => (snapshot ? readingsOf(snapshot) : undefined),
+    organizations: config.pulumi.organizations,
+    ...(exporter ? { exporter } : {}),
+  });
+
   let api: PulumiApi;
   let userApi: UserApi | undefined = options.userApi;
   if (options.api) api = options.api;
   else {
-    const clientOptions = pulumiClientOptions(config, logger, countingHooks, () => accessToken);
+    const clientOptions = pulumiClientOptions(
+      config,
+      logger,
+      metrics.instruments.clientHooks,
+      () => accessToken,
+    );
     api = createPulumiClient(clientOptions);
     // The start-up check does its own bounded retrying; the client's would stretch the bound.
     userApi ??= createPulumiClient({ ...clientOptions, retry: { maxRetries: 0 } });
@@ -127,27 +132,14 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
     organizations: config.pulumi.organizations,
     maxConcurrency: config.pulumi.maxConcurrency,
     cycleBudgetMs: cycleBudgetMs(config.pulumi.collectIntervalMs),
-    instruments: { ...lazyInstruments(() => pipeline?.instruments) },
+    onCycle: (result, taken) => {
+      snapshot = taken;
+      metrics.instruments.recordCycle(result);
+    },
     now: options.now ?? (() => timers.now()),
     wait: (ms, signal) => waitOn(timers, ms, signal),
   });
 
-  let exporter: ReturnType<typeof createMetricExporter> | undefined;
-  if (config.otlp.enabled) {
-    const target = resolveOtlpTarget(config.otlp);
-    for (const note of target.notes) logger.warn(note);
-    exporter = createMetricExporter(config.otlp, { target, userAgent: `pulumi-exporter/${VERSION}` });
-    logger.info("pushing metrics over OTLP", { protocol: config.otlp.protocol, endpoint: target.display });
-  }
-  const readingsOf = cachedSnapshotReadings();
-  pipeline = createMetricsPipeline({
-    config,
-    logger,
-    readings: () => (collector.snapshot ? readingsOf(collector.snapshot) : undefined),
-    organizations: config.pulumi.organizations,
-    ...(exporter ? { exporter } : {}),
-  });
-  const metrics = pipeline;
   /** Updates counted by this process, for the preview page. */
   let updatesCounted = 0;
 
@@ -156,11 +148,6 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
     intervalMs: config.pulumi.collectIntervalMs,
     logger,
     timers,
-    cycleLogFields: () => {
-      const calls = callsThisCycle;
-      callsThisCycle = 0;
-      return { api_calls: calls };
-    },
     afterCycle: async (result) => {
       updatesCounted += result.events.length;
       stateStore?.save(collector.state);
@@ -288,16 +275,4 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined
   } finally {
     clearTimeout(timer);
   }
-}
-
-function lazyInstruments(target: () => Instruments | undefined): Instruments {
-  return {
-    recordUpdates: (events) => target()?.recordUpdates(events),
-    retainStacks: (live) => target()?.retainStacks(live),
-    clientHooks: lateHooks(target),
-    recordCollectError: (operation, org) => target()?.recordCollectError(operation, org),
-    recordUnknownValues: (values) => target()?.recordUnknownValues(values),
-    recordExportFailure: () => target()?.recordExportFailure(),
-    recordExportCollectionErrors: (count) => target()?.recordExportCollectionErrors(count),
-  };
 }

@@ -1,17 +1,17 @@
 /**
  * The stateful collector: runs cycles one after another, keeps the state between them and publishes the latest
- * snapshot for the instruments to read.
+ * snapshot; each cycle's result (the finished events) goes to whoever listens, never into metrics directly.
  */
+import type { Family } from "../families.ts";
 import type { Logger } from "../log/logger.ts";
 import type { PulumiApi } from "../pulumi/api.ts";
 import { COMMIT, VERSION } from "../version.ts";
 import { type CycleDeps, type CycleResult, runCycle } from "./cycle.ts";
 import { type FailureStreak, FailureStreaks } from "./failures.ts";
-import { unknownOrgValues } from "./orgs.ts";
 import { Semaphore } from "./semaphore.ts";
-import type { CycleRecorder, ExporterStatus, Snapshot } from "./snapshot.ts";
-import { type CollectorState, emptyState, retainedStacks } from "./state.ts";
-import { unknownUpdateValues } from "./updates.ts";
+import type { ExporterStatus, Snapshot } from "./snapshot.ts";
+import type { AnyOrgSource } from "./sources/index.ts";
+import { type CollectorState, emptyState } from "./state.ts";
 
 export interface CollectorOptions {
   readonly api: PulumiApi;
@@ -20,7 +20,17 @@ export interface CollectorOptions {
   readonly maxConcurrency: number;
   /** Milliseconds after which a cycle's unfinished work is abandoned. */
   readonly cycleBudgetMs: number;
-  readonly instruments?: CycleRecorder;
+  /**
+   * Told each cycle's result right after its snapshot is published: the app hands it to the metrics pipeline.
+   * Synchronous, so no scrape sees the new snapshot without the cycle's events.
+   */
+  readonly onCycle?: (result: CycleResult, snapshot: Snapshot) => void;
+  /** The organization sources; the registry's by default. */
+  readonly sources?: readonly AnyOrgSource[];
+  /** How often sources on the organization cadence run; 0 (the default): every cycle. */
+  readonly orgIntervalMs?: number;
+  /** Families switched off: their sources make no calls. */
+  readonly disabled?: ReadonlySet<Family>;
   readonly initialState?: CollectorState;
   readonly now?: () => number;
   readonly wait?: CycleDeps["wait"];
@@ -94,7 +104,7 @@ export class Collector {
   }
 
   async #cycle(): Promise<CycleResult> {
-    const { api, logger, instruments } = this.#options;
+    const { api, logger } = this.#options;
     const now = this.#options.now ?? Date.now;
     const result = await runCycle(
       this.#state,
@@ -105,15 +115,16 @@ export class Collector {
         now,
         ...(this.#options.wait ? { wait: this.#options.wait } : {}),
         failures: this.#failures,
-        onError: (operation, org) => instruments?.recordCollectError(operation, org),
-        onOrgValues: (values) => instruments?.recordUnknownValues(unknownOrgValues(values)),
       },
-      { organizations: this.#options.organizations, budgetMs: this.#options.cycleBudgetMs },
+      {
+        organizations: this.#options.organizations,
+        budgetMs: this.#options.cycleBudgetMs,
+        ...(this.#options.sources ? { sources: this.#options.sources } : {}),
+        ...(this.#options.orgIntervalMs ? { orgIntervalMs: this.#options.orgIntervalMs } : {}),
+        ...(this.#options.disabled ? { disabled: this.#options.disabled } : {}),
+      },
     );
     this.#state = result.state;
-    instruments?.recordUnknownValues(unknownUpdateValues(result.events));
-    instruments?.recordUpdates(result.events);
-    instruments?.retainStacks(retainedStacks(result.state));
     const endedAt = now();
     this.#listed = result.listedOrgs;
     for (const org of result.listedOrgs) this.#lastListedAt.set(org, endedAt);
@@ -127,7 +138,9 @@ export class Collector {
       version: VERSION,
       revision: COMMIT,
     };
-    this.#snapshot = { takenAt: endedAt, state: result.state, exporter };
+    const snapshot: Snapshot = { takenAt: endedAt, state: result.state, exporter };
+    this.#snapshot = snapshot;
+    this.#options.onCycle?.(result, snapshot);
     return result;
   }
 }

@@ -1,5 +1,5 @@
-/** Organization-level collection: one task per endpoint, each producing part of the org's values. */
-import type { NeoTaskItem, Operation, PulumiApi, Violation } from "../pulumi/api.ts";
+/** The counting rules of the organization inventory (src/collect/sources/org-inventory.ts reads the API). */
+import type { NeoTaskItem, Violation } from "../pulumi/api.ts";
 import type { DeploymentCounts } from "../pulumi/types.ts";
 import {
   DEPLOYMENT_STATUS,
@@ -12,13 +12,6 @@ import {
   VIOLATION_LEVEL,
 } from "./label-values.ts";
 import type { NeoUsage, OrgValues } from "./state.ts";
-
-export interface OrgTask {
-  /** The operation that answers it, for logs and error counts. */
-  readonly operation: Operation;
-  /** Reads the API and returns the new values, given the previous ones. */
-  run(api: PulumiApi, org: string, previous: OrgValues, now: Date): Promise<Partial<OrgValues>>;
-}
 
 /** Every label value at 0. */
 function zeros<T extends string>(values: readonly T[]): Record<T, number> {
@@ -109,80 +102,3 @@ export function unknownOrgValues(values: Partial<OrgValues>): UnknownValues[] {
   }
   return out.filter((u) => u.count > 0);
 }
-
-export const ORG_TASKS: readonly OrgTask[] = [
-  {
-    operation: "OrgDeploymentsMetadata",
-    async run(api, org) {
-      try {
-        return { deployments: deploymentCountsByStatus(await api.getOrgDeploymentCounts(org)) };
-      } catch (metadataError) {
-        // The metadata endpoint is one call; walking every deployment page is the slower fallback.
-        try {
-          const deployments = await api.listOrgDeployments(org);
-          return { deployments: countStatuses(deployments.map((d) => d.status)) };
-        } catch {
-          throw metadataError;
-        }
-      }
-    },
-  },
-  {
-    operation: "ListOrganizationMembers",
-    run: async (api, org) => ({ members: (await api.listMembers(org)).length }),
-  },
-  { operation: "ListTeams", run: async (api, org) => ({ teams: (await api.listTeams(org)).length }) },
-  {
-    operation: "ListOrgEnvironments_esc",
-    run: async (api, org) => ({ environments: (await api.listEnvironments(org)).length }),
-  },
-  {
-    operation: "ListPolicyGroups",
-    run: async (api, org) => ({ policyGroups: (await api.listPolicyGroups(org)).length }),
-  },
-  {
-    operation: "ListPolicyPacks_orgs",
-    run: async (api, org) => ({ policyPacks: (await api.listPolicyPacks(org)).length }),
-  },
-  {
-    operation: "ListPolicyViolationsV2",
-    run: async (api, org) => ({
-      violations: countViolations(await api.listPolicyViolations(org)),
-    }),
-  },
-  {
-    operation: "GetPolicyResultsMetadata",
-    async run(api, org) {
-      const m = await api.getPolicyResultsMetadata(org);
-      return {
-        policyResults: {
-          policyTotal: m.policyTotalCount,
-          policyWithIssues: m.policyWithIssuesCount,
-          resourcesTotal: m.resourcesTotalCount,
-          resourcesWithIssues: m.resourcesWithIssuesCount,
-        },
-      };
-    },
-  },
-  {
-    operation: "ListTasks",
-    run: async (api, org, _previous, now) => ({
-      neo: neoUsage(await api.listNeoTasks(org), now),
-    }),
-  },
-  {
-    operation: "GetOrgNeoTokenBudget",
-    async run(api, org) {
-      const budget = await api.getNeoTokenBudget(org);
-      return {
-        neoBudget: budget
-          ? {
-              consumed: budget.consumedTokens,
-              allowance: budget.effectiveAllowanceTokens,
-              exhausted: budget.exhausted,
-            }
-          : null,
-      };
-    },
-  },
-];

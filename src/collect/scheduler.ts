@@ -15,8 +15,6 @@ export interface SchedulerOptions {
   readonly afterCycle?: (result: CycleResult) => Promise<void>;
   /** The loop's clock and timers; the system's by default. */
   readonly timers?: Timers;
-  /** Extra fields for the per-cycle log line (e.g. API calls made during the cycle). */
-  readonly cycleLogFields?: () => Record<string, number>;
 }
 
 export class Scheduler {
@@ -106,7 +104,7 @@ export class Scheduler {
         updates_counted: result.stats.events,
         errors: result.stats.errors,
         timed_out: result.stats.timedOut,
-        ...this.#options.cycleLogFields?.(),
+        api_calls: result.stats.apiCalls,
       });
       if (afterCycle) await afterCycle(result);
     } catch (error) {

@@ -7,6 +7,7 @@
 import type { Family } from "../families.ts";
 import type { Operation, PulumiApi } from "../pulumi/api.ts";
 import type { UnknownValues } from "./label-values.ts";
+import type { OrgValues } from "./state.ts";
 import type { DropTally } from "./state-check.ts";
 
 /**
@@ -58,8 +59,16 @@ export interface OrgSource<S = unknown, E = unknown> {
   readonly cadence: Cadence;
   /** The catalog entries (metric names) its state and events feed; test/collect/sources.test.ts checks them. */
   readonly feeds: readonly string[];
-  /** Absent: the state lives only in memory and is read again after a restart. */
-  readonly persist?: StateCodec<S>;
+  /**
+   * Where its state crosses a restart. `org-values`: merged into the organization's values (`CollectorState.orgs`,
+   * the state file's `orgs`, the format the inventory sources' values have always had, checked by
+   * src/collect/state-check.ts). A codec: under the state file's `sources.<name>.<org>`. Absent: memory only, read
+   * again after a restart.
+   */
+  readonly persist?: StateCodec<S> | "org-values";
   /** Reads the API. A throw keeps the previous state (and counts the error under `operations[0]`). */
   run(input: OrgSourceInput<S>): Promise<OrgSourceOutput<S, E>>;
 }
+
+/** An inventory source: its state is a part of the organization's values. */
+export type OrgValuesSource = OrgSource<Partial<OrgValues>, never> & { readonly persist: "org-values" };

@@ -77,6 +77,16 @@ export interface CollectorState {
    * or a listing that failed says nothing. Not saved in the state file: a new process has no series to keep.
    */
   readonly missedListings?: ReadonlyMap<string, number>;
+  /**
+   * Source name → organization → the state of a source that keeps its own (src/collect/source.ts); saved in the
+   * state file through each source's codec.
+   */
+  readonly sources?: ReadonlyMap<string, ReadonlyMap<string, unknown>>;
+  /**
+   * `source|org` → epoch ms of the cycle start of the source's last successful run, for the organization cadence.
+   * Not saved: a new process reads every source once.
+   */
+  readonly sourceRuns?: ReadonlyMap<string, number>;
 }
 
 /** Completed stack listings a stack may miss in a row before it is gone (a malformed item can hide it from one). */

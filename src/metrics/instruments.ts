@@ -4,13 +4,20 @@
  * to the catalog series (src/metrics/catalog-series.ts), which also serve the gauges from the snapshot.
  */
 import type { Meter } from "@opentelemetry/api";
+import type { CycleResult } from "../collect/cycle.ts";
 import { UNKNOWN_VALUE_FIELDS, type UnknownValues } from "../collect/label-values.ts";
+import { retainedStacks } from "../collect/state.ts";
 import type { UpdateEvent } from "../collect/updates.ts";
 import { type ClientHooks, OPERATIONS, type Operation } from "../pulumi/api.ts";
 import { CATALOG, type MetricDefinition, type MetricId } from "./catalog.ts";
 import { type CatalogSeries, type LiveStacks, metricDescriptor } from "./catalog-series.ts";
 
 export interface Instruments {
+  /**
+   * Records what a cycle produced: its failed steps, unknown values and finished events, and drops the series of
+   * stacks that are gone. The app hands every cycle's result here.
+   */
+  recordCycle(result: CycleResult): void;
   /** Counts the updates that finished in a cycle: total, resource changes and duration, together. */
   recordUpdates(events: readonly UpdateEvent[]): void;
   /** Drops the update series of every stack not in `live` (called after each cycle with the collector's stacks). */
@@ -69,7 +76,13 @@ export function createInstruments(
   exportCollectionErrors.add(0);
   for (const { operation, field } of UNKNOWN_VALUE_FIELDS) unknownValues.add(0, { operation, field });
 
-  return {
+  const instruments: Instruments = {
+    recordCycle(result) {
+      for (const { operation, org } of result.errors) instruments.recordCollectError(operation, org);
+      instruments.recordUnknownValues(result.unknown);
+      instruments.recordUpdates(result.events);
+      instruments.retainStacks(retainedStacks(result.state));
+    },
     recordUpdates(events) {
       series.record(events);
     },
@@ -101,4 +114,5 @@ export function createInstruments(
       exportCollectionErrors.add(count);
     },
   };
+  return instruments;
 }

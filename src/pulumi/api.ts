@@ -87,6 +87,16 @@ export interface PulumiApi {
    * that reaches its deadline stops its calls instead of letting them hold concurrency slots into the next.
    */
   withSignal?(signal: AbortSignal): PulumiApi;
+  /**
+   * `withSignal`, and every HTTP attempt also reported to `onRequest`: a cycle counts its own API calls through
+   * it, so no shared counter needs resetting between cycles.
+   */
+  scoped?(scope: ApiScope): PulumiApi;
+}
+
+export interface ApiScope {
+  readonly signal: AbortSignal;
+  readonly onRequest: Required<ClientHooks>["onRequest"];
 }
 
 /** Operation names used in logs, hooks and the `operation` label of self-metrics. */

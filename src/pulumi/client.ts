@@ -632,6 +632,18 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi & Us
   return {
     withSignal: (signal) =>
       createPulumiClient({ ...options, signal: lifetime ? AbortSignal.any([lifetime, signal]) : signal }),
+    scoped: ({ signal, onRequest }) =>
+      createPulumiClient({
+        ...options,
+        signal: lifetime ? AbortSignal.any([lifetime, signal]) : signal,
+        hooks: {
+          ...hooks,
+          onRequest: (...args) => {
+            hooks.onRequest?.(...args);
+            onRequest(...args);
+          },
+        },
+      }),
 
     listStacks: (org, onPage): Promise<StackSummary[]> =>
       listByToken(

@@ -90,7 +90,7 @@ describe("Collector over several cycles", () => {
       organizations: ["acme", "beta"],
       maxConcurrency: 4,
       cycleBudgetMs: 10_000,
-      instruments: metrics.instruments,
+      onCycle: (result) => metrics.instruments.recordCycle(result),
       now: () => clock,
     });
   });

@@ -26,7 +26,7 @@ function setup(api: FakeApi) {
     organizations: ["acme"],
     maxConcurrency: 4,
     cycleBudgetMs: 10_000,
-    instruments: metrics.instruments,
+    onCycle: (result) => metrics.instruments.recordCycle(result),
     now: () => clock,
   });
   const cycle = async (): Promise<Map<string, Point[]>> => {

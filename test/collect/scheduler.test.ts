@@ -39,7 +39,7 @@ describe("Scheduler", () => {
     expect(scheduler.cycles).toBe(1);
   });
 
-  test("logs one line per cycle with its duration, stacks and the extra fields", async () => {
+  test("logs one line per cycle with its duration, stacks and the API calls the cycle made", async () => {
     const api = new FakeApi();
     api.orgs.set("acme", fakeOrg());
     const lines: string[] = [];
@@ -58,7 +58,6 @@ describe("Scheduler", () => {
       intervalMs: 60_000,
       logger,
       timers: { ...systemTimers, now: () => 0 },
-      cycleLogFields: () => ({ api_calls: 11 }),
       afterCycle: async () => void cycles++,
     });
     scheduler.start();

@@ -34,7 +34,7 @@ describe("self-metrics", () => {
       organizations: ["org-1"],
       maxConcurrency: 2,
       cycleBudgetMs: 10_000,
-      instruments: metrics.instruments,
+      onCycle: (result) => metrics.instruments.recordCycle(result),
       now: () => clock,
     });
     sim.setFaults([

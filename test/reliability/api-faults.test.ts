@@ -6,7 +6,7 @@
  */
 
 import { afterEach, describe, expect, test } from "bun:test";
-import { ORG_TASKS } from "../../src/collect/orgs.ts";
+import { ORG_SOURCES } from "../../src/collect/sources/index.ts";
 import type { NeoTask } from "../../src/pulumi/types.ts";
 import { FLEET, failedSteps, ORGS, type Rig, startRig } from "../support/reliability-rig.ts";
 import {
@@ -30,7 +30,7 @@ const DROPPED = "pulumi_exporter_items_dropped_total";
 const ERRORS = "pulumi_exporter_collect_errors_total";
 
 /** Every operation a cycle calls for an organization (the org endpoints and the stack list). */
-const ORG_OPERATIONS = ["ListUserStacks", ...ORG_TASKS.map((task) => task.operation)] as const;
+const ORG_OPERATIONS = ["ListUserStacks", ...ORG_SOURCES.map((source) => source.operations[0])] as const;
 
 let rig: Rig | undefined;
 afterEach(async () => {

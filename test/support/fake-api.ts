@@ -3,6 +3,7 @@
  * API's pages, and injectable failures.
  */
 import type {
+  ApiScope,
   Environment,
   Member,
   NeoTaskItem,
@@ -130,11 +131,19 @@ export class FakeApi implements PulumiApi {
     if (index >= 0) this.stacks.splice(index, 1);
   }
 
+  /** The cycle's request listener: one request per page, as the real client reports each HTTP attempt. */
+  #onRequest: ApiScope["onRequest"] | undefined;
+
+  scoped(scope: ApiScope): PulumiApi {
+    this.#onRequest = scope.onRequest;
+    return this.withSignal?.(scope.signal) ?? this;
+  }
+
   #call(operation: Operation, org: string, pages = 1): void {
     this.calls.set(operation, (this.calls.get(operation) ?? 0) + pages);
-    if (this.failing.has(operation) || this.failing.has(`${operation}:${org}`)) {
-      throw new Error(`${operation}: HTTP 503 Service Unavailable`);
-    }
+    const failing = this.failing.has(operation) || this.failing.has(`${operation}:${org}`);
+    for (let page = 0; page < pages; page++) this.#onRequest?.(operation, failing ? 503 : 200, 0);
+    if (failing) throw new Error(`${operation}: HTTP 503 Service Unavailable`);
   }
 
   #org(org: string): FakeOrg {

@@ -130,7 +130,7 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
     organizations,
     maxConcurrency: options.maxConcurrency ?? 4,
     cycleBudgetMs: options.cycleBudgetMs ?? 10_000,
-    instruments,
+    onCycle: (result) => instruments.recordCycle(result),
     now: () => truth.clockMs(),
     wait: (ms, signal) => waitOn(clock, ms, signal),
   });
@@ -172,6 +172,10 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
 /** Instruments that record into both `a` and `b`. */
 function fanOut(a: Instruments, b: Instruments): Instruments {
   return {
+    recordCycle(result) {
+      a.recordCycle(result);
+      b.recordCycle(result);
+    },
     recordUpdates(events) {
       a.recordUpdates(events);
       b.recordUpdates(events);

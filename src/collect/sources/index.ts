@@ -1,0 +1,66 @@
+/**
+ * The source registry: everything the collector reads, declared as data. The stack listing and the stack histories
+ * are run by the stack phase (src/collect/stack-phase.ts); every organization source by the organization phase
+ * (src/collect/org-phase.ts). The README's calls table and the bench's per-source calls read these declarations.
+ */
+import type { Family } from "../../families.ts";
+import type { Operation } from "../../pulumi/api.ts";
+import type { Cadence, OrgSource } from "../source.ts";
+import { INVENTORY_SOURCES } from "./org-inventory.ts";
+
+/** A source the stack phase runs. It runs while any of its families is enabled. */
+export interface StackSourceDeclaration {
+  readonly name: string;
+  readonly scope: "org" | "stack";
+  readonly families: readonly [Family, ...Family[]];
+  readonly operations: readonly [Operation, ...Operation[]];
+  readonly cadence: Cadence;
+  readonly feeds: readonly string[];
+}
+
+/** One listing per organization per cycle: what exists, resource counts, and which stacks changed. */
+export const STACK_LIST_SOURCE: StackSourceDeclaration = {
+  name: "stack-list",
+  scope: "org",
+  families: ["stacks", "updates"],
+  operations: ["ListUserStacks"],
+  cadence: "cycle",
+  feeds: ["pulumi_stack_resource_count"],
+};
+
+/**
+ * The update history of each stack whose listing changed (or with an update running), and its resource count when
+ * the listing lacks it. Feeds both families: the stack gauges and the update counters come from the same pages.
+ */
+export const STACK_HISTORY_SOURCE: StackSourceDeclaration = {
+  name: "stack-history",
+  scope: "stack",
+  families: ["stacks", "updates"],
+  operations: ["GetStackUpdates", "GetStackResourceCount"],
+  cadence: "cycle",
+  feeds: [
+    "pulumi_stack_resource_count",
+    "pulumi_stack_last_update_timestamp",
+    "pulumi_stack_update_in_progress",
+    "pulumi_update_total",
+    "pulumi_update_duration_seconds",
+    "pulumi_update_resource_changes",
+  ],
+};
+
+export const STACK_SOURCES: readonly StackSourceDeclaration[] = [STACK_LIST_SOURCE, STACK_HISTORY_SOURCE];
+
+/** A source of any state and event types (its methods take them bivariantly, so every source is one). */
+export type AnyOrgSource = OrgSource<unknown, unknown>;
+
+/** Every organization source, in the order its calls are queued. */
+export const ORG_SOURCES: readonly AnyOrgSource[] = [...INVENTORY_SOURCES];
+
+/** Whether a stack source runs: while any of its families is enabled. */
+export function stackSourceEnabled(source: StackSourceDeclaration, disabled: ReadonlySet<Family>): boolean {
+  return source.families.some((family) => !disabled.has(family));
+}
+
+export function enabledOrgSources(disabled: ReadonlySet<Family>): readonly AnyOrgSource[] {
+  return ORG_SOURCES.filter((source) => !disabled.has(source.family));
+}
