@@ -6,6 +6,7 @@
  */
 import * as nodeFs from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { type AnyOrgSource, ORG_SOURCES } from "./sources/index.ts";
 import { type CollectorState, type OrgValues, type StackTrack, stackKey } from "./state.ts";
 import { checkBaseline, checkOrg, checkTrack, DropTally, describeValue, isRecord } from "./state-check.ts";
 import { StateFileError } from "./state-file-error.ts";
@@ -39,6 +40,62 @@ interface StateDocument {
   stacks: StackTrack[];
   tombstones: StackTrack[];
   orgs: Record<string, OrgValues>;
+  /** Source name → organization → the state its codec saved (src/collect/source.ts); absent in older files. */
+  sources?: Record<string, Record<string, unknown>>;
+}
+
+/** The sources whose state the file holds under `sources`, by name. */
+function persistedSources(sources: readonly AnyOrgSource[]): ReadonlyMap<string, AnyOrgSource> {
+  return new Map(sources.filter((s) => typeof s.persist === "object").map((s) => [s.name, s]));
+}
+
+function encodeSources(
+  states: CollectorState["sources"],
+  dropped: DropTally,
+): Record<string, Record<string, unknown>> | undefined {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [name, source] of persistedSources(ORG_SOURCES)) {
+    const byOrg = states?.get(name);
+    if (!byOrg || byOrg.size === 0 || typeof source.persist !== "object") continue;
+    const saved: Record<string, unknown> = {};
+    for (const [org, state] of byOrg) {
+      // Saved as it will be read back: what the codec would drop on load is not written.
+      const checked = source.persist.load(
+        source.persist.save(state),
+        `sources.${name}[${JSON.stringify(org)}]`,
+        dropped,
+      );
+      if (checked !== undefined) saved[org] = source.persist.save(checked);
+    }
+    out[name] = saved;
+  }
+  return Object.keys(out).length === 0 ? undefined : out;
+}
+
+/** Each known source's saved states, checked by its codec; a source this exporter does not know is left out. */
+function decodeSources(raw: unknown, dropped: DropTally): Map<string, Map<string, unknown>> {
+  const out = new Map<string, Map<string, unknown>>();
+  if (raw === undefined) return out;
+  if (!isRecord(raw)) {
+    dropped.note("values", `sources must be an object (was ${describeValue(raw)})`);
+    return out;
+  }
+  const known = persistedSources(ORG_SOURCES);
+  for (const [name, byOrg] of Object.entries(raw)) {
+    const source = known.get(name);
+    if (!source || typeof source.persist !== "object") continue;
+    if (!isRecord(byOrg)) {
+      dropped.note("values", `sources.${name} must be an object (was ${describeValue(byOrg)})`);
+      continue;
+    }
+    const states = new Map<string, unknown>();
+    for (const [org, state] of Object.entries(byOrg)) {
+      const checked = source.persist.load(state, `sources.${name}[${JSON.stringify(org)}]`, dropped);
+      if (checked !== undefined) states.set(org, checked);
+    }
+    out.set(name, states);
+  }
+  return out;
 }
 
 export interface EncodedState {
@@ -66,12 +123,14 @@ export function encodeState(state: CollectorState): EncodedState {
     if (checked) orgs.push([org, checked]);
   }
   const firstCycleStartedAt = checkBaseline(state.firstCycleStartedAt, dropped);
+  const sources = encodeSources(state.sources, dropped);
   const document: StateDocument = {
     format: STATE_FORMAT,
     ...(firstCycleStartedAt === undefined ? {} : { firstCycleStartedAt }),
     stacks,
     tombstones,
     orgs: Object.fromEntries(orgs),
+    ...(sources ? { sources } : {}),
   };
   return { text: JSON.stringify(document), dropped };
 }
@@ -158,7 +217,12 @@ export function* decodeState(json: unknown): Generator<void, StateRead, void> {
     if (++entries % STEP_ENTRIES === 0) yield;
   }
   const firstCycleStartedAt = checkBaseline(document.firstCycleStartedAt, dropped);
-  return { kind: "loaded", state: { firstCycleStartedAt, stacks, tombstones, orgs }, dropped };
+  const sources = decodeSources(document.sources, dropped);
+  return {
+    kind: "loaded",
+    state: { firstCycleStartedAt, stacks, tombstones, orgs, ...(sources.size > 0 ? { sources } : {}) },
+    dropped,
+  };
 }
 
 /** Runs a generator to its end without yielding to anything. */

@@ -2,6 +2,7 @@
  * Every metric the exporter emits, defined once. Instruments, the Prometheus endpoint, the preview page and the
  * README's metrics table all read this catalog.
  */
+import type { Family } from "../families.ts";
 
 export type MetricKind = "gauge" | "counter" | "histogram";
 
@@ -15,7 +16,8 @@ export interface MetricDefinition {
   readonly description: string;
   readonly labels: readonly string[];
   readonly buckets?: readonly number[];
-  readonly group: "stack" | "update" | "deployment" | "org" | "policy" | "neo" | "exporter";
+  /** What `--metrics.disable` switches off with it; the exporter's own metrics cannot be. */
+  readonly family: Family | "exporter";
   /**
    * A state gauge (1 while a state lasts): when its series ends it is reported as 0 for a while before it is
    * dropped, because push backends keep a vanished series' last value for minutes (see `ENDED_STATE_HOLD_MS`).
@@ -36,7 +38,7 @@ export const CATALOG = {
     valueType: "int",
     description: "Number of resources in a Pulumi stack",
     labels: STACK,
-    group: "stack",
+    family: "stacks",
   },
   stackLastUpdateTimestamp: {
     name: "pulumi_stack_last_update_timestamp",
@@ -45,7 +47,7 @@ export const CATALOG = {
     description:
       "Unix time (seconds) at which the latest completed update of the stack ended; the start of the latest update while none has completed",
     labels: STACK,
-    group: "stack",
+    family: "stacks",
   },
   stackUpdateInProgress: {
     name: "pulumi_stack_update_in_progress",
@@ -54,7 +56,7 @@ export const CATALOG = {
     description:
       "1 while an update of this kind is running on the stack; 0 for 5 minutes after it ends, then the series is dropped",
     labels: [...STACK, "kind"],
-    group: "stack",
+    family: "stacks",
     endsAtZero: true,
   },
   updateTotal: {
@@ -63,7 +65,7 @@ export const CATALOG = {
     valueType: "int",
     description: "Pulumi stack updates that reached a terminal result, counted once when they finish",
     labels: [...STACK, "kind", "result"],
-    group: "update",
+    family: "updates",
   },
   updateDuration: {
     name: "pulumi_update_duration_seconds",
@@ -73,7 +75,7 @@ export const CATALOG = {
     description: "Duration of finished Pulumi stack updates in seconds",
     labels: [...STACK, "kind", "result"],
     buckets: UPDATE_DURATION_BUCKETS,
-    group: "update",
+    family: "updates",
   },
   updateResourceChanges: {
     name: "pulumi_update_resource_changes",
@@ -81,7 +83,7 @@ export const CATALOG = {
     valueType: "int",
     description: "Resource changes of finished Pulumi updates, by operation",
     labels: [...STACK, "kind", "operation"],
-    group: "update",
+    family: "updates",
   },
   deploymentStatus: {
     name: "pulumi_deployment_status",
@@ -89,7 +91,7 @@ export const CATALOG = {
     valueType: "int",
     description: "Number of Pulumi Deployments by status (every status reported, 0 included)",
     labels: ["org", "status"],
-    group: "deployment",
+    family: "deployments",
   },
   orgMemberCount: {
     name: "pulumi_org_member_count",
@@ -97,7 +99,7 @@ export const CATALOG = {
     valueType: "int",
     description: "Number of members in a Pulumi organization",
     labels: ORG,
-    group: "org",
+    family: "org",
   },
   orgTeamCount: {
     name: "pulumi_org_team_count",
@@ -105,7 +107,7 @@ export const CATALOG = {
     valueType: "int",
     description: "Number of teams in a Pulumi organization",
     labels: ORG,
-    group: "org",
+    family: "org",
   },
   orgEnvironmentCount: {
     name: "pulumi_org_environment_count",
@@ -113,7 +115,7 @@ export const CATALOG = {
     valueType: "int",
     description: "Number of ESC environments in a Pulumi organization",
     labels: ORG,
-    group: "org",
+    family: "esc",
   },
   orgPolicyGroupCount: {
     name: "pulumi_org_policy_group_count",
@@ -121,7 +123,7 @@ export const CATALOG = {
     valueType: "int",
     description: "Number of policy groups in a Pulumi organization",
     labels: ORG,
-    group: "policy",
+    family: "policy",
   },
   orgPolicyPackCount: {
     name: "pulumi_org_policy_pack_count",
@@ -129,7 +131,7 @@ export const CATALOG = {
     valueType: "int",
     description: "Number of policy packs in a Pulumi organization",
     labels: ORG,
-    group: "policy",
+    family: "policy",
   },
   orgPolicyViolations: {
     name: "pulumi_org_policy_violations",
@@ -138,7 +140,7 @@ export const CATALOG = {
     description:
       "Number of policy violations by level and kind (every known combination reported, 0 included)",
     labels: ["org", "level", "kind"],
-    group: "policy",
+    family: "policy",
   },
   orgPolicyTotal: {
     name: "pulumi_org_policy_total",
@@ -146,7 +148,7 @@ export const CATALOG = {
     valueType: "int",
     description: "Total number of policies in a Pulumi organization",
     labels: ORG,
-    group: "policy",
+    family: "policy",
   },
   orgPolicyWithIssues: {
     name: "pulumi_org_policy_with_issues",
@@ -154,7 +156,7 @@ export const CATALOG = {
     valueType: "int",
     description: "Number of policies with issues in a Pulumi organization",
     labels: ORG,
-    group: "policy",
+    family: "policy",
   },
   orgGovernedResourcesTotal: {
     name: "pulumi_org_governed_resources_total",
@@ -162,7 +164,7 @@ export const CATALOG = {
     valueType: "int",
     description: "Total number of resources governed by policies in a Pulumi organization",
     labels: ORG,
-    group: "policy",
+    family: "policy",
   },
   orgGovernedResourcesWithIssues: {
     name: "pulumi_org_governed_resources_with_issues",
@@ -170,7 +172,7 @@ export const CATALOG = {
     valueType: "int",
     description: "Number of governed resources with issues in a Pulumi organization",
     labels: ORG,
-    group: "policy",
+    family: "policy",
   },
   orgNeoTaskCount: {
     name: "pulumi_org_neo_task_count",
@@ -178,7 +180,7 @@ export const CATALOG = {
     valueType: "int",
     description: "Number of Pulumi Neo tasks by status (every known status reported, 0 included)",
     labels: ["org", "status"],
-    group: "neo",
+    family: "neo",
   },
   orgNeoTokensUsedCurrentMonth: {
     name: "pulumi_org_neo_tokens_used_current_month",
@@ -186,7 +188,7 @@ export const CATALOG = {
     valueType: "int",
     description: "Neo tokens used by tasks created in the current calendar month (UTC)",
     labels: ORG,
-    group: "neo",
+    family: "neo",
   },
   orgNeoTokensUsedTotal: {
     name: "pulumi_org_neo_tokens_used_total",
@@ -194,7 +196,7 @@ export const CATALOG = {
     valueType: "int",
     description: "Neo tokens used by all tasks of the organization (lifetime)",
     labels: ORG,
-    group: "neo",
+    family: "neo",
   },
   orgNeoTokenBudgetConsumed: {
     name: "pulumi_org_neo_token_budget_consumed",
@@ -202,7 +204,7 @@ export const CATALOG = {
     valueType: "int",
     description: "Neo tokens consumed in the current budget window (absent when the org has no budget)",
     labels: ORG,
-    group: "neo",
+    family: "neo",
   },
   orgNeoTokenBudgetAllowance: {
     name: "pulumi_org_neo_token_budget_allowance",
@@ -210,7 +212,7 @@ export const CATALOG = {
     valueType: "int",
     description: "Effective Neo token allowance of the current budget window (base plus any active bonus)",
     labels: ORG,
-    group: "neo",
+    family: "neo",
   },
   orgNeoTokenBudgetExhausted: {
     name: "pulumi_org_neo_token_budget_exhausted",
@@ -219,7 +221,7 @@ export const CATALOG = {
     description:
       "1 when the Neo token budget of the current window is exhausted, else 0; 0 for 5 minutes after the budget goes away, then the series is dropped",
     labels: ORG,
-    group: "neo",
+    family: "neo",
     endsAtZero: true,
   },
   exporterUp: {
@@ -228,7 +230,7 @@ export const CATALOG = {
     valueType: "int",
     description: "1 when the last collection cycle listed the stacks of every configured organization",
     labels: [],
-    group: "exporter",
+    family: "exporter",
   },
   exporterOrgUp: {
     name: "pulumi_exporter_org_up",
@@ -237,7 +239,7 @@ export const CATALOG = {
     description:
       "1 when the last collection cycle listed the organization's stacks, else 0; one series per configured organization",
     labels: ORG,
-    group: "exporter",
+    family: "exporter",
   },
   exporterCollectDuration: {
     name: "pulumi_exporter_collect_duration_seconds",
@@ -245,7 +247,7 @@ export const CATALOG = {
     valueType: "double",
     description: "Wall time of the last collection cycle in seconds",
     labels: [],
-    group: "exporter",
+    family: "exporter",
   },
   exporterLastSuccess: {
     name: "pulumi_exporter_last_success_timestamp_seconds",
@@ -253,7 +255,7 @@ export const CATALOG = {
     valueType: "double",
     description: "Unix time (seconds) at which the last fully successful collection cycle ended",
     labels: [],
-    group: "exporter",
+    family: "exporter",
   },
   exporterApiRequests: {
     name: "pulumi_exporter_api_requests_total",
@@ -262,7 +264,7 @@ export const CATALOG = {
     description:
       "Pulumi Cloud API requests (each attempt) by operation and HTTP status code (error/timeout without one)",
     labels: ["operation", "code"],
-    group: "exporter",
+    family: "exporter",
   },
   exporterApiRequestDuration: {
     name: "pulumi_exporter_api_request_duration_seconds",
@@ -272,7 +274,7 @@ export const CATALOG = {
     description: "Latency of Pulumi Cloud API requests in seconds",
     labels: ["operation"],
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    group: "exporter",
+    family: "exporter",
   },
   exporterApiRetries: {
     name: "pulumi_exporter_api_retries_total",
@@ -280,7 +282,7 @@ export const CATALOG = {
     valueType: "int",
     description: "Retried Pulumi Cloud API requests by operation",
     labels: ["operation"],
-    group: "exporter",
+    family: "exporter",
   },
   exporterItemsDropped: {
     name: "pulumi_exporter_items_dropped_total",
@@ -288,7 +290,7 @@ export const CATALOG = {
     valueType: "int",
     description: "Items of Pulumi Cloud API responses skipped because they failed validation, by operation",
     labels: ["operation"],
-    group: "exporter",
+    family: "exporter",
   },
   exporterCollectErrors: {
     name: "pulumi_exporter_collect_errors_total",
@@ -297,7 +299,7 @@ export const CATALOG = {
     description:
       "Failed collection steps (after retries) by operation and organization; the previous values are kept",
     labels: ["operation", "org"],
-    group: "exporter",
+    family: "exporter",
   },
   exporterUnknownValues: {
     name: "pulumi_exporter_unknown_values_total",
@@ -306,7 +308,7 @@ export const CATALOG = {
     description:
       "API values the spec does not list (violation level or kind, Neo task or deployment status, update kind, resource operation), reported as `other`; by operation and API field, on every read of an org endpoint and once per counted update",
     labels: ["operation", "field"],
-    group: "exporter",
+    family: "exporter",
   },
   exporterExportFailures: {
     name: "pulumi_exporter_export_failures_total",
@@ -314,7 +316,7 @@ export const CATALOG = {
     valueType: "int",
     description: "Failed OTLP exports",
     labels: [],
-    group: "exporter",
+    family: "exporter",
   },
   exporterExportCollectionErrors: {
     name: "pulumi_exporter_export_collection_errors_total",
@@ -323,7 +325,7 @@ export const CATALOG = {
     description:
       "Errors raised while collecting the metrics of an OTLP export (a failing metric producer or callback), logged once per streak; the export carries what was collected, nothing when collecting failed as a whole",
     labels: [],
-    group: "exporter",
+    family: "exporter",
   },
   exporterBuildInfo: {
     name: "pulumi_exporter_build_info",
@@ -331,11 +333,20 @@ export const CATALOG = {
     valueType: "int",
     description: "Always 1; labels carry the exporter's version and revision",
     labels: ["version", "revision"],
-    group: "exporter",
+    family: "exporter",
   },
 } as const satisfies Record<string, MetricDefinition>;
 
 export type MetricId = keyof typeof CATALOG;
+
+/** The label names of a metric, as the catalog declares them. */
+export type LabelName<Id extends MetricId> = (typeof CATALOG)[Id]["labels"][number];
+
+/**
+ * A point's labels: exactly the catalog's label names, each a string. A recording with a label missing does not
+ * compile, nor one that names a label the catalog does not declare.
+ */
+export type LabelsOf<Id extends MetricId> = { readonly [K in LabelName<Id>]: string };
 
 export const METRICS: readonly MetricDefinition[] = Object.values(CATALOG);
 

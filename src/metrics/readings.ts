@@ -8,25 +8,26 @@ import {
 } from "../collect/label-values.ts";
 import { violationKey } from "../collect/orgs.ts";
 import type { Snapshot } from "../collect/snapshot.ts";
+import type { CollectorState, OrgValues } from "../collect/state.ts";
+import type { Family } from "../families.ts";
 import { CATALOG, type MetricId } from "./catalog.ts";
 import type { GaugePoint, GaugeReadings } from "./points.ts";
+import { type GaugeRecorder, gaugeRecorder } from "./recorder.ts";
 
 // The snapshot is collect's; re-exported for the metrics and server code that reads it.
 export type { ExporterStatus, Snapshot } from "../collect/snapshot.ts";
 
-export function snapshotReadings(snapshot: Snapshot): GaugeReadings {
-  const readings = new Map<MetricId, GaugePoint[]>();
-  const add = (id: MetricId, attributes: Record<string, string>, value: number | undefined): void => {
-    if (value === undefined || Number.isNaN(value)) return;
-    let points = readings.get(id);
-    if (!points) {
-      points = [];
-      readings.set(id, points);
-    }
-    points.push({ attributes, value });
-  };
+/** The current value of every gauge of the enabled families, from the snapshot. */
+export function snapshotReadings(snapshot: Snapshot, disabled?: ReadonlySet<Family>): GaugeReadings {
+  const recorder = gaugeRecorder(disabled);
+  recordStacks(recorder, snapshot.state);
+  for (const [org, values] of snapshot.state.orgs) recordOrgValues(recorder, org, values);
+  recordExporter(recorder, snapshot.exporter);
+  return recorder.readings;
+}
 
-  for (const track of snapshot.state.stacks.values()) {
+function recordStacks({ add }: GaugeRecorder, state: CollectorState): void {
+  for (const track of state.stacks.values()) {
     const stack = { org: track.org, project: track.project, stack: track.stack };
     add("stackResourceCount", stack, track.resourceCount);
     add("stackLastUpdateTimestamp", stack, track.lastUpdateTimestamp);
@@ -34,51 +35,51 @@ export function snapshotReadings(snapshot: Snapshot): GaugeReadings {
       add("stackUpdateInProgress", { ...stack, kind }, 1);
     }
   }
+}
 
-  for (const [org, values] of snapshot.state.orgs) {
-    const attrs = { org };
-    if (values.deployments) {
-      for (const status of DEPLOYMENT_STATUS.values)
-        add("deploymentStatus", { org, status }, values.deployments[status] ?? 0);
-    }
-    add("orgMemberCount", attrs, values.members);
-    add("orgTeamCount", attrs, values.teams);
-    add("orgEnvironmentCount", attrs, values.environments);
-    add("orgPolicyGroupCount", attrs, values.policyGroups);
-    add("orgPolicyPackCount", attrs, values.policyPacks);
-    // The bounded label values only, 0 included: a state file may hold keys from before they were bounded.
-    const violations = values.violations;
-    if (violations) {
-      for (const level of VIOLATION_LEVEL.values) {
-        for (const kind of VIOLATION_KIND.values)
-          add("orgPolicyViolations", { org, level, kind }, violations[violationKey(level, kind)] ?? 0);
-      }
-    }
-    add("orgPolicyTotal", attrs, values.policyResults?.policyTotal);
-    add("orgPolicyWithIssues", attrs, values.policyResults?.policyWithIssues);
-    add("orgGovernedResourcesTotal", attrs, values.policyResults?.resourcesTotal);
-    add("orgGovernedResourcesWithIssues", attrs, values.policyResults?.resourcesWithIssues);
-    const tasks = values.neo?.tasksByStatus;
-    if (tasks) {
-      for (const status of NEO_TASK_STATUS.values)
-        add("orgNeoTaskCount", { org, status }, tasks[status] ?? 0);
-    }
-    add("orgNeoTokensUsedCurrentMonth", attrs, values.neo?.tokensCurrentMonth);
-    add("orgNeoTokensUsedTotal", attrs, values.neo?.tokensTotal);
-    if (values.neoBudget) {
-      add("orgNeoTokenBudgetConsumed", attrs, values.neoBudget.consumed);
-      add("orgNeoTokenBudgetAllowance", attrs, values.neoBudget.allowance);
-      add("orgNeoTokenBudgetExhausted", attrs, values.neoBudget.exhausted ? 1 : 0);
+/** The inventory sources' values (src/collect/sources/org-inventory.ts). */
+function recordOrgValues({ add }: GaugeRecorder, org: string, values: OrgValues): void {
+  const attrs = { org };
+  if (values.deployments) {
+    for (const status of DEPLOYMENT_STATUS.values)
+      add("deploymentStatus", { org, status }, values.deployments[status] ?? 0);
+  }
+  add("orgMemberCount", attrs, values.members);
+  add("orgTeamCount", attrs, values.teams);
+  add("orgEnvironmentCount", attrs, values.environments);
+  add("orgPolicyGroupCount", attrs, values.policyGroups);
+  add("orgPolicyPackCount", attrs, values.policyPacks);
+  // The bounded label values only, 0 included: a state file may hold keys from before they were bounded.
+  const violations = values.violations;
+  if (violations) {
+    for (const level of VIOLATION_LEVEL.values) {
+      for (const kind of VIOLATION_KIND.values)
+        add("orgPolicyViolations", { org, level, kind }, violations[violationKey(level, kind)] ?? 0);
     }
   }
+  add("orgPolicyTotal", attrs, values.policyResults?.policyTotal);
+  add("orgPolicyWithIssues", attrs, values.policyResults?.policyWithIssues);
+  add("orgGovernedResourcesTotal", attrs, values.policyResults?.resourcesTotal);
+  add("orgGovernedResourcesWithIssues", attrs, values.policyResults?.resourcesWithIssues);
+  const tasks = values.neo?.tasksByStatus;
+  if (tasks) {
+    for (const status of NEO_TASK_STATUS.values) add("orgNeoTaskCount", { org, status }, tasks[status] ?? 0);
+  }
+  add("orgNeoTokensUsedCurrentMonth", attrs, values.neo?.tokensCurrentMonth);
+  add("orgNeoTokensUsedTotal", attrs, values.neo?.tokensTotal);
+  if (values.neoBudget) {
+    add("orgNeoTokenBudgetConsumed", attrs, values.neoBudget.consumed);
+    add("orgNeoTokenBudgetAllowance", attrs, values.neoBudget.allowance);
+    add("orgNeoTokenBudgetExhausted", attrs, values.neoBudget.exhausted ? 1 : 0);
+  }
+}
 
-  const exporter = snapshot.exporter;
+function recordExporter({ add }: GaugeRecorder, exporter: Snapshot["exporter"]): void {
   add("exporterUp", {}, exporter.up === undefined ? undefined : exporter.up ? 1 : 0);
   for (const { org, up } of exporter.orgsUp ?? []) add("exporterOrgUp", { org }, up ? 1 : 0);
   add("exporterCollectDuration", {}, exporter.lastCycleSeconds);
   add("exporterLastSuccess", {}, exporter.lastSuccessSeconds);
   add("exporterBuildInfo", { version: exporter.version, revision: exporter.revision }, 1);
-  return readings;
 }
 
 /**
@@ -143,12 +144,15 @@ function seriesIdentity(id: MetricId, point: GaugePoint): string {
  * and exports between two cycles share one set of points, whose attributes objects then let `/metrics` reuse its
  * rendered labels. Snapshots must be passed in the order they were taken.
  */
-export function cachedSnapshotReadings(holdMs = ENDED_STATE_HOLD_MS): (snapshot: Snapshot) => GaugeReadings {
+export function cachedSnapshotReadings(
+  holdMs = ENDED_STATE_HOLD_MS,
+  disabled?: ReadonlySet<Family>,
+): (snapshot: Snapshot) => GaugeReadings {
   const hold = endedStateHold(holdMs);
   let last: { snapshot: Snapshot; readings: GaugeReadings } | undefined;
   return (snapshot) => {
     if (last?.snapshot !== snapshot) {
-      last = { snapshot, readings: hold(snapshotReadings(snapshot), snapshot.takenAt) };
+      last = { snapshot, readings: hold(snapshotReadings(snapshot, disabled), snapshot.takenAt) };
     }
     return last.readings;
   };

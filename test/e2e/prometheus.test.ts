@@ -198,7 +198,7 @@ describe("Prometheus scraping the compiled binary", () => {
   test("run: stack, organization and update series equal the simulator's", async () => {
     const now = new Date();
     const truth = expectedGauges(sim.model, ORGS, now);
-    for (const definition of METRICS.filter((m) => m.group !== "exporter" && m.group !== "update")) {
+    for (const definition of METRICS.filter((m) => m.family !== "exporter" && m.family !== "updates")) {
       const { run: fromRun } = await byTarget(definition);
       // Updates that ended show 0 for a while (README, "When series vanish"); the model has only running ones.
       expect({ family: definition.name, series: withoutEndedStates(prometheusSeries(fromRun)) }).toEqual({

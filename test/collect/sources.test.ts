@@ -1,0 +1,64 @@
+import { describe, expect, test } from "bun:test";
+import { sourceDue } from "../../src/collect/org-phase.ts";
+import { ORG_SOURCES, STACK_SOURCES } from "../../src/collect/sources/index.ts";
+import { FAMILIES } from "../../src/families.ts";
+import { METRICS } from "../../src/metrics/catalog.ts";
+
+const declared = [...STACK_SOURCES, ...ORG_SOURCES];
+
+describe("the source registry", () => {
+  test("names are unique: they key the state file and the cycle's events", () => {
+    const names = declared.map((source) => source.name);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  test("every metric a source feeds is in the catalog, of one of the source's families", () => {
+    const byName = new Map(METRICS.map((m) => [m.name, m]));
+    for (const source of declared) {
+      const families: readonly string[] = "families" in source ? source.families : [source.family];
+      for (const name of source.feeds) {
+        expect(`${source.name} feeds ${name}: ${byName.has(name)}`).toBe(
+          `${source.name} feeds ${name}: true`,
+        );
+        expect(families).toContain(byName.get(name)?.family ?? "missing");
+      }
+    }
+  });
+
+  test("every catalog metric but the exporter's own is fed by a source", () => {
+    const fed = new Set(declared.flatMap((source) => source.feeds));
+    const unfed = METRICS.filter((m) => m.family !== "exporter" && !fed.has(m.name)).map((m) => m.name);
+    expect(unfed).toEqual([]);
+  });
+
+  test("every family has a source", () => {
+    const families = new Set(
+      declared.flatMap((source) => ("families" in source ? source.families : [source.family])),
+    );
+    expect(FAMILIES.filter((family) => !families.has(family))).toEqual([]);
+  });
+
+  test("organization inventory is read on the organization cadence; deployment counts every cycle", () => {
+    const cadences = Object.fromEntries(ORG_SOURCES.map((source) => [source.name, source.cadence]));
+    expect(cadences).toEqual({
+      "deployment-counts": "cycle",
+      members: "org",
+      teams: "org",
+      environments: "org",
+      "policy-groups": "org",
+      "policy-packs": "org",
+      "policy-violations": "org",
+      "policy-results": "org",
+      "neo-tasks": "org",
+      "neo-budget": "org",
+    });
+  });
+
+  test("a source on the organization cadence is due when never run, or once the interval has passed", () => {
+    const org = { cadence: "org" } as const;
+    expect(sourceDue(org, undefined, 1_000, 300_000)).toBe(true);
+    expect(sourceDue(org, 1_000, 300_999, 300_000)).toBe(false);
+    expect(sourceDue(org, 1_000, 301_000, 300_000)).toBe(true);
+    expect(sourceDue({ cadence: "cycle" }, 1_000, 1_001, 300_000)).toBe(true);
+  });
+});
