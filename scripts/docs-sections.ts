@@ -1,10 +1,12 @@
 /** The README's generated sections, each between `<!-- BEGIN GENERATED: name -->` and its END marker. */
+import { renderSourcesTable } from "../src/collect/sources/index.ts";
 import { renderFlagTable } from "../src/config/help.ts";
 import { renderMetricsTable } from "../src/metrics/catalog.ts";
 
 export const SECTIONS: Readonly<Record<string, () => string>> = {
   flags: renderFlagTable,
   metrics: renderMetricsTable,
+  sources: renderSourcesTable,
 };
 
 export function replaceSection(text: string, name: string, body: string): string {

@@ -59,6 +59,8 @@ export interface OrgSource<S = unknown, E = unknown> {
   readonly cadence: Cadence;
   /** The catalog entries (metric names) its state and events feed; test/collect/sources.test.ts checks them. */
   readonly feeds: readonly string[];
+  /** Its API calls, as the README's calls table states them (generated from the registry). */
+  readonly calls: string;
   /**
    * Where its state crosses a restart. `org-values`: merged into the organization's values (`CollectorState.orgs`,
    * the state file's `orgs`, the format the inventory sources' values have always had, checked by

@@ -8,6 +8,7 @@ import type { CycleResult } from "../collect/cycle.ts";
 import { UNKNOWN_VALUE_FIELDS, type UnknownValues } from "../collect/label-values.ts";
 import { retainedStacks } from "../collect/state.ts";
 import type { UpdateEvent } from "../collect/updates.ts";
+import type { Family } from "../families.ts";
 import { type ClientHooks, OPERATIONS, type Operation } from "../pulumi/api.ts";
 import { CATALOG, type MetricDefinition, type MetricId } from "./catalog.ts";
 import { type CatalogSeries, type LiveStacks, metricDescriptor } from "./catalog-series.ts";
@@ -57,6 +58,7 @@ export function createInstruments(
   meter: Meter,
   series: CatalogSeries,
   organizations: readonly string[] = [],
+  disabled: ReadonlySet<Family> = new Set(),
 ): Instruments {
   const apiRequests = counter(meter, "exporterApiRequests");
   const apiDuration = histogram(meter, "exporterApiRequestDuration");
@@ -80,7 +82,8 @@ export function createInstruments(
     recordCycle(result) {
       for (const { operation, org } of result.errors) instruments.recordCollectError(operation, org);
       instruments.recordUnknownValues(result.unknown);
-      instruments.recordUpdates(result.events);
+      // The histories are read for the stack gauges too: with `updates` off their events count nothing.
+      if (!disabled.has("updates")) instruments.recordUpdates(result.events);
       instruments.retainStacks(retainedStacks(result.state));
     },
     recordUpdates(events) {

@@ -14,6 +14,7 @@ import {
   type PushMetricExporter,
 } from "@opentelemetry/sdk-metrics";
 import type { Config, Temporality } from "../config/types.ts";
+import type { Family } from "../families.ts";
 import type { Logger } from "../log/logger.ts";
 import { VERSION } from "../version.ts";
 import { CatalogSeries } from "./catalog-series.ts";
@@ -93,6 +94,8 @@ export interface MetricsPipelineOptions {
   readonly exporter?: PushMetricExporter;
   /** The configured organizations: their error counters start at 0. */
   readonly organizations?: readonly string[];
+  /** Families switched off (`--metrics.disable`): their events are not recorded. */
+  readonly disabled?: ReadonlySet<Family>;
 }
 
 export interface MetricsPipeline {
@@ -202,6 +205,7 @@ export function createMetricsPipeline(options: MetricsPipelineOptions): MetricsP
     provider.getMeter(METER_SCOPE.name, METER_SCOPE.version),
     series,
     options.organizations,
+    options.disabled,
   );
 
   let running: Promise<boolean> | undefined;

@@ -16,6 +16,8 @@ export interface StackSourceDeclaration {
   readonly operations: readonly [Operation, ...Operation[]];
   readonly cadence: Cadence;
   readonly feeds: readonly string[];
+  /** Its API calls, as the README's calls table states them. */
+  readonly calls: string;
 }
 
 /** One listing per organization per cycle: what exists, resource counts, and which stacks changed. */
@@ -26,6 +28,7 @@ export const STACK_LIST_SOURCE: StackSourceDeclaration = {
   operations: ["ListUserStacks"],
   cadence: "cycle",
   feeds: ["pulumi_stack_resource_count"],
+  calls: "1 per 100 stacks",
 };
 
 /**
@@ -46,6 +49,8 @@ export const STACK_HISTORY_SOURCE: StackSourceDeclaration = {
     "pulumi_update_duration_seconds",
     "pulumi_update_resource_changes",
   ],
+  calls:
+    "1 per stack that is new, whose `lastUpdate` changed or with an update running (more pages only after a long gap); the resource count is the listing's",
 };
 
 export const STACK_SOURCES: readonly StackSourceDeclaration[] = [STACK_LIST_SOURCE, STACK_HISTORY_SOURCE];
@@ -63,4 +68,24 @@ export function stackSourceEnabled(source: StackSourceDeclaration, disabled: Rea
 
 export function enabledOrgSources(disabled: ReadonlySet<Family>): readonly AnyOrgSource[] {
   return ORG_SOURCES.filter((source) => !disabled.has(source.family));
+}
+
+const CADENCE_TEXT: Readonly<Record<Cadence, string>> = {
+  cycle: "every cycle",
+  org: "every `--pulumi.org-interval`",
+};
+
+/** The README's table of sources: what each reads, how often, and what it costs. */
+export function renderSourcesTable(): string {
+  const rows = [...STACK_SOURCES, ...ORG_SOURCES].map((source) => {
+    const families = "families" in source ? source.families : [source.family];
+    const operations = source.operations.map((o) => `\`${o}\``).join(", ");
+    const scope = source.scope === "org" ? "organization" : "stack";
+    return `| \`${source.name}\` | ${families.join(", ")} | ${scope} | ${CADENCE_TEXT[source.cadence]} | ${operations} | ${source.calls} |`;
+  });
+  return [
+    "| Source | Families | Scope | Read | Operations | Calls |",
+    "|---|---|---|---|---|---|",
+    ...rows,
+  ].join("\n");
 }

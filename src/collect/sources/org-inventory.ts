@@ -36,6 +36,7 @@ export const deploymentCountsSource = inventory({
   operations: ["OrgDeploymentsMetadata", "ListOrgDeployments"],
   cadence: "cycle",
   feeds: ["pulumi_deployment_status"],
+  calls: "1 per org (on failure: every page of the deployment list)",
   async read({ api, org }) {
     try {
       return { deployments: deploymentCountsByStatus(await api.getOrgDeploymentCounts(org)) };
@@ -59,6 +60,7 @@ export const INVENTORY_SOURCES: readonly OrgValuesSource[] = [
     operations: ["ListOrganizationMembers"],
     cadence: "org",
     feeds: ["pulumi_org_member_count"],
+    calls: "1 per org, + 1 per further page",
     read: async ({ api, org }) => ({ members: (await api.listMembers(org)).length }),
   }),
   inventory({
@@ -67,6 +69,7 @@ export const INVENTORY_SOURCES: readonly OrgValuesSource[] = [
     operations: ["ListTeams"],
     cadence: "org",
     feeds: ["pulumi_org_team_count"],
+    calls: "1 per org",
     read: async ({ api, org }) => ({ teams: (await api.listTeams(org)).length }),
   }),
   inventory({
@@ -75,6 +78,7 @@ export const INVENTORY_SOURCES: readonly OrgValuesSource[] = [
     operations: ["ListOrgEnvironments_esc"],
     cadence: "org",
     feeds: ["pulumi_org_environment_count"],
+    calls: "1 per org, + 1 per further page",
     read: async ({ api, org }) => ({ environments: (await api.listEnvironments(org)).length }),
   }),
   inventory({
@@ -83,6 +87,7 @@ export const INVENTORY_SOURCES: readonly OrgValuesSource[] = [
     operations: ["ListPolicyGroups"],
     cadence: "org",
     feeds: ["pulumi_org_policy_group_count"],
+    calls: "1 per org",
     read: async ({ api, org }) => ({ policyGroups: (await api.listPolicyGroups(org)).length }),
   }),
   inventory({
@@ -91,6 +96,7 @@ export const INVENTORY_SOURCES: readonly OrgValuesSource[] = [
     operations: ["ListPolicyPacks_orgs"],
     cadence: "org",
     feeds: ["pulumi_org_policy_pack_count"],
+    calls: "1 per org",
     read: async ({ api, org }) => ({ policyPacks: (await api.listPolicyPacks(org)).length }),
   }),
   inventory({
@@ -99,6 +105,7 @@ export const INVENTORY_SOURCES: readonly OrgValuesSource[] = [
     operations: ["ListPolicyViolationsV2"],
     cadence: "org",
     feeds: ["pulumi_org_policy_violations"],
+    calls: "1 per org, + 1 per further page",
     read: async ({ api, org }) => ({ violations: countViolations(await api.listPolicyViolations(org)) }),
   }),
   inventory({
@@ -112,6 +119,7 @@ export const INVENTORY_SOURCES: readonly OrgValuesSource[] = [
       "pulumi_org_governed_resources_total",
       "pulumi_org_governed_resources_with_issues",
     ],
+    calls: "1 per org",
     async read({ api, org }) {
       const m = await api.getPolicyResultsMetadata(org);
       return {
@@ -134,6 +142,7 @@ export const INVENTORY_SOURCES: readonly OrgValuesSource[] = [
       "pulumi_org_neo_tokens_used_current_month",
       "pulumi_org_neo_tokens_used_total",
     ],
+    calls: "1 per org, + 1 per further page",
     read: async ({ api, org, now }) => ({ neo: neoUsage(await api.listNeoTasks(org), now) }),
   }),
   inventory({
@@ -146,6 +155,7 @@ export const INVENTORY_SOURCES: readonly OrgValuesSource[] = [
       "pulumi_org_neo_token_budget_allowance",
       "pulumi_org_neo_token_budget_exhausted",
     ],
+    calls: "1 per org",
     async read({ api, org }) {
       const budget = await api.getNeoTokenBudget(org);
       return {
