@@ -174,6 +174,14 @@ function rowKey(s: Summary): string[] {
   return [int(s.stacks), String(s.concurrency)];
 }
 
+function sourcesTable(summaries: readonly Summary[]): string {
+  const sources = [...new Set(summaries.flatMap((s) => Object.keys(s.steady.bySource)))];
+  return table(
+    ["Stacks", "Concurrency", ...sources.map((name) => `\`${name}\``)],
+    summaries.map((s) => [...rowKey(s), ...sources.map((name) => (s.steady.bySource[name] ?? 0).toFixed(1))]),
+  );
+}
+
 function callsTable(summaries: readonly Summary[]): string {
   return table(
     [
@@ -371,6 +379,14 @@ export function renderBenchSection(report: BenchReport): string {
     "",
   );
   out.push("### API calls per cycle", "", callsTable(summaries), "");
+  out.push(
+    "Steady calls per cycle by source (the registry's names, `src/collect/sources/`), the mean over the steady " +
+      "cycles: the organization inventory is read every fifth cycle (`--pulumi.org-interval` at 5 × the interval, " +
+      "the defaults' ratio), so a 5-cycle run holds one read of it.",
+    "",
+    sourcesTable(summaries),
+    "",
+  );
   out.push("### Cycle wall time", "", wallTable(summaries), "");
   out.push("### Memory and CPU", "", resourceTable(summaries), "");
   out.push("### Start, first export and scrape", "", latencyTable(summaries), "");

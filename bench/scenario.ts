@@ -90,6 +90,9 @@ function cycleTimeoutMs(intervalMs: number): number {
   return 3 * intervalMs + 60_000;
 }
 
+/** Cycles per organization interval: the default `--pulumi.org-interval` (5m) over the default collect interval (60s). */
+export const ORG_INTERVAL_CYCLES = 5;
+
 export function formatDuration(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
@@ -101,6 +104,8 @@ export function exporterArgs(plan: RunPlan, simUrl: string, sinkUrl: string): st
     `--pulumi.organizations=${plan.organizations.join(",")}`,
     `--pulumi.max-concurrency=${plan.concurrency}`,
     `--pulumi.collect-interval=${formatDuration(plan.intervalMs)}`,
+    // The defaults' ratio (5 minutes over 60 seconds): the inventory is read every fifth cycle, as in production.
+    `--pulumi.org-interval=${formatDuration(ORG_INTERVAL_CYCLES * plan.intervalMs)}`,
     `--otlp.endpoint=${sinkUrl}`,
     "--otlp.insecure",
     "--web.listen-address=127.0.0.1:0",

@@ -3,6 +3,8 @@
  * one full run (the first cycle, then steady cycles) plus, where affordable, extra runs that stop after the first
  * export so the first cycle and the first export are medians too.
  */
+
+import { ORG_SOURCES, STACK_SOURCES } from "../src/collect/sources/index.ts";
 import { type RunningSimulator, startSimulator } from "../src/sim/server.ts";
 import { goFormulaCalls, lowerBoundMs, median } from "./figures.ts";
 import { countDataPoints } from "./otlp-sink.ts";
@@ -120,10 +122,16 @@ export interface Summary {
   };
   readonly steady: {
     readonly cycles: number;
+    /**
+     * Mean calls per steady cycle: the organization inventory is read one cycle in five, so a median would hide
+     * it. The steady cycles are a multiple of five (`ORG_INTERVAL_CYCLES`).
+     */
     readonly calls: number;
     readonly goCalls: number;
-    /** Median of Go formula / our calls, per cycle. */
+    /** Go formula (median per cycle) / our mean calls per cycle. */
     readonly reduction: number;
+    /** Mean calls per steady cycle of each source of the registry, by source name. */
+    readonly bySource: Readonly<Record<string, number>>;
     readonly listPages: number;
     /** GetStackUpdates and GetStackResourceCount calls. */
     readonly stackCalls: number;
@@ -159,6 +167,29 @@ export interface Summary {
   readonly callsAgree: boolean;
   readonly warnings: number;
   readonly errors: number;
+}
+
+function mean(values: readonly number[]): number {
+  return values.length === 0 ? Number.NaN : values.reduce((sum, v) => sum + v, 0) / values.length;
+}
+
+/** The source of each operation, from the registry: the first source that declares it. */
+const SOURCE_OF: ReadonlyMap<string, string> = new Map(
+  [...ORG_SOURCES, ...STACK_SOURCES]
+    .flatMap((source) => source.operations.map((operation) => [operation, source.name] as const))
+    .reverse(),
+);
+
+/** Mean calls per cycle of each source; calls of operations no source declares under their operation name. */
+export function callsBySource(cycles: readonly CycleSample[]): Record<string, number> {
+  const totals: Record<string, number> = {};
+  for (const cycle of cycles) {
+    for (const [operation, calls] of Object.entries(cycle.byOperation)) {
+      const source = SOURCE_OF.get(operation) ?? operation;
+      totals[source] = (totals[source] ?? 0) + calls;
+    }
+  }
+  return Object.fromEntries(Object.entries(totals).map(([source, calls]) => [source, calls / cycles.length]));
 }
 
 function stackCalls(cycle: CycleSample): number {
@@ -202,9 +233,10 @@ export function summarize(row: RowResult, latency: Latency = LATENCY): Summary {
     },
     steady: {
       cycles: steady.length,
-      calls: median(steady.map((c) => c.calls)),
+      calls: mean(steady.map((c) => c.calls)),
       goCalls: median(steady.map(goCalls)),
-      reduction: median(steady.map((c) => goCalls(c) / c.calls)),
+      reduction: median(steady.map(goCalls)) / mean(steady.map((c) => c.calls)),
+      bySource: callsBySource(steady),
       listPages: median(steady.map((c) => c.listPages)),
       stackCalls: median(steady.map(stackCalls)),
       orgCalls: median(steady.map((c) => c.calls - c.listPages - stackCalls(c))),

@@ -149,8 +149,24 @@ describe("summarize", () => {
       errors: 0,
     });
     expect(s.steady.reduction).toBeCloseTo(2_040 / 150, 10);
+    expect(s.steady.bySource).toEqual({ "stack-list": 10, "stack-history": 90, teams: 3 });
     // Per cycle: 800/700, 900/750, 1000/800 → median 1.2.
     expect(s.steady.ratio).toBeCloseTo(1.2, 10);
+  });
+
+  test("steady calls are the mean per cycle: the inventory read one cycle in five is not hidden", () => {
+    const spiky = summarize({
+      ...row,
+      main: run([
+        firstCycle,
+        cycle(2, { calls: 100 }),
+        cycle(3, { calls: 100 }),
+        cycle(4, { calls: 400, byOperation: { ListUserStacks: 10, GetStackUpdates: 90, ListTeams: 300 } }),
+      ]),
+    });
+    expect(spiky.steady.calls).toBe(200);
+    expect(spiky.steady.reduction).toBeCloseTo(2_040 / 200, 10);
+    expect(spiky.steady.bySource).toEqual({ "stack-list": 10, "stack-history": 90, teams: 102 });
   });
 
   test("RSS, scrapes, exported points, and whether both call counts agree", () => {
