@@ -280,6 +280,14 @@ export function loadConfig(input: LoadConfigInput): ConfigResult {
       ? (get("resource.service-name") ?? "")
       : attributeServiceName;
 
+  // The organization interval: an explicit value is validated against the collect interval; the default is only a
+  // default, so it follows a longer collect interval rather than failing.
+  const collectIntervalMs = get("pulumi.collect-interval") ?? 0;
+  const orgIntervalExplicit = isSet(winner("pulumi.org-interval")) && !failed.has("pulumi.org-interval");
+  const orgIntervalMs = orgIntervalExplicit
+    ? (get("pulumi.org-interval") ?? 0)
+    : Math.max(get("pulumi.org-interval") ?? 0, collectIntervalMs);
+
   const candidate: ConfigCandidate = {
     pulumi: {
       accessToken,
@@ -287,7 +295,8 @@ export function loadConfig(input: LoadConfigInput): ConfigResult {
       ...(accessTokenFile === undefined ? {} : { accessTokenFile }),
       apiUrl: get("pulumi.api-url") ?? "",
       organizations: get("pulumi.organizations") ?? [],
-      collectIntervalMs: get("pulumi.collect-interval") ?? 0,
+      collectIntervalMs,
+      orgIntervalMs,
       maxConcurrency: get("pulumi.max-concurrency") ?? 0,
       requestTimeoutMs: get("pulumi.request-timeout") ?? 0,
       maxResponseBytes: get("pulumi.max-response-bytes") ?? 0,
@@ -313,6 +322,7 @@ export function loadConfig(input: LoadConfigInput): ConfigResult {
     log: { level: get("log.level") ?? "", format: get("log.format") ?? "" },
     state: { file: optional(get("state.file")) },
     resource: { serviceName, attributes },
+    metrics: { disable: get("metrics.disable") ?? [] },
     configFile,
   };
 

@@ -1,5 +1,7 @@
 /** Validation of the merged configuration with arktype: every rule in one schema, every problem reported. */
 import { type } from "arktype";
+import { FAMILIES, type Family, isFamily } from "../families.ts";
+import { closest } from "./argv.ts";
 import { formatDuration } from "./duration.ts";
 import {
   type Command,
@@ -116,22 +118,57 @@ const headers = type("Record<string, string>").narrow((record, ctx) => {
 
 const attributes = type("Record<string, string>");
 
+/** Short names (org, esc, neo) sit a few edits from anything: two edits still catch a swap or a dropped letter. */
+const FAMILY_HINT_DISTANCE = 2;
+
+function unknownFamily(name: string): string {
+  const suggestion = closest(name.toLowerCase(), FAMILIES, FAMILY_HINT_DISTANCE);
+  const hint = suggestion === undefined ? "" : ` (did you mean ${JSON.stringify(suggestion)}?)`;
+  return `unknown family ${JSON.stringify(name)}${hint}; families: ${FAMILIES.join(", ")}`;
+}
+
+/** Family names match case-insensitively; an empty entry names none, so `--metrics.disable=` clears the list. */
+const disabledFamilies = type("string[]")
+  .narrow((names, ctx) => {
+    let valid = true;
+    names.forEach((name, index) => {
+      if (name !== "" && !isFamily(name.toLowerCase()))
+        valid = ctx.reject({ problem: unknownFamily(name), relativePath: [index] });
+    });
+    return valid;
+  })
+  .pipe((names): ReadonlySet<Family> => new Set(names.map((n) => n.toLowerCase()).filter(isFamily)));
+
+/**
+ * The organization inventory is read at most once per cycle: a shorter interval could never be honoured. Checked
+ * apart from the schema (which skips an object's own rules when one of its fields fails), and only between two
+ * valid intervals, so it is listed with every other problem and never beside a problem of either interval.
+ */
+function orgIntervalProblem(candidate: ConfigCandidate): ValidationProblem[] {
+  const { collectIntervalMs: collect, orgIntervalMs: org } = candidate.pulumi;
+  if (!(collect > 0 && org > 0) || org >= collect) return [];
+  const problem = `must not be shorter than the collect interval, ${formatDuration(collect)} (got ${formatDuration(org)})`;
+  return [{ field: "pulumi.orgIntervalMs", problem }];
+}
+
 function schema(command: Command) {
   // Only the demo brings its own token and organizations.
   const required = command !== "demo";
+  const pulumi = type({
+    accessToken: accessToken(required),
+    "accessTokenSource?": "string",
+    "accessTokenFile?": "string",
+    apiUrl: httpUrl,
+    organizations: organizations(required),
+    collectIntervalMs: positiveDuration,
+    orgIntervalMs: positiveDuration,
+    maxConcurrency: concurrency,
+    requestTimeoutMs: positiveDuration,
+    maxResponseBytes: byteCount,
+    caFile: "string | undefined",
+  });
   return type({
-    pulumi: {
-      accessToken: accessToken(required),
-      "accessTokenSource?": "string",
-      "accessTokenFile?": "string",
-      apiUrl: httpUrl,
-      organizations: organizations(required),
-      collectIntervalMs: positiveDuration,
-      maxConcurrency: concurrency,
-      requestTimeoutMs: positiveDuration,
-      maxResponseBytes: byteCount,
-      caFile: "string | undefined",
-    },
+    pulumi,
     otlp: {
       enabled: "boolean",
       endpoint,
@@ -149,6 +186,7 @@ function schema(command: Command) {
     log: { level: type.enumerated(...LOG_LEVELS), format: type.enumerated(...LOG_FORMATS) },
     state: { file: "string | undefined" },
     resource: { serviceName: nonEmpty, attributes },
+    metrics: { disable: disabledFamilies },
     configFile: "string | undefined",
   });
 }
@@ -157,11 +195,13 @@ const SCHEMAS = { run: schema("run"), demo: schema("demo"), check: schema("check
 
 type Widen<T> = T extends string
   ? string
-  : T extends readonly unknown[]
-    ? T
-    : T extends object
-      ? { [K in keyof T]: Widen<T[K]> }
-      : T;
+  : T extends ReadonlySet<unknown>
+    ? string[]
+    : T extends readonly unknown[]
+      ? T
+      : T extends object
+        ? { [K in keyof T]: Widen<T[K]> }
+        : T;
 
 /** A configuration before validation: enums are still plain strings. */
 export type ConfigCandidate = Widen<Config>;
@@ -177,17 +217,23 @@ export type Validation = { ok: true; config: ValidConfig } | { ok: false; proble
 
 export function validateConfig(candidate: ConfigCandidate, command: Command): Validation {
   const out = SCHEMAS[command](candidate);
-  if (!(out instanceof type.errors)) return { ok: true, config: out };
+  const crossField = orgIntervalProblem(candidate);
+  if (!(out instanceof type.errors)) {
+    return crossField.length === 0 ? { ok: true, config: out } : { ok: false, problems: crossField };
+  }
   return {
     ok: false,
-    problems: out.map((error) => {
-      const field = error.path.filter((segment) => typeof segment === "string").join(".");
-      // One wording for every message: "(got X)", as the parsers say. arktype puts the path in front of some
-      // problems (a choice of two values): the caller names the option already.
-      const problem = error.problem.startsWith(`${field} `)
-        ? error.problem.slice(field.length + 1)
-        : error.problem;
-      return { field, problem: problem.replace(/ \(was (.*)\)$/, " (got $1)") };
-    }),
+    problems: [
+      ...out.map((error) => {
+        const field = error.path.filter((segment) => typeof segment === "string").join(".");
+        // One wording for every message: "(got X)", as the parsers say. arktype puts the path in front of some
+        // problems (a choice of two values): the caller names the option already.
+        const problem = error.problem.startsWith(`${field} `)
+          ? error.problem.slice(field.length + 1)
+          : error.problem;
+        return { field, problem: problem.replace(/ \(was (.*)\)$/, " (got $1)") };
+      }),
+      ...crossField,
+    ],
   };
 }
