@@ -1,6 +1,10 @@
 /** Validation of the merged configuration with arktype: every rule in one schema, every problem reported. */
 import { type } from "arktype";
 import { FAMILIES, type Family, isFamily } from "../families.ts";
+import { type HeaderProblem, headerProblem, parseOtlpEndpoint } from "../metrics/otlp-endpoint.ts";
+import { OtlpEndpointError } from "../metrics/otlp-endpoint-error.ts";
+import { parseListenAddress } from "../server/listen-address.ts";
+import { ListenAddressError } from "../server/listen-address-error.ts";
 import { closest } from "./argv.ts";
 import { formatDuration } from "./duration.ts";
 import {
@@ -12,12 +16,6 @@ import {
   TEMPORALITIES,
 } from "./types.ts";
 
-/** RFC 9110 field-name token. */
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const HOST = String.raw`(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)`;
-const HOST_PORT = new RegExp(`^${HOST}(?::(\\d{1,5}))?$`);
-const LISTEN_ADDRESS = new RegExp(`^(?:${HOST})?:(\\d{1,5})$`);
-
 function isHttpUrl(text: string): boolean {
   try {
     const url = new URL(text);
@@ -27,23 +25,40 @@ function isHttpUrl(text: string): boolean {
   }
 }
 
-function portInRange(match: RegExpExecArray | null): boolean {
-  if (match === null) return false;
-  return match[1] === undefined || Number(match[1]) <= 65_535;
+/**
+ * Whether the runtime's own parser takes the value: validation asks the parser the exporter will use, so the two
+ * cannot disagree. Only the parser's own error means "no"; anything else is a bug and propagates.
+ */
+function accepts(parse: () => unknown, rejection: new (...args: never[]) => Error): boolean {
+  try {
+    parse();
+    return true;
+  } catch (error) {
+    if (error instanceof rejection) return false;
+    throw error;
+  }
 }
 
 const httpUrl = type("string").narrow((s, ctx) => isHttpUrl(s) || ctx.mustBe("an http:// or https:// URL"));
 
-const optionalHttpUrl = type("undefined").or(httpUrl);
+const metricsEndpoint = type("undefined").or(
+  type("string").narrow(
+    (s, ctx) =>
+      accepts(() => parseOtlpEndpoint(s, "metricsEndpoint"), OtlpEndpointError) ||
+      ctx.mustBe("an http:// or https:// URL"),
+  ),
+);
 
-const endpoint = type("string").narrow((s, ctx) => {
-  if (s.includes("://")) return isHttpUrl(s) || ctx.mustBe("host:port or an http:// or https:// URL");
-  return portInRange(HOST_PORT.exec(s)) || ctx.mustBe("host:port or an http:// or https:// URL");
-});
+const endpoint = type("string").narrow(
+  (s, ctx) =>
+    accepts(() => parseOtlpEndpoint(s, "endpoint"), OtlpEndpointError) ||
+    ctx.mustBe("host:port or an http:// or https:// URL"),
+);
 
 const listenAddress = type("string").narrow(
   (s, ctx) =>
-    portInRange(LISTEN_ADDRESS.exec(s)) || ctx.mustBe("[host]:port, such as :8080 or 127.0.0.1:8080"),
+    accepts(() => parseListenAddress(s), ListenAddressError) ||
+    ctx.mustBe("[host]:port, such as :8080 or 127.0.0.1:8080"),
 );
 
 const urlPath = type("undefined")
@@ -102,19 +117,23 @@ function organizations(required: boolean) {
 }
 
 /** Header values are often credentials: problems name the header, never its value. */
-const headers = type("Record<string, string>").narrow((record, ctx) => {
-  let valid = true;
-  for (const [name, value] of Object.entries(record)) {
-    if (!HEADER_NAME.test(name)) {
-      valid = ctx.reject({ problem: `${JSON.stringify(name)} is not a valid header name` });
-    } else if (/[\r\n\0]/.test(value)) {
-      valid = ctx.reject({
-        problem: `value of header ${JSON.stringify(name)} must not contain CR, LF or NUL`,
-      });
-    }
-  }
-  return valid;
-});
+const HEADER_PROBLEMS: Record<HeaderProblem, (quoted: string) => string> = {
+  name: (quoted) => `${quoted} is not a valid header name`,
+  "grpc-key": (quoted) => `${quoted} is not a valid gRPC metadata key (letters, digits, "-", "_", ".")`,
+  "grpc-binary": (quoted) => `${quoted}: binary (-bin) gRPC metadata is not supported`,
+  value: (quoted) => `value of header ${quoted} must not contain CR, LF or NUL`,
+};
+
+/** The exporter's own header rule (it depends on the protocol: gRPC carries headers as metadata). */
+function headerProblems(candidate: ConfigCandidate): ValidationProblem[] {
+  const grpc = candidate.otlp.protocol === "grpc";
+  return Object.entries(candidate.otlp.headers).flatMap(([name, value]) => {
+    const problem = headerProblem(name, value, grpc);
+    return problem === undefined
+      ? []
+      : [{ field: "otlp.headers", problem: HEADER_PROBLEMS[problem](JSON.stringify(name)) }];
+  });
+}
 
 const attributes = type("Record<string, string>");
 
@@ -172,10 +191,10 @@ function schema(command: Command) {
     otlp: {
       enabled: "boolean",
       endpoint,
-      metricsEndpoint: optionalHttpUrl,
+      metricsEndpoint,
       protocol: type.enumerated(...OTLP_PROTOCOLS),
       insecure: "boolean",
-      headers,
+      headers: "Record<string, string>",
       urlPath,
       timeoutMs: positiveDuration,
       compression: type.enumerated("gzip", "none"),
@@ -215,9 +234,15 @@ export interface ValidationProblem {
 
 export type Validation = { ok: true; config: ValidConfig } | { ok: false; problems: ValidationProblem[] };
 
+/** Rules over more than one field, checked apart from the schema so their problems come with all the others. */
+const CROSS_FIELD_RULES: ReadonlyArray<(candidate: ConfigCandidate) => ValidationProblem[]> = [
+  orgIntervalProblem,
+  headerProblems,
+];
+
 export function validateConfig(candidate: ConfigCandidate, command: Command): Validation {
   const out = SCHEMAS[command](candidate);
-  const crossField = orgIntervalProblem(candidate);
+  const crossField = CROSS_FIELD_RULES.flatMap((rule) => rule(candidate));
   if (!(out instanceof type.errors)) {
     return crossField.length === 0 ? { ok: true, config: out } : { ok: false, problems: crossField };
   }
