@@ -1,4 +1,8 @@
-/** Validation of the merged configuration with arktype: every rule in one schema, every problem reported. */
+/**
+ * Validation of the merged configuration with arktype: each field's rule in one schema, the rules over several
+ * fields in `CROSS_FIELD_RULES`, every problem reported. Values the server or the exporter parse again (listen
+ * address, OTLP endpoints, headers) are checked by those very parsers.
+ */
 import { type } from "arktype";
 import { FAMILIES, type Family, isFamily } from "../families.ts";
 import { type HeaderProblem, headerProblem, parseOtlpEndpoint } from "../metrics/otlp-endpoint.ts";
