@@ -136,6 +136,12 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
       snapshot = taken;
       metrics.instruments.recordCycle(result);
     },
+    // First data early: the listings' resource counts, the organization gauges and the exporter's own metrics go
+    // out while the first cycle still reads every stack's history. Not awaited, as after a cycle.
+    onInterim: (taken) => {
+      snapshot = taken;
+      void metrics.push();
+    },
     now: options.now ?? (() => timers.now()),
     wait: (ms, signal) => waitOn(timers, ms, signal),
   });

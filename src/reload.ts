@@ -14,6 +14,7 @@ const SETTINGS: ReadonlyArray<readonly [string, (c: Config) => unknown]> = [
   ["pulumi.api-url", (c) => c.pulumi.apiUrl],
   ["pulumi.organizations", (c) => c.pulumi.organizations],
   ["pulumi.collect-interval", (c) => c.pulumi.collectIntervalMs],
+  ["pulumi.org-interval", (c) => c.pulumi.orgIntervalMs],
   ["pulumi.max-concurrency", (c) => c.pulumi.maxConcurrency],
   ["pulumi.request-timeout", (c) => c.pulumi.requestTimeoutMs],
   ["pulumi.max-response-bytes", (c) => c.pulumi.maxResponseBytes],
@@ -31,6 +32,8 @@ const SETTINGS: ReadonlyArray<readonly [string, (c: Config) => unknown]> = [
   ["otlp.temporality", (c) => c.otlp.temporality],
   ["resource.service-name", (c) => c.resource.serviceName],
   ["resource.attributes", (c) => c.resource.attributes],
+  // A set is `{}` as JSON: compare its members, in one order.
+  ["metrics.disable", (c) => [...c.metrics.disable].sort()],
   ["web.listen-address", (c) => c.web.listenAddress],
   ["web.disable-preview", (c) => !c.web.preview],
   ["log.level", (c) => c.log.level],

@@ -67,6 +67,15 @@ describe("changedSettings / planReload", () => {
     expect(plan.config.web.listenAddress).toBe("127.0.0.1:0");
   });
 
+  test("the org interval and the disabled families need a restart; the families compare as a set", () => {
+    const running = testConfig({ metrics: { disable: new Set(["neo", "esc"]) } });
+    expect(changedSettings(running, testConfig({ metrics: { disable: new Set(["esc", "neo"]) } }))).toEqual(
+      [],
+    );
+    const next = testConfig({ pulumi: { orgIntervalMs: 600_000 }, metrics: { disable: new Set(["esc"]) } });
+    expect(planReload(running, next).needRestart).toEqual(["pulumi.org-interval", "metrics.disable"]);
+  });
+
   test("an identical configuration changes nothing", () => {
     expect(changedSettings(testConfig(), testConfig())).toEqual([]);
   });

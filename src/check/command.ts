@@ -7,6 +7,7 @@ import { resourceFromAttributes } from "@opentelemetry/resources";
 import type { PushMetricExporter } from "@opentelemetry/sdk-metrics";
 import { Hono } from "hono";
 import type { Config } from "../config/types.ts";
+import { exportSucceeded } from "../metrics/export-result.ts";
 import { createMetricExporter, describeExportError } from "../metrics/exporters.ts";
 import { resolveOtlpTarget } from "../metrics/otlp-endpoint.ts";
 import type { UserApi } from "../pulumi/api.ts";
@@ -76,9 +77,10 @@ function exportOnce(exporter: PushMetricExporter): Promise<{ ok: true } | { ok: 
   return new Promise((resolve) => {
     // An empty export: the backend is reached and authenticates it, no series is written.
     exporter.export({ resource: resourceFromAttributes({}), scopeMetrics: [] }, (result) => {
-      // ExportResultCode.SUCCESS of @opentelemetry/core.
       resolve(
-        result.code === 0 ? { ok: true } : { ok: false, reason: describeExportError(result.error).message },
+        exportSucceeded(result)
+          ? { ok: true }
+          : { ok: false, reason: describeExportError(result.error).message },
       );
     });
   });

@@ -25,6 +25,12 @@ export interface CollectorOptions {
    * Synchronous, so no scrape sees the new snapshot without the cycle's events.
    */
   readonly onCycle?: (result: CycleResult, snapshot: Snapshot) => void;
+  /**
+   * Told once, during the first cycle of the process, when the stack listings and organization sources are in and
+   * the histories are still being read: a snapshot of what can be shown already (see `CycleDeps.onListed`), so the
+   * first export need not wait for every history. Not the collector's `snapshot`: that is a finished cycle's.
+   */
+  readonly onInterim?: (snapshot: Snapshot) => void;
   /** The organization sources; the registry's by default. */
   readonly sources?: readonly AnyOrgSource[];
   /** How often sources on the organization cadence run; 0 (the default): every cycle. */
@@ -103,6 +109,18 @@ export class Collector {
     return this.#running;
   }
 
+  /** An interim snapshot: no cycle has ended, so the cycle's own status gauges have no value yet. */
+  #interim(state: CollectorState, now: () => number): void {
+    const exporter: ExporterStatus = {
+      up: undefined,
+      lastCycleSeconds: undefined,
+      lastSuccessSeconds: undefined,
+      version: VERSION,
+      revision: COMMIT,
+    };
+    this.#options.onInterim?.({ takenAt: now(), state, exporter });
+  }
+
   async #cycle(): Promise<CycleResult> {
     const { api, logger } = this.#options;
     const now = this.#options.now ?? Date.now;
@@ -115,6 +133,7 @@ export class Collector {
         now,
         ...(this.#options.wait ? { wait: this.#options.wait } : {}),
         failures: this.#failures,
+        ...(this.#options.onInterim ? { onListed: (view: CollectorState) => this.#interim(view, now) } : {}),
       },
       {
         organizations: this.#options.organizations,

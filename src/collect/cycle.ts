@@ -34,6 +34,12 @@ export interface CycleDeps {
   readonly wait?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Failure streaks across cycles (logged once per streak); a cycle without one logs each problem once. */
   readonly failures?: FailureStreaks;
+  /**
+   * The first cycle of a process only: called once its stack listings and organization sources are in while
+   * histories are still being read, with what can be shown already (the listing's stacks and resource counts, the
+   * organization values). Nothing in it is counted; the cycle's result is unchanged.
+   */
+  readonly onListed?: (view: CollectorState) => void;
 }
 
 export interface CycleOptions {
@@ -138,10 +144,22 @@ export async function runCycle(
   // by a long stack phase.
   const listStacks = stackSourceEnabled(STACK_LIST_SOURCE, disabled);
   const stackWork: Promise<void>[] = [];
+  const listings: Promise<void>[] = [];
   const orgWork: Promise<void>[] = [];
   for (const org of options.organizations) {
-    if (listStacks) stackWork.push(stacks.collectOrg(org));
+    if (listStacks) {
+      const { listed, done } = stacks.collectOrg(org);
+      listings.push(listed);
+      stackWork.push(done);
+    }
     orgWork.push(...orgs.collectOrg(org));
+  }
+  const onListed = deps.onListed;
+  if (onListed && previous.firstCycleStartedAt === undefined) {
+    void Promise.all([...listings, ...orgWork]).then(() => {
+      if (work.isOpen())
+        onListed({ firstCycleStartedAt, ...stackState, stacks: stacks.listedView(), ...orgState });
+    });
   }
   const { timedOut, phaseMs } = await untilDeadline(
     { stacks: stackWork, orgs: orgWork },

@@ -5,7 +5,7 @@
 import { timeSlicer } from "../pulumi/time-slice.ts";
 import type { StackSummary } from "../pulumi/types.ts";
 import type { CycleWork } from "./cycle-work.ts";
-import { collectStack, needsHistory } from "./stacks.ts";
+import { collectStack, needsHistory, newTrack } from "./stacks.ts";
 import { LISTINGS_MISSED_BEFORE_GONE, MAX_TOMBSTONES, type StackTrack, stackKey } from "./state.ts";
 import type { UpdateEvent } from "./updates.ts";
 
@@ -17,8 +17,17 @@ export interface StackPhaseState {
 }
 
 export interface StackPhase {
-  /** Lists one organization's stacks and reads the histories that changed; resolves when all are done. */
-  collectOrg(org: string): Promise<void>;
+  /**
+   * Lists one organization's stacks and reads the histories that changed: `listed` settles once the listing is in
+   * (or failed), `done` once every history read is done too.
+   */
+  collectOrg(org: string): { readonly listed: Promise<void>; readonly done: Promise<void> };
+  /**
+   * The tracked stacks plus, for listed stacks whose first history read is still running, a track with only the
+   * listing's resource count: what can be shown before the histories are in. Never part of the state: a
+   * provisional track knows no versions, so counting from it would replay the history.
+   */
+  listedView(): ReadonlyMap<string, StackTrack>;
   readonly listedOrgs: ReadonlySet<string>;
   readonly events: readonly UpdateEvent[];
   /** Histories read successfully. */
@@ -37,6 +46,7 @@ export function stackPhase(work: CycleWork, state: StackPhaseState, options: Sta
   const { stacks } = state;
   const events: UpdateEvent[] = [];
   const listedOrgs = new Set<string>();
+  const provisional = new Map<string, StackTrack>();
   let stacksRead = 0;
 
   const readStack = async (summary: StackSummary): Promise<void> => {
@@ -66,17 +76,18 @@ export function stackPhase(work: CycleWork, state: StackPhaseState, options: Sta
     }
   };
 
-  const collectOrg = async (org: string): Promise<void> => {
+  const listOrg = async (org: string, reads: Promise<void>[]): Promise<void> => {
     const live = new Set<string>();
-    const reads: Promise<void>[] = [];
     const admit = (summary: StackSummary): void => {
       if (summary.orgName !== org) return;
       const key = stackKey(org, summary.projectName, summary.stackName);
       if (live.has(key)) return;
       live.add(key);
       const track = unbury(state, key, summary);
-      if (options.readHistories && needsHistory(track, summary)) reads.push(readStack(summary));
-      else if (
+      if (options.readHistories && needsHistory(track, summary)) {
+        if (!track) provisional.set(key, { ...newTrack(summary), resourceCount: summary.resourceCount });
+        reads.push(readStack(summary));
+      } else if (
         track &&
         summary.resourceCount !== undefined &&
         summary.resourceCount !== track.resourceCount
@@ -99,10 +110,22 @@ export function stackPhase(work: CycleWork, state: StackPhaseState, options: Sta
       work.succeeded(org, "ListUserStacks");
       buryMissing(state, org, live);
     }
-    await Promise.all(reads);
   };
 
-  return { collectOrg, listedOrgs, events, stacksRead: () => stacksRead };
+  const collectOrg = (org: string) => {
+    const reads: Promise<void>[] = [];
+    const listed = listOrg(org, reads);
+    return { listed, done: listed.then(() => Promise.all(reads)).then(() => undefined) };
+  };
+
+  const listedView = (): ReadonlyMap<string, StackTrack> => {
+    if (provisional.size === 0) return new Map(stacks);
+    const view = new Map(stacks);
+    for (const [key, track] of provisional) if (!view.has(key)) view.set(key, track);
+    return view;
+  };
+
+  return { collectOrg, listedView, listedOrgs, events, stacksRead: () => stacksRead };
 }
 
 /**

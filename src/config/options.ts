@@ -2,6 +2,7 @@
  * The one table of every configuration option. Parsing (flags, environment, YAML), `--help` and the README's flag
  * table are all derived from it, so they cannot drift apart.
  */
+import { FAMILIES } from "../families.ts";
 import { LOG_FORMATS, LOG_LEVELS, OTLP_PROTOCOLS, TEMPORALITIES } from "./types.ts";
 
 export type OptionKind = "string" | "bool" | "int" | "bytes" | "duration" | "list" | "map" | "enum";
@@ -95,6 +96,16 @@ export const OPTIONS = [
     default: "60s",
     field: "pulumi.collectIntervalMs",
     description: "Time between collection cycles (Go duration: 90s, 5m, 1h30m).",
+  },
+  {
+    name: "pulumi.org-interval",
+    env: ["PULUMI_ORG_INTERVAL"],
+    yaml: "pulumi.org-interval",
+    kind: "duration",
+    default: "5m",
+    field: "pulumi.orgIntervalMs",
+    description:
+      "Time between reads of organization inventory; never shorter than --pulumi.collect-interval (the default is raised to it).",
   },
   {
     name: "pulumi.max-concurrency",
@@ -270,6 +281,16 @@ export const OPTIONS = [
     field: "resource.attributes",
     description:
       "Extra resource attributes as key=value pairs (values may be percent-encoded); a YAML mapping in the file.",
+  },
+  {
+    name: "metrics.disable",
+    env: ["PULUMI_EXPORTER_METRICS_DISABLE"],
+    yaml: "metrics.disable",
+    kind: "list",
+    default: undefined,
+    placeholder: "FAMILY[,FAMILY...]",
+    field: "metrics.disable",
+    description: `Metric families to switch off: no API calls, no series. Comma-separated, and the flag can be repeated. Families: ${FAMILIES.join(", ")}.`,
   },
   {
     name: "web.listen-address",

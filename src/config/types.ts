@@ -1,4 +1,5 @@
 /** The exporter's validated configuration. Durations are milliseconds. */
+import type { Family } from "../families.ts";
 
 export const OTLP_PROTOCOLS = ["http/protobuf", "http/json", "grpc"] as const;
 export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
@@ -21,6 +22,8 @@ export interface PulumiConfig {
   apiUrl: string;
   organizations: string[];
   collectIntervalMs: number;
+  /** How often organization inventory is read; never below `collectIntervalMs`. */
+  orgIntervalMs: number;
   maxConcurrency: number;
   /** Per-request timeout. */
   requestTimeoutMs: number;
@@ -56,6 +59,8 @@ export interface Config {
   log: { level: LogLevel; format: LogFormat };
   state: { file: string | undefined };
   resource: { serviceName: string; attributes: Record<string, string> };
+  /** `disable`: the families switched off, each once (a set, so a consumer asks `has(family)`). */
+  metrics: { disable: ReadonlySet<Family> };
   configFile: string | undefined;
 }
 

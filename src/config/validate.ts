@@ -1,5 +1,15 @@
-/** Validation of the merged configuration with arktype: every rule in one schema, every problem reported. */
+/**
+ * Validation of the merged configuration with arktype: each field's rule in one schema, the rules over several
+ * fields in `CROSS_FIELD_RULES`, every problem reported. Values the server or the exporter parse again (listen
+ * address, OTLP endpoints, headers) are checked by those very parsers.
+ */
 import { type } from "arktype";
+import { FAMILIES, type Family, isFamily } from "../families.ts";
+import { type HeaderProblem, headerProblem, parseOtlpEndpoint } from "../metrics/otlp-endpoint.ts";
+import { OtlpEndpointError } from "../metrics/otlp-endpoint-error.ts";
+import { parseListenAddress } from "../server/listen-address.ts";
+import { ListenAddressError } from "../server/listen-address-error.ts";
+import { closest } from "./argv.ts";
 import { formatDuration } from "./duration.ts";
 import {
   type Command,
@@ -10,12 +20,6 @@ import {
   TEMPORALITIES,
 } from "./types.ts";
 
-/** RFC 9110 field-name token. */
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const HOST = String.raw`(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)`;
-const HOST_PORT = new RegExp(`^${HOST}(?::(\\d{1,5}))?$`);
-const LISTEN_ADDRESS = new RegExp(`^(?:${HOST})?:(\\d{1,5})$`);
-
 function isHttpUrl(text: string): boolean {
   try {
     const url = new URL(text);
@@ -25,23 +29,40 @@ function isHttpUrl(text: string): boolean {
   }
 }
 
-function portInRange(match: RegExpExecArray | null): boolean {
-  if (match === null) return false;
-  return match[1] === undefined || Number(match[1]) <= 65_535;
+/**
+ * Whether the runtime's own parser takes the value: validation asks the parser the exporter will use, so the two
+ * cannot disagree. Only the parser's own error means "no"; anything else is a bug and propagates.
+ */
+function accepts(parse: () => unknown, rejection: new (...args: never[]) => Error): boolean {
+  try {
+    parse();
+    return true;
+  } catch (error) {
+    if (error instanceof rejection) return false;
+    throw error;
+  }
 }
 
 const httpUrl = type("string").narrow((s, ctx) => isHttpUrl(s) || ctx.mustBe("an http:// or https:// URL"));
 
-const optionalHttpUrl = type("undefined").or(httpUrl);
+const metricsEndpoint = type("undefined").or(
+  type("string").narrow(
+    (s, ctx) =>
+      accepts(() => parseOtlpEndpoint(s, "metricsEndpoint"), OtlpEndpointError) ||
+      ctx.mustBe("an http:// or https:// URL"),
+  ),
+);
 
-const endpoint = type("string").narrow((s, ctx) => {
-  if (s.includes("://")) return isHttpUrl(s) || ctx.mustBe("host:port or an http:// or https:// URL");
-  return portInRange(HOST_PORT.exec(s)) || ctx.mustBe("host:port or an http:// or https:// URL");
-});
+const endpoint = type("string").narrow(
+  (s, ctx) =>
+    accepts(() => parseOtlpEndpoint(s, "endpoint"), OtlpEndpointError) ||
+    ctx.mustBe("host:port or an http:// or https:// URL"),
+);
 
 const listenAddress = type("string").narrow(
   (s, ctx) =>
-    portInRange(LISTEN_ADDRESS.exec(s)) || ctx.mustBe("[host]:port, such as :8080 or 127.0.0.1:8080"),
+    accepts(() => parseListenAddress(s), ListenAddressError) ||
+    ctx.mustBe("[host]:port, such as :8080 or 127.0.0.1:8080"),
 );
 
 const urlPath = type("undefined")
@@ -100,45 +121,84 @@ function organizations(required: boolean) {
 }
 
 /** Header values are often credentials: problems name the header, never its value. */
-const headers = type("Record<string, string>").narrow((record, ctx) => {
-  let valid = true;
-  for (const [name, value] of Object.entries(record)) {
-    if (!HEADER_NAME.test(name)) {
-      valid = ctx.reject({ problem: `${JSON.stringify(name)} is not a valid header name` });
-    } else if (/[\r\n\0]/.test(value)) {
-      valid = ctx.reject({
-        problem: `value of header ${JSON.stringify(name)} must not contain CR, LF or NUL`,
-      });
-    }
-  }
-  return valid;
-});
+const HEADER_PROBLEMS: Record<HeaderProblem, (quoted: string) => string> = {
+  name: (quoted) => `${quoted} is not a valid header name`,
+  "grpc-key": (quoted) => `${quoted} is not a valid gRPC metadata key (letters, digits, "-", "_", ".")`,
+  "grpc-binary": (quoted) => `${quoted}: binary (-bin) gRPC metadata is not supported`,
+  value: (quoted) => `value of header ${quoted} must not contain CR, LF or NUL`,
+};
+
+/** The exporter's own header rule (it depends on the protocol: gRPC carries headers as metadata). */
+function headerProblems(candidate: ConfigCandidate): ValidationProblem[] {
+  const grpc = candidate.otlp.protocol === "grpc";
+  return Object.entries(candidate.otlp.headers).flatMap(([name, value]) => {
+    const problem = headerProblem(name, value, grpc);
+    return problem === undefined
+      ? []
+      : [{ field: "otlp.headers", problem: HEADER_PROBLEMS[problem](JSON.stringify(name)) }];
+  });
+}
 
 const attributes = type("Record<string, string>");
+
+/** Short names (org, esc, neo) sit a few edits from anything: two edits still catch a swap or a dropped letter. */
+const FAMILY_HINT_DISTANCE = 2;
+
+function unknownFamily(name: string): string {
+  const suggestion = closest(name.toLowerCase(), FAMILIES, FAMILY_HINT_DISTANCE);
+  const hint = suggestion === undefined ? "" : ` (did you mean ${JSON.stringify(suggestion)}?)`;
+  return `unknown family ${JSON.stringify(name)}${hint}; families: ${FAMILIES.join(", ")}`;
+}
+
+/** Family names match case-insensitively; an empty entry names none, so `--metrics.disable=` clears the list. */
+const disabledFamilies = type("string[]")
+  .narrow((names, ctx) => {
+    let valid = true;
+    names.forEach((name, index) => {
+      if (name !== "" && !isFamily(name.toLowerCase()))
+        valid = ctx.reject({ problem: unknownFamily(name), relativePath: [index] });
+    });
+    return valid;
+  })
+  .pipe((names): ReadonlySet<Family> => new Set(names.map((n) => n.toLowerCase()).filter(isFamily)));
+
+/**
+ * The organization inventory is read at most once per cycle: a shorter interval could never be honoured. Checked
+ * apart from the schema (which skips an object's own rules when one of its fields fails), and only between two
+ * valid intervals, so it is listed with every other problem and never beside a problem of either interval.
+ */
+function orgIntervalProblem(candidate: ConfigCandidate): ValidationProblem[] {
+  const { collectIntervalMs: collect, orgIntervalMs: org } = candidate.pulumi;
+  if (!(collect > 0 && org > 0) || org >= collect) return [];
+  const problem = `must not be shorter than the collect interval, ${formatDuration(collect)} (got ${formatDuration(org)})`;
+  return [{ field: "pulumi.orgIntervalMs", problem }];
+}
 
 function schema(command: Command) {
   // Only the demo brings its own token and organizations.
   const required = command !== "demo";
+  const pulumi = type({
+    accessToken: accessToken(required),
+    "accessTokenSource?": "string",
+    "accessTokenFile?": "string",
+    apiUrl: httpUrl,
+    organizations: organizations(required),
+    collectIntervalMs: positiveDuration,
+    orgIntervalMs: positiveDuration,
+    maxConcurrency: concurrency,
+    requestTimeoutMs: positiveDuration,
+    maxResponseBytes: byteCount,
+    caFile: "string | undefined",
+  });
   return type({
-    pulumi: {
-      accessToken: accessToken(required),
-      "accessTokenSource?": "string",
-      "accessTokenFile?": "string",
-      apiUrl: httpUrl,
-      organizations: organizations(required),
-      collectIntervalMs: positiveDuration,
-      maxConcurrency: concurrency,
-      requestTimeoutMs: positiveDuration,
-      maxResponseBytes: byteCount,
-      caFile: "string | undefined",
-    },
+    pulumi,
     otlp: {
       enabled: "boolean",
       endpoint,
-      metricsEndpoint: optionalHttpUrl,
+      metricsEndpoint,
       protocol: type.enumerated(...OTLP_PROTOCOLS),
       insecure: "boolean",
-      headers,
+      headers: "Record<string, string>",
       urlPath,
       timeoutMs: positiveDuration,
       compression: type.enumerated("gzip", "none"),
@@ -149,6 +209,7 @@ function schema(command: Command) {
     log: { level: type.enumerated(...LOG_LEVELS), format: type.enumerated(...LOG_FORMATS) },
     state: { file: "string | undefined" },
     resource: { serviceName: nonEmpty, attributes },
+    metrics: { disable: disabledFamilies },
     configFile: "string | undefined",
   });
 }
@@ -157,11 +218,13 @@ const SCHEMAS = { run: schema("run"), demo: schema("demo"), check: schema("check
 
 type Widen<T> = T extends string
   ? string
-  : T extends readonly unknown[]
-    ? T
-    : T extends object
-      ? { [K in keyof T]: Widen<T[K]> }
-      : T;
+  : T extends ReadonlySet<unknown>
+    ? string[]
+    : T extends readonly unknown[]
+      ? T
+      : T extends object
+        ? { [K in keyof T]: Widen<T[K]> }
+        : T;
 
 /** A configuration before validation: enums are still plain strings. */
 export type ConfigCandidate = Widen<Config>;
@@ -175,19 +238,31 @@ export interface ValidationProblem {
 
 export type Validation = { ok: true; config: ValidConfig } | { ok: false; problems: ValidationProblem[] };
 
+/** Rules over more than one field, checked apart from the schema so their problems come with all the others. */
+const CROSS_FIELD_RULES: ReadonlyArray<(candidate: ConfigCandidate) => ValidationProblem[]> = [
+  orgIntervalProblem,
+  headerProblems,
+];
+
 export function validateConfig(candidate: ConfigCandidate, command: Command): Validation {
   const out = SCHEMAS[command](candidate);
-  if (!(out instanceof type.errors)) return { ok: true, config: out };
+  const crossField = CROSS_FIELD_RULES.flatMap((rule) => rule(candidate));
+  if (!(out instanceof type.errors)) {
+    return crossField.length === 0 ? { ok: true, config: out } : { ok: false, problems: crossField };
+  }
   return {
     ok: false,
-    problems: out.map((error) => {
-      const field = error.path.filter((segment) => typeof segment === "string").join(".");
-      // One wording for every message: "(got X)", as the parsers say. arktype puts the path in front of some
-      // problems (a choice of two values): the caller names the option already.
-      const problem = error.problem.startsWith(`${field} `)
-        ? error.problem.slice(field.length + 1)
-        : error.problem;
-      return { field, problem: problem.replace(/ \(was (.*)\)$/, " (got $1)") };
-    }),
+    problems: [
+      ...out.map((error) => {
+        const field = error.path.filter((segment) => typeof segment === "string").join(".");
+        // One wording for every message: "(got X)", as the parsers say. arktype puts the path in front of some
+        // problems (a choice of two values): the caller names the option already.
+        const problem = error.problem.startsWith(`${field} `)
+          ? error.problem.slice(field.length + 1)
+          : error.problem;
+        return { field, problem: problem.replace(/ \(was (.*)\)$/, " (got $1)") };
+      }),
+      ...crossField,
+    ],
   };
 }

@@ -12,6 +12,7 @@ import {
 import { OTLPMetricExporter as ProtoMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
 import type { PushMetricExporter } from "@opentelemetry/sdk-metrics";
 import type { OtlpConfig, Temporality } from "../config/types.ts";
+import { exportSucceeded } from "./export-result.ts";
 import { createGrpcTlsCredentials } from "./grpc-credentials.ts";
 import { type OtlpTarget, resolveOtlpTarget } from "./otlp-endpoint.ts";
 import { OtlpEndpointError } from "./otlp-endpoint-error.ts";
@@ -101,8 +102,6 @@ export interface ExportResultHooks {
   onResult(ok: boolean, failure?: ExportFailure): void;
 }
 
-// ExportResultCode.SUCCESS of @opentelemetry/core.
-const EXPORT_SUCCESS = 0;
 const MAX_DETAIL = 512;
 
 /** Wraps an exporter so every export result reaches `hooks.onResult`; results still flow to the SDK unchanged. */
@@ -114,7 +113,7 @@ export function instrumentExporter(
     export(metrics, resultCallback) {
       exporter.export(metrics, (result: ExportResult) => {
         try {
-          if (result.code === EXPORT_SUCCESS) hooks.onResult(true);
+          if (exportSucceeded(result)) hooks.onResult(true);
           else hooks.onResult(false, describeExportError(result.error));
         } finally {
           resultCallback(result);

@@ -8,7 +8,7 @@
  *   `insecure`, decides TLS.
  * - HTTP: `endpoint` is a base URL and `/v1/metrics` is appended to its path (`http://h:4318/otlp` →
  *   `http://h:4318/otlp/v1/metrics`); a base already ending in `/v1/metrics` is kept as is. `metricsEndpoint`
- *   (OTEL_EXPORTER_OTLP_METRICS_ENDPOINT) wins over `endpoint` and is used as is. `urlPath` replaces the path of
+ *   (OTEL_EXPORTER_OTLP_METRICS_ENDPOINT) must be an http(s) URL; it wins over `endpoint` and is used as is. `urlPath` replaces the path of
  *   whichever was chosen. A path never ends in a doubled `/v1/metrics`.
  * - gRPC: only scheme, host and port matter; a path or `urlPath` is ignored (with a note).
  * - IPv6 hosts go in brackets: `[::1]:4318`, `http://[::1]:4318`.
@@ -60,7 +60,7 @@ export function resolveOtlpTarget(settings: OtlpEndpointSettings): OtlpTarget {
   const metricsEndpoint = blankToUndefined(settings.metricsEndpoint);
   const urlPath = normalizeUrlPath(settings.urlPath);
   const setting = metricsEndpoint === undefined ? "endpoint" : "metricsEndpoint";
-  const { url, hadScheme } = parseEndpoint(
+  const { url, hadScheme } = parseOtlpEndpoint(
     metricsEndpoint ?? settings.endpoint,
     setting,
     settings.insecure,
@@ -127,11 +127,16 @@ function collapseDoubledMetricsPath(path: string, notes: string[]): string {
   return out;
 }
 
-function parseEndpoint(
+/**
+ * Parses `endpoint` (a URL or `host:port[/path]`) or `metricsEndpoint` (a URL: the full metrics URL, as
+ * OTEL_EXPORTER_OTLP_METRICS_ENDPOINT is in the OTel spec). The one parser of both: configuration validation calls
+ * it too, so what `--otlp.endpoint` accepts is what the exporter can use. Throws {@link OtlpEndpointError}.
+ */
+export function parseOtlpEndpoint(
   raw: string,
-  setting: string,
-  insecure: boolean,
-  defaultPort: number,
+  setting: "endpoint" | "metricsEndpoint",
+  insecure = false,
+  defaultPort = DEFAULT_OTLP_HTTP_PORT,
 ): { url: URL; hadScheme: boolean } {
   const text = raw.trim();
   if (text === "") throw new OtlpEndpointError(setting, `OTLP ${setting} is empty`);
@@ -141,6 +146,12 @@ function parseEndpoint(
     throw new OtlpEndpointError(
       setting,
       `OTLP ${setting} has unsupported scheme "${scheme}://" (use http://, https:// or host:port): ${maskUserInfo(text)}`,
+    );
+  }
+  if (scheme === undefined && setting === "metricsEndpoint") {
+    throw new OtlpEndpointError(
+      setting,
+      `OTLP metricsEndpoint must be a URL with http:// or https://: ${maskUserInfo(text)}`,
     );
   }
   const authority = authorityOf(text.slice(schemeMatch?.[0].length ?? 0));
@@ -183,23 +194,39 @@ function normalizeUrlPath(urlPath: string | undefined): string | undefined {
   return path.startsWith("/") ? path : `/${path}`;
 }
 
+/** What is wrong with one export header, if anything. */
+export type HeaderProblem = "name" | "grpc-key" | "grpc-binary" | "value";
+
+/**
+ * The one rule for export headers: configuration validation and the exporter both ask it. Over gRPC a header is
+ * metadata: a narrower key, and no binary (`-bin`) values.
+ */
+export function headerProblem(name: string, value: string, grpc: boolean): HeaderProblem | undefined {
+  if (!HEADER_NAME.test(name)) return "name";
+  if (grpc && !GRPC_METADATA_KEY.test(name)) return "grpc-key";
+  if (grpc && name.toLowerCase().endsWith("-bin")) return "grpc-binary";
+  if (/[\r\n\0]/.test(value)) return "value";
+  return undefined;
+}
+
 function checkHeaders(headers: Record<string, string>, grpc: boolean): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (!HEADER_NAME.test(name) || (grpc && !GRPC_METADATA_KEY.test(name))) {
-      throw new OtlpEndpointError("headers", `OTLP header name ${JSON.stringify(name)} is not valid`);
+    switch (headerProblem(name, value, grpc)) {
+      case "name":
+      case "grpc-key":
+        throw new OtlpEndpointError("headers", `OTLP header name ${JSON.stringify(name)} is not valid`);
+      case "grpc-binary":
+        throw new OtlpEndpointError(
+          "headers",
+          `OTLP header ${name}: binary (-bin) gRPC metadata is not supported`,
+        );
+      case "value":
+        // Values are never echoed: they usually hold credentials.
+        throw new OtlpEndpointError("headers", `OTLP header ${name} has a line break or NUL in its value`);
+      case undefined:
+        out[name] = value;
     }
-    if (grpc && name.toLowerCase().endsWith("-bin")) {
-      throw new OtlpEndpointError(
-        "headers",
-        `OTLP header ${name}: binary (-bin) gRPC metadata is not supported`,
-      );
-    }
-    // Values are never echoed: they usually hold credentials.
-    if (/[\r\n\0]/.test(value)) {
-      throw new OtlpEndpointError("headers", `OTLP header ${name} has a line break or NUL in its value`);
-    }
-    out[name] = value;
   }
   return out;
 }

@@ -18,13 +18,12 @@ import type { Family } from "../families.ts";
 import type { Logger } from "../log/logger.ts";
 import { VERSION } from "../version.ts";
 import { CatalogSeries } from "./catalog-series.ts";
+import { exportSucceeded } from "./export-result.ts";
 import { type ExportFailure, instrumentExporter } from "./exporters.ts";
 import { createInstruments, type Instruments } from "./instruments.ts";
 import type { GaugeReadings } from "./points.ts";
 import { PrometheusPullReader } from "./pull-reader.ts";
 import { CARDINALITY_LIMIT, temporalitySelector } from "./temporality.ts";
-
-const EXPORT_SUCCESS = 0;
 
 /** The instrumentation scope of every metric: the meter's and the update series'. */
 const METER_SCOPE = { name: "pulumi-exporter", version: VERSION };
@@ -72,7 +71,7 @@ export class PushReader extends MetricReader {
     }
     this.#onCollectErrors(collected.errors);
     return new Promise((resolve) => {
-      this.#exporter.export(collected.resourceMetrics, (result) => resolve(result.code === EXPORT_SUCCESS));
+      this.#exporter.export(collected.resourceMetrics, (result) => resolve(exportSucceeded(result)));
     });
   }
 

@@ -1,13 +1,13 @@
 /** A metric reader that collects on demand for `/metrics`, next to the periodic OTLP reader on the same provider. */
 import { type MetricProducer, MetricReader } from "@opentelemetry/sdk-metrics";
 import { renderPrometheus } from "./prometheus.ts";
-import { temporalitySelector } from "./temporality.ts";
-
-/** Every stack of a large fleet must appear: 10,000 stacks × several kinds × results stay below this. */
-export const PULL_CARDINALITY_LIMIT = 100_000;
+import { CARDINALITY_LIMIT, temporalitySelector } from "./temporality.ts";
 
 export interface PrometheusPullReaderOptions {
-  /** Series per instrument before the SDK folds the rest into an overflow series. */
+  /**
+   * Series per instrument before the SDK folds the rest into an overflow series. Defaults to the push reader's
+   * limit, so a scrape and a push of one provider carry the same series.
+   */
   cardinalityLimit?: number;
   /** Errors raised while collecting (callbacks, producers); the scrape still returns what was collected. */
   onCollectErrors?: (errors: readonly unknown[]) => void;
@@ -22,7 +22,7 @@ export class PrometheusPullReader extends MetricReader {
   readonly #onSkip: ((metricName: string, reason: string) => void) | undefined;
 
   constructor(options: PrometheusPullReaderOptions = {}) {
-    const limit = options.cardinalityLimit ?? PULL_CARDINALITY_LIMIT;
+    const limit = options.cardinalityLimit ?? CARDINALITY_LIMIT;
     super({
       // Prometheus counters and histograms are running totals; gauges report only what is observed now.
       aggregationTemporalitySelector: temporalitySelector("cumulative"),

@@ -83,20 +83,21 @@ export interface PulumiApi {
   /** `null` when the organization has no Neo token budget (HTTP 404). */
   getNeoTokenBudget(org: string): Promise<NeoTokenBudget | null>;
   /**
-   * The same API, with every request (and every wait between retries) abandoned once `signal` aborts: a cycle
-   * that reaches its deadline stops its calls instead of letting them hold concurrency slots into the next.
-   */
-  withSignal?(signal: AbortSignal): PulumiApi;
-  /**
-   * `withSignal`, and every HTTP attempt also reported to `onRequest`: a cycle counts its own API calls through
-   * it, so no shared counter needs resetting between cycles.
+   * A view of the same API for one user of it (a collection cycle): its requests, and every wait between retries,
+   * are abandoned once `scope.signal` aborts, so a cycle that reaches its deadline stops its calls instead of
+   * letting them hold concurrency slots into the next; and every HTTP attempt is also reported to
+   * `scope.onRequest`, so the cycle can count its own calls. Views nest: both signals and both reporters apply.
    */
   scoped?(scope: ApiScope): PulumiApi;
+  /** `scoped({ signal })`, kept for existing callers. */
+  withSignal?(signal: AbortSignal): PulumiApi;
 }
 
+/** See {@link PulumiApi.scoped}. */
 export interface ApiScope {
-  readonly signal: AbortSignal;
-  readonly onRequest: Required<ClientHooks>["onRequest"];
+  readonly signal?: AbortSignal | undefined;
+  /** Once per HTTP attempt of this view, as {@link ClientHooks.onRequest}. */
+  readonly onRequest?: ClientHooks["onRequest"];
 }
 
 /** Operation names used in logs, hooks and the `operation` label of self-metrics. */

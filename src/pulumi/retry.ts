@@ -18,6 +18,52 @@ export function isRetryableStatus(status: number): boolean {
   return RETRYABLE_STATUSES.has(status);
 }
 
+/** What the retry loop does, as data: how often and how long to wait, and which answers are worth another try. */
+export interface RetryPolicy extends RetryOptions {
+  /** HTTP statuses tried again. */
+  readonly statuses: ReadonlySet<number>;
+  /** Whether an attempt that got no answer (it timed out, or the network failed) is tried again. */
+  readonly noAnswer: boolean;
+}
+
+/**
+ * What one attempt came to, as far as retrying goes. A body past the size bound is never retried: the same answer
+ * again would be no smaller.
+ */
+export type AttemptResult =
+  | { kind: "status"; status: number }
+  | { kind: "no-answer" }
+  | { kind: "too-large" };
+
+export function shouldRetry(policy: RetryPolicy, result: AttemptResult): boolean {
+  switch (result.kind) {
+    case "status":
+      return policy.statuses.has(result.status);
+    case "no-answer":
+      return policy.noAnswer;
+    case "too-large":
+      return false;
+  }
+}
+
+function nonNegativeInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new Error(`Pulumi client: ${name} must be a non-negative integer`);
+  }
+  return value;
+}
+
+/** The default policy with the caller's limits, each checked. */
+export function retryPolicy(options: Partial<RetryOptions> = {}): RetryPolicy {
+  return {
+    maxRetries: nonNegativeInteger("retry.maxRetries", options.maxRetries ?? DEFAULT_RETRY.maxRetries),
+    baseDelayMs: nonNegativeInteger("retry.baseDelayMs", options.baseDelayMs ?? DEFAULT_RETRY.baseDelayMs),
+    maxDelayMs: nonNegativeInteger("retry.maxDelayMs", options.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs),
+    statuses: RETRYABLE_STATUSES,
+    noAnswer: true,
+  };
+}
+
 /**
  * Milliseconds a `Retry-After` header asks us to wait: delta seconds or an HTTP date (relative to `now`, epoch ms).
  * `undefined` when the header is absent or unreadable; a date in the past means "no wait".

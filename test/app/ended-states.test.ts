@@ -52,7 +52,8 @@ describe("an ended state gauge", () => {
     });
     const r = running;
     const rx = receiver;
-    let exports = 0;
+    // The first cycle pushes twice: early, once the listing is in, and after the cycle.
+    let exports = 1;
     /** Runs the next cycle after `ms` and returns the in-progress points it pushed and the ones /metrics shows. */
     const cycleAfter = async (ms: number) => {
       await runNextCycle(r.scheduler, clock, ms);

@@ -49,6 +49,8 @@ describe("the running exporter", () => {
   test("pushes right after the first cycle and serves the same values on /metrics", async () => {
     receiver = startOtlpHttpReceiver({ format: "protobuf" });
     const api = world();
+    const { promise: histories, resolve: releaseHistories } = Promise.withResolvers<void>();
+    api.historiesHeld = histories;
     running = await startExporter({
       api,
       logger: silentLogger,
@@ -57,10 +59,26 @@ describe("the running exporter", () => {
         resource: { attributes: { "deployment.environment": "test" } },
       }),
     });
-    // The interval is 60 s: an export within 5 s can only be the one that follows the first cycle.
-    const [first] = await receiver.waitForExports(1, 5000);
-    if (!first) throw new Error("no export");
+    // The interval is 60 s: two exports within 5 s can only be the first cycle's: the early one, once the stack
+    // listing and the organization sources are in while the history is still being read, and the one that follows
+    // the cycle.
+    const [early] = await receiver.waitForExports(1, 5000);
+    if (!early) throw new Error("no export");
+    releaseHistories();
+    const first = (await receiver.waitForExports(2, 5000))[1];
+    if (!first) throw new Error("no export after the first cycle");
     const prod = { org: "acme", project: "web", stack: "prod" };
+    expect(points(early.body, "pulumi_stack_resource_count")).toMatchObject([
+      { attributes: prod, kind: "int", value: 12 },
+    ]);
+    expect(points(early.body, "pulumi_org_member_count")).toMatchObject([
+      { attributes: { org: "acme" }, value: 4 },
+    ]);
+    // Nothing the histories give yet, and no cycle has ended: no update counted, no cycle status.
+    expect(points(early.body, "pulumi_stack_last_update_timestamp")).toEqual([]);
+    expect(points(early.body, "pulumi_update_total")).toEqual([]);
+    expect(points(early.body, "pulumi_exporter_up")).toEqual([]);
+    expect(points(early.body, "pulumi_exporter_build_info")[0]?.value).toBe(1);
     expect(points(first.body, "pulumi_stack_resource_count")).toMatchObject([
       { attributes: prod, kind: "int", value: 12 },
     ]);
@@ -102,10 +120,11 @@ describe("the running exporter", () => {
       logger: silentLogger,
       config: testConfig({ otlp: { enabled: true, endpoint: receiver.url } }),
     });
-    await receiver.waitForExports(1, 5000);
+    // The first cycle's two exports (early and after the cycle), then the final one.
+    await receiver.waitForExports(2, 5000);
     await running.stop(1000);
     running = undefined;
-    expect(receiver.received).toHaveLength(2);
+    expect(receiver.received).toHaveLength(3);
   });
 
   test("a stop finishes even when the OTLP backend never answers", async () => {

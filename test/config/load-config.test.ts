@@ -42,6 +42,7 @@ test("a full configuration from file, environment and flags", () => {
       apiUrl: "https://api.pulumi.com",
       organizations: ["acme", "globex"],
       collectIntervalMs: 120_000,
+      orgIntervalMs: 300_000,
       maxConcurrency: 20,
       requestTimeoutMs: 30_000,
       maxResponseBytes: 67_108_864,
@@ -64,6 +65,7 @@ test("a full configuration from file, environment and flags", () => {
     log: { level: "info", format: "json" },
     state: { file: "/var/lib/pulumi-exporter/state.json" },
     resource: { serviceName: "pulumi-exporter", attributes: { "deployment.environment": "prod" } },
+    metrics: { disable: new Set() },
     configFile: path,
   };
   expect(result).toEqual({ kind: "config", command: "run", config: expected, warnings: [] });

@@ -79,6 +79,12 @@ const FIXTURES: Record<Exclude<OptionName, "config.file">, Fixture> = {
     yaml: "1h30m",
     expect: { flag: 90_000, env: 300_000, yaml: 5_400_000, default: 60_000 },
   },
+  "pulumi.org-interval": {
+    flag: "10m",
+    env: "15m",
+    yaml: "1h",
+    expect: { flag: 600_000, env: 900_000, yaml: 3_600_000, default: 300_000 },
+  },
   "pulumi.max-concurrency": {
     flag: "7",
     env: "8",
@@ -205,6 +211,17 @@ const FIXTURES: Record<Exclude<OptionName, "config.file">, Fixture> = {
       env: { k: "env,x", "deployment.environment": "prod" },
       yaml: { k: "yaml" },
       default: {},
+    },
+  },
+  "metrics.disable": {
+    flag: "stacks, Updates",
+    env: "esc",
+    yaml: ["neo", "policy"],
+    expect: {
+      flag: new Set(["stacks", "updates"]),
+      env: new Set(["esc"]),
+      yaml: new Set(["neo", "policy"]),
+      default: new Set(),
     },
   },
   "web.listen-address": {

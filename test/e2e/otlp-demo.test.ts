@@ -73,8 +73,9 @@ describe.each(PROTOCOLS)("demo over %s", (protocol) => {
       );
       const url = await exporter.url(20_000);
       await exporter.waitForOutput(new RegExp(`pushing OTLP \\(${protocol}\\) to ${receiver.endpoint}`));
-      await receiver.waitForExports(1, 20_000);
-      const first = receiver.received[0]?.body as ExportRequest;
+      // The first cycle's early export (stack lists and organization sources in), then the cycle's.
+      await receiver.waitForExports(2, 20_000);
+      const first = receiver.received[1]?.body as ExportRequest;
 
       const response = await fetch(`${url}/metrics-preview?format=json`);
       expect(response.status).toBe(200);
@@ -138,11 +139,11 @@ describe.each(PROTOCOLS)("demo over %s", (protocol) => {
       );
 
       // SIGTERM: exactly one more export (no cycle ran in between, so the same gauges), then exit 0.
-      expect(receiver.received).toHaveLength(1);
+      expect(receiver.received).toHaveLength(2);
       exporter.kill("SIGTERM");
       expect(await exporter.exited(10_000)).toBe(0);
-      expect(receiver.received).toHaveLength(2);
-      const final = receiver.received[1]?.body as ExportRequest;
+      expect(receiver.received).toHaveLength(3);
+      const final = receiver.received[2]?.body as ExportRequest;
       expect(pick(otlpSeries(final), GAUGES)).toEqual(pick(otlpSeries(first), GAUGES));
       expect(resourceAttributes(final)["service.instance.id"]).toBe(resource["service.instance.id"]);
       expect(exporter.stderr()).toContain('msg="shutting down" signal=SIGTERM');

@@ -112,7 +112,8 @@ beforeAll(async () => {
   demo = spawnExporter(binary, ["demo", "--web.listen-address=127.0.0.1:0"]);
   runTarget = (await run.url(20_000)).replace("http://", "");
   demoTarget = (await demo.url(20_000)).replace("http://", "");
-  // The refused export is the first cycle's; an accepted one means the faults have all been hit.
+  // The refused export is the first cycle's early one; an accepted one (the cycle's) means the faults have all
+  // been hit.
   await receiver.waitForExports(1, 20_000);
   expect(sim.listFaults().map((f) => [f.rule.operation, f.hits, f.remaining])).toEqual(
     FAULTS.map((f) => [f.operation, 1, 0]),

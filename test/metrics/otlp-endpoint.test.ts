@@ -215,15 +215,6 @@ const rows: Row[] = [
     tls: true,
     notes: 1,
   },
-  {
-    name: "metricsEndpoint host:port",
-    endpoint: "ignored:4318",
-    insecure: true,
-    metricsEndpoint: "m:4318/v1/metrics",
-    url: "http://m:4318/v1/metrics",
-    address: "m:4318",
-    tls: false,
-  },
   // urlPath replaces the path
   {
     name: "urlPath Prometheus",
@@ -444,6 +435,12 @@ describe("resolveOtlpTarget", () => {
     expect(run).toThrow(
       'OTLP endpoint has unsupported scheme "ftp://" (use http://, https:// or host:port): ftp://***@h',
     );
+  });
+
+  test("a metricsEndpoint without a scheme is refused: it is the full metrics URL", () => {
+    expect(() =>
+      resolveOtlpTarget(settings({ insecure: true, metricsEndpoint: "m:4318/v1/metrics" })),
+    ).toThrow("OTLP metricsEndpoint must be a URL with http:// or https://: m:4318/v1/metrics");
   });
 
   test("an invalid metricsEndpoint names that setting", () => {

@@ -108,6 +108,8 @@ export class FakeApi implements PulumiApi {
   readonly failing = new Set<string>();
   /** Set by a test to see the cycle's deadline signal (the real client cancels its calls with it). */
   withSignal?: (signal: AbortSignal) => PulumiApi;
+  /** Set by a test to hold every history read until it resolves. */
+  historiesHeld: Promise<void> | undefined;
   /** Updates served as malformed items (`org/project/stack@version`): left out of the page and reported. */
   readonly malformed = new Set<string>();
 
@@ -136,7 +138,7 @@ export class FakeApi implements PulumiApi {
 
   scoped(scope: ApiScope): PulumiApi {
     this.#onRequest = scope.onRequest;
-    return this.withSignal?.(scope.signal) ?? this;
+    return (scope.signal && this.withSignal?.(scope.signal)) ?? this;
   }
 
   #call(operation: Operation, org: string, pages = 1): void {
@@ -186,6 +188,7 @@ export class FakeApi implements PulumiApi {
 
   async getStackUpdates(ref: StackRef, page: number, pageSize: number): Promise<UpdatesPage> {
     this.#call("GetStackUpdates", ref.org);
+    await this.historiesHeld;
     const newestFirst = [...this.#stack(ref).updates].reverse();
     const updates: StackUpdate[] = [];
     const droppedAfter: number[] = [];

@@ -13,6 +13,7 @@ export function testConfig(overrides: Overrides = {}): Config {
       apiUrl: "http://127.0.0.1:1",
       organizations: ["acme"],
       collectIntervalMs: 60_000,
+      orgIntervalMs: 300_000,
       maxConcurrency: 4,
       requestTimeoutMs: 2_000,
       maxResponseBytes: 64 * 1024 * 1024,
@@ -24,6 +25,7 @@ export function testConfig(overrides: Overrides = {}): Config {
     log: { level: "error", format: "logfmt", ...overrides.log },
     state: { file: undefined, ...overrides.state },
     resource: { serviceName: "pulumi-exporter", attributes: {}, ...overrides.resource },
+    metrics: { disable: new Set(), ...overrides.metrics },
     configFile: undefined,
   };
 }
