@@ -93,13 +93,15 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
     exporter = createMetricExporter(config.otlp, { target, userAgent: `pulumi-exporter/${VERSION}` });
     logger.info("pushing metrics over OTLP", { protocol: config.otlp.protocol, endpoint: target.display });
   }
-  const readingsOf = cachedSnapshotReadings();
+  const disabled = config.metrics.disable;
+  const readingsOf = cachedSnapshotReadings(undefined, disabled);
   let snapshot: Snapshot | undefined;
   const metrics = createMetricsPipeline({
     config,
     logger,
     readings: () => (snapshot ? readingsOf(snapshot) : undefined),
     organizations: config.pulumi.organizations,
+    disabled,
     ...(exporter ? { exporter } : {}),
   });
 
@@ -132,6 +134,8 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
     organizations: config.pulumi.organizations,
     maxConcurrency: config.pulumi.maxConcurrency,
     cycleBudgetMs: cycleBudgetMs(config.pulumi.collectIntervalMs),
+    orgIntervalMs: config.pulumi.orgIntervalMs,
+    disabled,
     onCycle: (result, taken) => {
       snapshot = taken;
       metrics.instruments.recordCycle(result);

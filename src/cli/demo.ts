@@ -10,6 +10,7 @@ import { startSimulator } from "../sim/server.ts";
 /** Short enough to watch numbers move; the simulator advances one tick per cycle. */
 export const DEMO_INTERVAL_MS = 10_000;
 const DEFAULT_INTERVAL_MS = 60_000;
+const DEFAULT_ORG_INTERVAL_MS = 5 * 60_000;
 
 export interface DemoOptions {
   readonly orgs?: number;
@@ -45,6 +46,11 @@ export async function startDemo(
       accessTokenSource: "the embedded simulator",
       organizations: config.pulumi.organizations.length > 0 ? config.pulumi.organizations : organizations,
       collectIntervalMs: intervalMs,
+      // The defaults' ratio at the demo's pace: the inventory is read every fifth cycle, as in production.
+      orgIntervalMs:
+        config.pulumi.orgIntervalMs === DEFAULT_ORG_INTERVAL_MS
+          ? 5 * intervalMs
+          : config.pulumi.orgIntervalMs,
     },
   };
   const exporter = await startExporter({ config: demoConfig, logger });
