@@ -10,6 +10,7 @@ import { systemTimers, type Timers, timeoutSignal } from "../timers.ts";
 import { VERSION } from "../version.ts";
 import type {
   ClientHooks,
+  DeploymentRunsPage,
   Environment,
   Member,
   NeoTaskItem,
@@ -36,6 +37,8 @@ import {
   currentUser,
   deploymentCounts,
   deploymentItem,
+  deploymentRunItem,
+  deploymentsMetadata,
   isPathName,
   isRecord,
   memberItem,
@@ -673,6 +676,26 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi & Us
       const counts = validateValue(body.deploymentCounts, deploymentCounts);
       if (!counts.ok) throw malformed(operation, status, `deploymentCounts: ${counts.reason}`);
       return counts.value;
+    },
+
+    getOrgDeploymentsMetadata: (org) =>
+      fetchObject(
+        "OrgDeploymentsMetadata",
+        get("/api/orgs/{orgName}/deployments/metadata", { path: { orgName: org } }),
+        deploymentsMetadata,
+      ),
+
+    listOrgDeploymentsPage: async (org, page, pageSize): Promise<DeploymentRunsPage> => {
+      const operation = "ListOrgDeployments";
+      const call = get("/api/orgs/{orgName}/deployments", {
+        path: { orgName: org },
+        query: { page, pageSize },
+      });
+      const dropped = tally();
+      const result = await fetchPage(operation, call, "deployments", deploymentRunItem, dropped);
+      const total = envelopeField(operation, result, readOptionalCount, "total");
+      reportDropped(operation, dropped);
+      return { deployments: result.valid, received: result.valid.length + result.droppedAfter.length, total };
     },
 
     listOrgDeployments: async (org): Promise<DeploymentSummary[]> => {

@@ -3,6 +3,9 @@
  * API's pages, and injectable failures.
  */
 import type {
+  DeploymentRun,
+  DeploymentRunsPage,
+  DeploymentsMetadata,
   Environment,
   Member,
   NeoTaskItem,
@@ -37,6 +40,10 @@ export interface FakeStack {
 export interface FakeOrg {
   deploymentCounts: DeploymentCounts;
   deployments: DeploymentSummary[];
+  /** What the incremental deployments read sees, oldest first (the API serves them newest first). */
+  deploymentRuns: DeploymentRun[];
+  concurrency: number;
+  paused: boolean;
   members: number;
   teams: number;
   environments: number;
@@ -63,6 +70,9 @@ export function fakeOrg(overrides: Partial<FakeOrg> = {}): FakeOrg {
       total: 0,
     },
     deployments: [],
+    deploymentRuns: [],
+    concurrency: 1,
+    paused: false,
     members: 0,
     teams: 0,
     environments: 0,
@@ -191,6 +201,19 @@ export class FakeApi implements PulumiApi {
   async getOrgDeploymentCounts(org: string): Promise<DeploymentCounts> {
     this.#call("OrgDeploymentsMetadata", org);
     return { ...this.#org(org).deploymentCounts };
+  }
+
+  async getOrgDeploymentsMetadata(org: string): Promise<DeploymentsMetadata> {
+    this.#call("OrgDeploymentsMetadata", org);
+    const { deploymentCounts, concurrency, paused } = this.#org(org);
+    return { deploymentCounts: { ...deploymentCounts }, concurrency, paused };
+  }
+
+  async listOrgDeploymentsPage(org: string, page: number, pageSize: number): Promise<DeploymentRunsPage> {
+    this.#call("ListOrgDeployments", org);
+    const runs = this.#org(org).deploymentRuns;
+    const deployments = [...runs].reverse().slice((page - 1) * pageSize, page * pageSize);
+    return { deployments, received: deployments.length, total: runs.length };
   }
 
   async listOrgDeployments(org: string): Promise<DeploymentSummary[]> {
