@@ -117,7 +117,10 @@ export class FakeApi implements PulumiApi {
   readonly failing = new Set<string>();
   /** Set by a test to see the cycle's deadline signal (the real client cancels its calls with it). */
   withSignal?: (signal: AbortSignal) => PulumiApi;
-  /** Updates served as malformed items (`org/project/stack@version`): left out of the page and reported. */
+  /**
+   * Updates (`org/project/stack@version`) and deployment runs (`org#id`) served as malformed items: left out of
+   * the page and reported.
+   */
   readonly malformed = new Set<string>();
 
   get totalCalls(): number {
@@ -212,8 +215,10 @@ export class FakeApi implements PulumiApi {
   async listOrgDeploymentsPage(org: string, page: number, pageSize: number): Promise<DeploymentRunsPage> {
     this.#call("ListOrgDeployments", org);
     const runs = this.#org(org).deploymentRuns;
-    const deployments = [...runs].reverse().slice((page - 1) * pageSize, page * pageSize);
-    return { deployments, received: deployments.length, total: runs.length };
+    const served = [...runs].reverse().slice((page - 1) * pageSize, page * pageSize);
+    // A malformed item is sent (and received) but dropped by validation, as the client does.
+    const deployments = served.filter((d) => !this.malformed.has(`${org}#${d.id}`)).map((d) => ({ ...d }));
+    return { deployments, received: served.length, total: runs.length };
   }
 
   async listOrgDeployments(org: string): Promise<DeploymentSummary[]> {
