@@ -43,8 +43,9 @@ interface CounterSeries {
   value: number;
 }
 
-interface HistogramSeries {
-  readonly attributes: StackAttributes;
+/** One histogram series being aggregated; `counts` has one more entry than the bounds (values above the last). */
+export interface HistogramSeries<A extends Attributes = StackAttributes> {
+  readonly attributes: A;
   startTime: HrTime;
   count: number;
   sum: number;
@@ -52,6 +53,49 @@ interface HistogramSeries {
   max: number;
   /** One more than the boundaries: the last counts values above the highest bound. */
   readonly counts: number[];
+}
+
+export function histogramSeries<A extends Attributes>(
+  attributes: A,
+  startTime: HrTime,
+  bounds: readonly number[],
+): HistogramSeries<A> {
+  return {
+    attributes,
+    startTime,
+    count: 0,
+    sum: 0,
+    min: Number.POSITIVE_INFINITY,
+    max: Number.NEGATIVE_INFINITY,
+    counts: new Array<number>(bounds.length + 1).fill(0),
+  };
+}
+
+/** Adds one observation to `series`, whose buckets are `bounds`. */
+export function observe(series: HistogramSeries<Attributes>, bounds: readonly number[], value: number): void {
+  series.count += 1;
+  series.sum += value;
+  series.min = Math.min(series.min, value);
+  series.max = Math.max(series.max, value);
+  const index = bucketIndex(bounds, value);
+  series.counts[index] = (series.counts[index] ?? 0) + 1;
+}
+
+/** A series as an OTLP histogram point ending at `endTime`; `boundaries` is shared by every point of the metric. */
+export function histogramPoint(series: HistogramSeries<Attributes>, endTime: HrTime, boundaries: number[]) {
+  return {
+    attributes: series.attributes,
+    startTime: series.startTime,
+    endTime,
+    value: {
+      min: series.min,
+      max: series.max,
+      sum: series.sum,
+      count: series.count,
+      // Counts are copied: a cumulative series keeps counting while an export may still be encoding.
+      buckets: { boundaries, counts: [...series.counts] },
+    },
+  };
 }
 
 const DURATION_BOUNDS: readonly number[] = CATALOG.updateDuration.buckets ?? [];
@@ -109,7 +153,7 @@ export function gaugeMetrics(readings: GaugeReadings, time: HrTime): MetricData[
   return metrics;
 }
 
-function hrTime(ms: number): HrTime {
+export function hrTime(ms: number): HrTime {
   const seconds = Math.floor(ms / 1000);
   return [seconds, Math.round((ms - seconds * 1000) * 1e6)];
 }
@@ -172,23 +216,10 @@ class SeriesView implements MetricProducer {
     const key = JSON.stringify(withResult);
     let series = this.#durations.get(key);
     if (!series) {
-      series = {
-        attributes: withResult,
-        startTime: this.#start(),
-        count: 0,
-        sum: 0,
-        min: Number.POSITIVE_INFINITY,
-        max: Number.NEGATIVE_INFINITY,
-        counts: new Array<number>(DURATION_BOUNDS.length + 1).fill(0),
-      };
+      series = histogramSeries(withResult, this.#start(), DURATION_BOUNDS);
       this.#durations.set(key, series);
     }
-    series.count += 1;
-    series.sum += value;
-    series.min = Math.min(series.min, value);
-    series.max = Math.max(series.max, value);
-    const index = bucketIndex(DURATION_BOUNDS, value);
-    series.counts[index] = (series.counts[index] ?? 0) + 1;
+    observe(series, DURATION_BOUNDS, value);
   }
 
   /** Forgets every series of the given stacks (keys `org/project/stack`). */
@@ -232,19 +263,7 @@ class SeriesView implements MetricProducer {
         descriptor: DURATION,
         aggregationTemporality: temporality,
         dataPointType: DataPointType.HISTOGRAM,
-        dataPoints: [...this.#durations.values()].map((s) => ({
-          attributes: s.attributes,
-          startTime: s.startTime,
-          endTime,
-          value: {
-            min: s.min,
-            max: s.max,
-            sum: s.sum,
-            count: s.count,
-            // Counts are copied: a cumulative series keeps counting while an export may still be encoding.
-            buckets: { boundaries: DURATION_BOUNDARIES, counts: [...s.counts] },
-          },
-        })),
+        dataPoints: [...this.#durations.values()].map((s) => histogramPoint(s, endTime, DURATION_BOUNDARIES)),
       });
     }
     counter(CHANGES, this.#changes);
