@@ -114,8 +114,8 @@ export interface PulumiApi {
   getOrgDeploymentsMetadata(org: string): Promise<DeploymentsMetadata>;
   listOrgDeployments(org: string): Promise<DeploymentSummary[]>;
   /**
-   * One page of the organization's deployments, newest first (the API's default order, by creation). Pages start
-   * at 1; the caller decides whether to read the next one.
+   * One page of the organization's deployments, newest first by creation (`sort=created`, descending). Pages
+   * start at 1; the caller decides whether to read the next one.
    */
   listOrgDeploymentsPage(org: string, page: number, pageSize: number): Promise<DeploymentRunsPage>;
   listMembers(org: string): Promise<Member[]>;

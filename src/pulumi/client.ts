@@ -687,9 +687,10 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi & Us
 
     listOrgDeploymentsPage: async (org, page, pageSize): Promise<DeploymentRunsPage> => {
       const operation = "ListOrgDeployments";
+      // Newest first by creation, said explicitly (`created` is a sort field the Pulumi CLI documents).
       const call = get("/api/orgs/{orgName}/deployments", {
         path: { orgName: org },
-        query: { page, pageSize },
+        query: { page, pageSize, sort: "created" },
       });
       const dropped = tally();
       const result = await fetchPage(operation, call, "deployments", deploymentRunItem, dropped);

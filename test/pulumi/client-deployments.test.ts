@@ -95,7 +95,7 @@ describe("getOrgDeploymentsMetadata", () => {
 });
 
 describe("listOrgDeploymentsPage", () => {
-  test("reads one page, asking for the page and size given; times parsed, the pool's name kept", async () => {
+  test("reads one page newest first, asking for the page and size given; times parsed, the pool's name kept", async () => {
     const local = serve((app) => {
       app.get("/api/orgs/:org/deployments", (c) =>
         c.json({
@@ -135,7 +135,9 @@ describe("listOrgDeploymentsPage", () => {
       received: 2,
       total: 9,
     });
-    expect(local.requests.map((r) => r.target)).toEqual(["/api/orgs/acme/deployments?page=3&pageSize=2"]);
+    expect(local.requests.map((r) => r.target)).toEqual([
+      "/api/orgs/acme/deployments?page=3&pageSize=2&sort=created",
+    ]);
     expect(seen.dropped).toEqual([]);
   });
 

@@ -1,7 +1,7 @@
 /**
  * Pulumi Deployments runs: `ListOrgDeployments` read incrementally, each run turned into events exactly once.
  *
- * The list is newest first (the API's default order, by creation). A run reads page after page while a page holds
+ * The list is read newest first by creation. A run reads page after page while a page holds
  * only new or still-unfinished deployments, and further while a deployment tracked as unfinished may lie deeper;
  * in steady state that is one call. Counting follows the rules of stack updates (src/collect/updates.ts):
  * - a deployment first seen terminal is counted when it is new (created after the newest one already seen) and
