@@ -75,7 +75,14 @@ export const DEPLOYMENT_STATUS = labelValues(
 type DeploymentOperation = Schemas["ListDeploymentSnapshot"]["pulumiOperation"];
 /** A deployment's `pulumiOperation`: the `operation` label of the deployment series. */
 export const DEPLOYMENT_OPERATION = labelValues(
-  everyValueOf<DeploymentOperation>()(["update", "preview", "destroy", "refresh", "detect-drift", "remediate-drift"]),
+  everyValueOf<DeploymentOperation>()([
+    "update",
+    "preview",
+    "destroy",
+    "refresh",
+    "detect-drift",
+    "remediate-drift",
+  ]),
 );
 /** The update history's `kind` is a plain string in the overlay; the spec's enum is the same on every update type. */
 export const UPDATE_KIND = labelValues(
