@@ -225,6 +225,68 @@ export const ROWS: readonly RowSpec[] = [
         width: 8,
         height: 8,
       },
+      series(
+        "Deployments per hour by result",
+        "Deployments that reached a terminal status, counted once each",
+        [
+          {
+            expr: `sum by (result) (rate(pulumi_deployments_total{${SEL}}[${UPDATE_WINDOW}])) * 3600`,
+            legend: "{{result}}",
+          },
+        ],
+        { stacked: true },
+      ),
+      series(
+        "Running deployments and the concurrency limit",
+        "Deployments running now against the organizations' concurrency limit",
+        [
+          { expr: `sum(pulumi_deployment_status{${SEL}, status="running"})`, legend: "running" },
+          { expr: `sum(pulumi_org_deployment_concurrency_limit{${SEL}})`, legend: "limit" },
+        ],
+      ),
+      series(
+        "Deployment duration",
+        "Quantiles of finished deployments' durations (first job start to last job update)",
+        [
+          {
+            expr: `histogram_quantile(0.5, sum by (le) (rate(pulumi_deployment_duration_seconds_bucket{${SEL}}[${UPDATE_WINDOW}])))`,
+            legend: "p50",
+          },
+          {
+            expr: `histogram_quantile(0.95, sum by (le) (rate(pulumi_deployment_duration_seconds_bucket{${SEL}}[${UPDATE_WINDOW}])))`,
+            legend: "p95",
+          },
+        ],
+        { unit: "s", width: 10 },
+      ),
+      series(
+        "Deployment queue wait",
+        "Quantiles of the time from a deployment's creation to its first job's start, by agent pool",
+        [
+          {
+            expr: `histogram_quantile(0.5, sum by (le) (rate(pulumi_deployment_queue_wait_seconds_bucket{${SEL}}[${UPDATE_WINDOW}])))`,
+            legend: "p50",
+          },
+          {
+            expr: `histogram_quantile(0.95, sum by (agent_pool, le) (rate(pulumi_deployment_queue_wait_seconds_bucket{${SEL}}[${UPDATE_WINDOW}])))`,
+            legend: "p95 {{agent_pool}}",
+          },
+        ],
+        { unit: "s", width: 10 },
+      ),
+      stat(
+        "Deployments paused",
+        "Organizations whose deployments are paused",
+        `sum(pulumi_org_deployments_paused{${SEL}})`,
+        {
+          thresholds: [
+            { value: null, color: "green" },
+            { value: 1, color: "orange" },
+          ],
+          width: 4,
+          height: 8,
+        },
+      ),
     ],
   },
   {

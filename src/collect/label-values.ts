@@ -72,6 +72,18 @@ export const NEO_TASK_STATUS = labelValues(everyValueOf<NeoTask["status"]>()(["r
 export const DEPLOYMENT_STATUS = labelValues(
   everyValueOf<DeploymentStatus>()(["not-started", "accepted", "running", "failed", "succeeded", "skipped"]),
 );
+type DeploymentOperation = Schemas["ListDeploymentSnapshot"]["pulumiOperation"];
+/** A deployment's `pulumiOperation`: the `operation` label of the deployment series. */
+export const DEPLOYMENT_OPERATION = labelValues(
+  everyValueOf<DeploymentOperation>()([
+    "update",
+    "preview",
+    "destroy",
+    "refresh",
+    "detect-drift",
+    "remediate-drift",
+  ]),
+);
 /** The update history's `kind` is a plain string in the overlay; the spec's enum is the same on every update type. */
 export const UPDATE_KIND = labelValues(
   everyValueOf<Schemas["DeploymentNestedUpdate"]["kind"]>()([
@@ -94,6 +106,7 @@ export type ViolationLevelLabel = (typeof VIOLATION_LEVEL.values)[number];
 export type ViolationKindLabel = (typeof VIOLATION_KIND.values)[number];
 export type NeoTaskStatusLabel = (typeof NEO_TASK_STATUS.values)[number];
 export type DeploymentStatusLabel = (typeof DEPLOYMENT_STATUS.values)[number];
+export type DeploymentOperationLabel = (typeof DEPLOYMENT_OPERATION.values)[number];
 
 /** How many values of one API field were not among the known ones, in what one read returned. */
 export interface UnknownValues {
@@ -109,6 +122,7 @@ export const UNKNOWN_VALUE_FIELDS: readonly Omit<UnknownValues, "count">[] = [
   { operation: "ListPolicyViolationsV2", field: "kind" },
   { operation: "ListTasks", field: "status" },
   { operation: "ListOrgDeployments", field: "status" },
+  { operation: "ListOrgDeployments", field: "pulumiOperation" },
   { operation: "GetStackUpdates", field: "kind" },
   { operation: "GetStackUpdates", field: "resourceChanges" },
 ];

@@ -180,6 +180,8 @@ const neoBudget: Check<NeoBudget | null> = (value) => {
 /** Every value an organization keeps, and how to check it. */
 const ORG_CHECKS: { readonly [K in keyof Required<OrgValues>]: Check<Required<OrgValues>[K]> } = {
   deployments,
+  deploymentConcurrency: count,
+  deploymentsPaused: (value) => (typeof value === "boolean" ? { value } : undefined),
   members: count,
   teams: count,
   environments: count,

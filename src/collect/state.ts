@@ -50,6 +50,10 @@ export interface NeoUsage {
 export interface OrgValues {
   /** Every value of DEPLOYMENT_STATUS; a state file written before `other` existed lacks it. */
   readonly deployments?: Readonly<Partial<Record<DeploymentStatusLabel, number>>>;
+  /** The deployments metadata's `concurrency`: how many deployments may run at once. */
+  readonly deploymentConcurrency?: number;
+  /** The deployments metadata's `paused`: new deployments of the organization are paused. */
+  readonly deploymentsPaused?: boolean;
   readonly members?: number;
   readonly teams?: number;
   readonly environments?: number;

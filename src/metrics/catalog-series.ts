@@ -21,9 +21,11 @@ import {
   type MetricProducer,
 } from "@opentelemetry/sdk-metrics";
 import { RESOURCE_OPERATION, UPDATE_KIND } from "../collect/label-values.ts";
+import type { DeploymentEvent } from "../collect/sources/deployments.ts";
 import { stackKey } from "../collect/state.ts";
 import type { UpdateEvent } from "../collect/updates.ts";
 import { CATALOG, type MetricDefinition, type MetricId } from "./catalog.ts";
+import { DeploymentSeries } from "./deployment-series.ts";
 import type { GaugeReadings } from "./points.ts";
 
 /** The stacks whose series stay, keyed `org/project/stack` as in the collector state. */
@@ -43,8 +45,9 @@ interface CounterSeries {
   value: number;
 }
 
-interface HistogramSeries {
-  readonly attributes: StackAttributes;
+/** One histogram series being aggregated; `counts` has one more entry than the bounds (values above the last). */
+export interface HistogramSeries<A extends Attributes = StackAttributes> {
+  readonly attributes: A;
   startTime: HrTime;
   count: number;
   sum: number;
@@ -52,6 +55,49 @@ interface HistogramSeries {
   max: number;
   /** One more than the boundaries: the last counts values above the highest bound. */
   readonly counts: number[];
+}
+
+export function histogramSeries<A extends Attributes>(
+  attributes: A,
+  startTime: HrTime,
+  bounds: readonly number[],
+): HistogramSeries<A> {
+  return {
+    attributes,
+    startTime,
+    count: 0,
+    sum: 0,
+    min: Number.POSITIVE_INFINITY,
+    max: Number.NEGATIVE_INFINITY,
+    counts: new Array<number>(bounds.length + 1).fill(0),
+  };
+}
+
+/** Adds one observation to `series`, whose buckets are `bounds`. */
+export function observe(series: HistogramSeries<Attributes>, bounds: readonly number[], value: number): void {
+  series.count += 1;
+  series.sum += value;
+  series.min = Math.min(series.min, value);
+  series.max = Math.max(series.max, value);
+  const index = bucketIndex(bounds, value);
+  series.counts[index] = (series.counts[index] ?? 0) + 1;
+}
+
+/** A series as an OTLP histogram point ending at `endTime`; `boundaries` is shared by every point of the metric. */
+export function histogramPoint(series: HistogramSeries<Attributes>, endTime: HrTime, boundaries: number[]) {
+  return {
+    attributes: series.attributes,
+    startTime: series.startTime,
+    endTime,
+    value: {
+      min: series.min,
+      max: series.max,
+      sum: series.sum,
+      count: series.count,
+      // Counts are copied: a cumulative series keeps counting while an export may still be encoding.
+      buckets: { boundaries, counts: [...series.counts] },
+    },
+  };
 }
 
 const DURATION_BOUNDS: readonly number[] = CATALOG.updateDuration.buckets ?? [];
@@ -109,7 +155,7 @@ export function gaugeMetrics(readings: GaugeReadings, time: HrTime): MetricData[
   return metrics;
 }
 
-function hrTime(ms: number): HrTime {
+export function hrTime(ms: number): HrTime {
   const seconds = Math.floor(ms / 1000);
   return [seconds, Math.round((ms - seconds * 1000) * 1e6)];
 }
@@ -135,6 +181,8 @@ class SeriesView implements MetricProducer {
   readonly #totals = new Map<string, CounterSeries>();
   readonly #changes = new Map<string, CounterSeries>();
   readonly #durations = new Map<string, HistogramSeries>();
+  /** The deployments family's counter and histograms, in this view's temporality. */
+  readonly deployments: DeploymentSeries;
   /** Delta only: the end of the previous collection, the start of every point in the next. */
   #intervalStart: HrTime;
 
@@ -144,6 +192,7 @@ class SeriesView implements MetricProducer {
     this.#readings = options.readings;
     this.#now = options.now;
     this.#intervalStart = hrTime(options.now());
+    this.deployments = new DeploymentSeries(temporality, options.now);
   }
 
   #start(): HrTime {
@@ -172,23 +221,10 @@ class SeriesView implements MetricProducer {
     const key = JSON.stringify(withResult);
     let series = this.#durations.get(key);
     if (!series) {
-      series = {
-        attributes: withResult,
-        startTime: this.#start(),
-        count: 0,
-        sum: 0,
-        min: Number.POSITIVE_INFINITY,
-        max: Number.NEGATIVE_INFINITY,
-        counts: new Array<number>(DURATION_BOUNDS.length + 1).fill(0),
-      };
+      series = histogramSeries(withResult, this.#start(), DURATION_BOUNDS);
       this.#durations.set(key, series);
     }
-    series.count += 1;
-    series.sum += value;
-    series.min = Math.min(series.min, value);
-    series.max = Math.max(series.max, value);
-    const index = bucketIndex(DURATION_BOUNDS, value);
-    series.counts[index] = (series.counts[index] ?? 0) + 1;
+    observe(series, DURATION_BOUNDS, value);
   }
 
   /** Forgets every series of the given stacks (keys `org/project/stack`). */
@@ -232,22 +268,11 @@ class SeriesView implements MetricProducer {
         descriptor: DURATION,
         aggregationTemporality: temporality,
         dataPointType: DataPointType.HISTOGRAM,
-        dataPoints: [...this.#durations.values()].map((s) => ({
-          attributes: s.attributes,
-          startTime: s.startTime,
-          endTime,
-          value: {
-            min: s.min,
-            max: s.max,
-            sum: s.sum,
-            count: s.count,
-            // Counts are copied: a cumulative series keeps counting while an export may still be encoding.
-            buckets: { boundaries: DURATION_BOUNDARIES, counts: [...s.counts] },
-          },
-        })),
+        dataPoints: [...this.#durations.values()].map((s) => histogramPoint(s, endTime, DURATION_BOUNDARIES)),
       });
     }
     counter(CHANGES, this.#changes);
+    metrics.push(...this.deployments.collect(endTime));
     if (temporality === AggregationTemporality.DELTA) {
       // Like the SDK's delta storage: a series is reported only for the interval in which it changed.
       this.#totals.clear();
@@ -304,6 +329,11 @@ export class CatalogSeries {
       this.#recorded.add(stackKey(event.org, event.project, event.stack));
       for (const view of this.#views) view.record(event);
     }
+  }
+
+  /** Counts the deployments that finished (and the queue waits seen) in a cycle, in every view. */
+  recordDeployments(events: readonly DeploymentEvent[]): void {
+    if (events.length > 0) for (const view of this.#views) view.deployments.record(events);
   }
 
   /**

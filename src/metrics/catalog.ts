@@ -31,6 +31,11 @@ const ORG = ["org"] as const;
 /** Update durations in seconds: a refresh takes seconds, a large update half an hour. */
 export const UPDATE_DURATION_BUCKETS = [5, 10, 30, 60, 120, 300, 600, 1800] as const;
 
+/** Deployment durations in seconds: a preview takes under a minute, a large update an hour. */
+export const DEPLOYMENT_DURATION_BUCKETS = [10, 30, 60, 120, 300, 600, 1200, 1800, 3600] as const;
+/** Deployment queue waits in seconds: a free runner picks a deployment up in seconds, a saturated pool in minutes. */
+export const DEPLOYMENT_QUEUE_WAIT_BUCKETS = [1, 5, 10, 30, 60, 120, 300, 600, 1800] as const;
+
 export const CATALOG = {
   stackResourceCount: {
     name: "pulumi_stack_resource_count",
@@ -91,6 +96,52 @@ export const CATALOG = {
     valueType: "int",
     description: "Number of Pulumi Deployments by status (every status reported, 0 included)",
     labels: ["org", "status"],
+    family: "deployments",
+  },
+  deploymentsTotal: {
+    name: "pulumi_deployments_total",
+    kind: "counter",
+    valueType: "int",
+    description:
+      "Deployments that reached a terminal status (`succeeded`, `failed`, `skipped`), counted once each",
+    labels: ["org", "operation", "result", "agent_pool"],
+    family: "deployments",
+  },
+  deploymentDuration: {
+    name: "pulumi_deployment_duration_seconds",
+    kind: "histogram",
+    valueType: "double",
+    unit: "s",
+    description:
+      "First job `started` to last job `lastUpdated`, observed once at the terminal status (no observation for a deployment without jobs)",
+    labels: ["org", "operation", "result", "agent_pool"],
+    buckets: DEPLOYMENT_DURATION_BUCKETS,
+    family: "deployments",
+  },
+  deploymentQueueWait: {
+    name: "pulumi_deployment_queue_wait_seconds",
+    kind: "histogram",
+    valueType: "double",
+    unit: "s",
+    description: "`created` to the first job's `started`, observed once, when the first job is seen started",
+    labels: ["org", "operation", "agent_pool"],
+    buckets: DEPLOYMENT_QUEUE_WAIT_BUCKETS,
+    family: "deployments",
+  },
+  orgDeploymentConcurrencyLimit: {
+    name: "pulumi_org_deployment_concurrency_limit",
+    kind: "gauge",
+    valueType: "int",
+    description: "`concurrency` of the deployments metadata",
+    labels: ORG,
+    family: "deployments",
+  },
+  orgDeploymentsPaused: {
+    name: "pulumi_org_deployments_paused",
+    kind: "gauge",
+    valueType: "int",
+    description: "1 when deployments are paused for the organization, else 0",
+    labels: ORG,
     family: "deployments",
   },
   orgMemberCount: {

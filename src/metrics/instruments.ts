@@ -4,8 +4,9 @@
  * to the catalog series (src/metrics/catalog-series.ts), which also serve the gauges from the snapshot.
  */
 import type { Meter } from "@opentelemetry/api";
-import type { CycleResult } from "../collect/cycle.ts";
+import { type CycleResult, eventsOf } from "../collect/cycle.ts";
 import { UNKNOWN_VALUE_FIELDS, type UnknownValues } from "../collect/label-values.ts";
+import { deploymentRunsSource } from "../collect/sources/deployments.ts";
 import { retainedStacks } from "../collect/state.ts";
 import type { UpdateEvent } from "../collect/updates.ts";
 import type { Family } from "../families.ts";
@@ -84,6 +85,7 @@ export function createInstruments(
       instruments.recordUnknownValues(result.unknown);
       // The histories are read for the stack gauges too: with `updates` off their events count nothing.
       if (!disabled.has("updates")) instruments.recordUpdates(result.events);
+      series.recordDeployments(eventsOf(result, deploymentRunsSource));
       instruments.retainStacks(retainedStacks(result.state));
     },
     recordUpdates(events) {

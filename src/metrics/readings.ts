@@ -44,6 +44,12 @@ function recordOrgValues({ add }: GaugeRecorder, org: string, values: OrgValues)
     for (const status of DEPLOYMENT_STATUS.values)
       add("deploymentStatus", { org, status }, values.deployments[status] ?? 0);
   }
+  add("orgDeploymentConcurrencyLimit", attrs, values.deploymentConcurrency);
+  add(
+    "orgDeploymentsPaused",
+    attrs,
+    values.deploymentsPaused === undefined ? undefined : values.deploymentsPaused ? 1 : 0,
+  );
   add("orgMemberCount", attrs, values.members);
   add("orgTeamCount", attrs, values.teams);
   add("orgEnvironmentCount", attrs, values.environments);

@@ -31,6 +31,46 @@ export type PolicyPackItem = Pick<PolicyPack, "name">;
 export type Violation = { level: string; kind: string };
 export type NeoTaskItem = Pick<NeoTask, "id" | "createdAt" | "tokensUsed"> & { status: string };
 
+/** One job of a deployment run: its times as Unix milliseconds, parsed from the API's RFC 3339 strings. */
+export interface DeploymentRunJob {
+  readonly startedMs?: number;
+  readonly lastUpdatedMs?: number;
+}
+
+/**
+ * A deployment as the incremental deployments source reads it, times parsed: `created` is the API's
+ * `2026-05-20 11:57:05.650` (UTC without a zone), the jobs' times RFC 3339. An item whose times do not parse is
+ * dropped by validation, so every value here is usable.
+ */
+export interface DeploymentRun {
+  readonly id: string;
+  readonly createdMs: number;
+  /** Any string: a status Pulumi adds later is not a malformed item. */
+  readonly status: string;
+  /** `pulumiOperation`; any string, bounded to the spec's values when it becomes a label. */
+  readonly operation: string;
+  /** The agent pool's name; absent when Pulumi's hosted runners ran it. */
+  readonly agentPool?: string;
+  readonly jobs: readonly DeploymentRunJob[];
+}
+
+export interface DeploymentRunsPage {
+  readonly deployments: DeploymentRun[];
+  /** Items the server sent on this page, valid or not: a page with fewer than asked for is the last. */
+  readonly received: number;
+  /** Deployments across all pages, when the API reports it. */
+  readonly total: number | undefined;
+}
+
+/** `OrgDeploymentsMetadata` whole: the counts by status, the concurrency limit and whether deployments are paused. */
+export interface DeploymentsMetadata {
+  readonly deploymentCounts: DeploymentCounts;
+  /** How many deployments of the organization may run at once. */
+  readonly concurrency: number;
+  /** True while new deployments of the organization are paused. */
+  readonly paused: boolean;
+}
+
 export interface UpdatesPage {
   updates: StackUpdate[];
   /** Total number of updates in the stack's history, when the API reports it. */
@@ -71,7 +111,13 @@ export interface PulumiApi {
   /** One page of a stack's update history, newest first. Pages start at 1. */
   getStackUpdates(ref: StackRef, page: number, pageSize: number): Promise<UpdatesPage>;
   getOrgDeploymentCounts(org: string): Promise<DeploymentCounts>;
+  getOrgDeploymentsMetadata(org: string): Promise<DeploymentsMetadata>;
   listOrgDeployments(org: string): Promise<DeploymentSummary[]>;
+  /**
+   * One page of the organization's deployments, newest first by creation (`sort=created`, descending). Pages
+   * start at 1; the caller decides whether to read the next one.
+   */
+  listOrgDeploymentsPage(org: string, page: number, pageSize: number): Promise<DeploymentRunsPage>;
   listMembers(org: string): Promise<Member[]>;
   listTeams(org: string): Promise<TeamItem[]>;
   listEnvironments(org: string): Promise<Environment[]>;

@@ -11,6 +11,8 @@ import {
   currentUser,
   deploymentCounts,
   deploymentItem,
+  deploymentRunItem,
+  deploymentsMetadata,
   isRecord,
   memberItem,
   namedItem,
@@ -133,6 +135,21 @@ const getOrgDeploymentCounts: Endpoint<"getOrgDeploymentCounts"> = (read) => asy
   return counts.value;
 };
 
+/** One page of deployment runs, newest first by creation, with the envelope's total. */
+const listOrgDeploymentsPage: Endpoint<"listOrgDeploymentsPage"> = (read) => async (org, page, pageSize) => {
+  const operation = "ListOrgDeployments";
+  // Newest first by creation, said explicitly (`created` is a sort field the Pulumi CLI documents).
+  const call = read.get("/api/orgs/{orgName}/deployments", {
+    path: { orgName: org },
+    query: { page, pageSize, sort: "created" },
+  });
+  const dropped = tally();
+  const result = await read.fetchPage(operation, call, "deployments", deploymentRunItem, dropped);
+  const total = read.envelopeField(operation, result, readOptionalCount, "total");
+  read.reportDropped(operation, dropped);
+  return { deployments: result.valid, received: result.valid.length + result.droppedAfter.length, total };
+};
+
 /** One stack asked for: 403 and 404 are answers here, not failures. */
 const organizationVisible: Endpoint<"organizationVisible"> = (read) => async (org) => {
   const call = read.get("/api/user/stacks", { query: { organization: org, maxResults: 1 } });
@@ -171,6 +188,14 @@ export const ENDPOINTS: { readonly [K in keyof Methods]: Endpoint<K> } = {
   }),
   getStackUpdates,
   getOrgDeploymentCounts,
+  getOrgDeploymentsMetadata: object({
+    operation: "OrgDeploymentsMetadata",
+    path: "/api/orgs/{orgName}/deployments/metadata",
+    params: orgPath,
+    validator: deploymentsMetadata,
+    map: (metadata) => metadata,
+  }),
+  listOrgDeploymentsPage,
   listOrgDeployments: numberedPages({
     operation: "ListOrgDeployments",
     path: "/api/orgs/{orgName}/deployments",

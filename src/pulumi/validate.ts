@@ -4,6 +4,7 @@
  * be sound or the whole response is rejected. Undeclared fields are removed, which keeps big lists small in memory.
  */
 import { ArkErrors, type } from "arktype";
+import { parseDbTime, parseRfc3339 } from "./times.ts";
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -57,6 +58,44 @@ export const deploymentItem = type({
   modified: "string",
 }).onUndeclaredKey("delete");
 
+const dbTime = type("string").pipe(
+  (text, ctx) => parseDbTime(text) ?? ctx.error("a UTC time like 2026-05-20 11:57:05.650"),
+);
+/** A job's time: RFC 3339, or absent (Go writes an unset time as null). */
+const jobTime = type("string | null").pipe((text, ctx) =>
+  text === null ? undefined : (parseRfc3339(text) ?? ctx.error("an RFC 3339 time")),
+);
+
+const deploymentJob = type({ "started?": jobTime, "lastUpdated?": jobTime })
+  .onUndeclaredKey("delete")
+  .pipe((job) => ({
+    ...(job.started === undefined ? {} : { startedMs: job.started }),
+    ...(job.lastUpdated === undefined ? {} : { lastUpdatedMs: job.lastUpdated }),
+  }));
+
+/**
+ * A deployment of the incremental read, times parsed (see api.ts `DeploymentRun`). An item without an id or with a
+ * time that does not parse is malformed: it could be neither told apart from the others nor placed in time.
+ */
+export const deploymentRunItem = type({
+  id: "string > 0",
+  created: dbTime,
+  // Open strings: a status or operation Pulumi adds later is not a malformed item.
+  status: "string",
+  pulumiOperation: "string",
+  "agentPool?": type({ name: "string" }).onUndeclaredKey("delete"),
+  "jobs?": deploymentJob.array(),
+})
+  .onUndeclaredKey("delete")
+  .pipe((d) => ({
+    id: d.id,
+    createdMs: d.created,
+    status: d.status,
+    operation: d.pulumiOperation,
+    ...(d.agentPool === undefined ? {} : { agentPool: d.agentPool.name }),
+    jobs: d.jobs ?? [],
+  }));
+
 /** Members are only counted: any object is kept, whatever its role. */
 export const memberItem = type({
   "role?": "string",
@@ -85,6 +124,12 @@ export const deploymentCounts = type({
   skipped: count,
   succeeded: count,
   total: count,
+}).onUndeclaredKey("delete");
+
+export const deploymentsMetadata = type({
+  concurrency: count,
+  paused: "boolean",
+  deploymentCounts,
 }).onUndeclaredKey("delete");
 
 export const policyResultsMetadata = type({

@@ -1,7 +1,7 @@
 /** Pulumi Deployments runs of one organization, moving through their statuses as the clock ticks. */
 import type { components } from "../pulumi/schema.gen.ts";
 import { DEPLOYMENT_STATUSES, type DeploymentCounts, type DeploymentStatus } from "../pulumi/types.ts";
-import type { Rng } from "./random.ts";
+import { hashSeed, Rng } from "./random.ts";
 import { formatDbTime, formatIsoTime } from "./time.ts";
 
 type Schemas = components["schemas"];
@@ -21,6 +21,20 @@ const OPERATIONS: Record<PulumiOperation, number> = {
 const INITIATORS = ["console", "api", "github", "schedule", "cli"] as const;
 const STEP_NAMES = ["Get source", "Install dependencies", "Pulumi operation"] as const;
 const TERMINAL: ReadonlySet<DeploymentStatus> = new Set(["failed", "succeeded", "skipped"]);
+/** Self-hosted agent pools some deployments run on; the rest run on Pulumi's hosted runners (no `agentPool`). */
+export const AGENT_POOLS: readonly Schemas["ListDeploymentSnapshotAgentPool"][] = [
+  { id: "00000000-0000-4000-8000-0000000000a1", name: "linux-runners" },
+  { id: "00000000-0000-4000-8000-0000000000a2", name: "gpu-runners" },
+];
+const STARTED: ReadonlySet<DeploymentStatus> = new Set(["running", "failed", "succeeded"]);
+
+/**
+ * Randomness of one deployment drawn from its id rather than the model's stream, so adding a value here does not
+ * shift every value the model makes up after it (tests and benchmarks rely on a seed's data).
+ */
+function ownRng(id: string): Rng {
+  return new Rng(hashSeed(Number.parseInt(id.slice(0, 8), 16) || 0, 3));
+}
 
 export interface DeploymentRecord {
   id: string;
@@ -35,6 +49,9 @@ export interface DeploymentRecord {
   requestedBy: UserInfo;
   /** The stack update a finished run produced. */
   updateId: string | undefined;
+  agentPool: Schemas["ListDeploymentSnapshotAgentPool"] | undefined;
+  /** When its job started (it went `running`); undefined before, and for a skipped run. */
+  startedMs: number | undefined;
 }
 
 export interface DeploymentTarget {
@@ -75,6 +92,8 @@ export class OrgDeployments {
   /** Oldest first; new runs are appended. */
   readonly records: DeploymentRecord[] = [];
   readonly concurrency: number;
+  /** While true, queued deployments are not picked up (the metadata's `paused`). */
+  paused = false;
   readonly #versions = new Map<string, number>();
 
   constructor(concurrency: number) {
@@ -90,8 +109,13 @@ export class OrgDeployments {
 
   add(rng: Rng, target: DeploymentTarget, status: DeploymentStatus, createdMs: number, user: UserInfo): void {
     const modifiedMs = status === "not-started" ? createdMs : createdMs + rng.int(1_000, 600_000);
+    const id = rng.uuid();
+    const own = ownRng(id);
+    const agentPool = own.chance(1 / 3) ? own.pick(AGENT_POOLS) : undefined;
+    // A run that started waited in the queue first: up to two minutes, never past its last change.
+    const queueMs = Math.min(own.int(500, 120_000), Math.floor((modifiedMs - createdMs) / 2));
     this.records.push({
-      id: rng.uuid(),
+      id,
       project: target.project,
       stack: target.stack,
       version: this.#nextVersion(target),
@@ -102,6 +126,8 @@ export class OrgDeployments {
       initiator: rng.pick(INITIATORS),
       requestedBy: user,
       updateId: status === "failed" || status === "succeeded" ? rng.uuid() : undefined,
+      agentPool,
+      startedMs: STARTED.has(status) ? createdMs + queueMs : undefined,
     });
   }
 
@@ -114,13 +140,16 @@ export class OrgDeployments {
     for (const d of this.records) {
       if (TERMINAL.has(d.status)) continue;
       const before = d.status;
-      if (d.status === "not-started" && rng.chance(0.7)) d.status = "accepted";
-      else if (d.status === "accepted" && rng.chance(0.7)) d.status = "running";
+      if (d.status === "not-started") {
+        // Drawn while paused too, so pausing changes nothing else the seed makes.
+        if (rng.chance(0.7) && !this.paused) d.status = "accepted";
+      } else if (d.status === "accepted" && rng.chance(0.7)) d.status = "running";
       else if (d.status === "running" && rng.chance(0.5)) {
         d.status = rng.chance(0.8) ? "succeeded" : "failed";
         d.updateId = rng.uuid();
       }
       if (d.status !== before) d.modifiedMs = Math.max(d.modifiedMs + 1, nowMs - rng.int(0, 30_000));
+      if (d.status === "running" && before !== "running") d.startedMs = d.modifiedMs;
     }
   }
 }
@@ -138,8 +167,21 @@ function stepStatuses(status: DeploymentStatus): StepStatus[] {
   }
 }
 
-export function toDeploymentSnapshot(d: DeploymentRecord): DeploymentSnapshot {
-  const started = d.status === "running" || d.status === "failed" || d.status === "succeeded";
+/** Its one job: `started` once it went running, `lastUpdated` its last change since (RFC 3339, as the spec says). */
+function jobOf(d: DeploymentRecord): DeploymentSnapshot["jobs"][number] {
+  return {
+    status: d.status,
+    ...(d.startedMs === undefined
+      ? {}
+      : {
+          started: formatIsoTime(d.startedMs),
+          lastUpdated: formatIsoTime(Math.max(d.startedMs, d.modifiedMs)),
+        }),
+    steps: STEP_NAMES.map((name, i) => ({ name, status: stepStatuses(d.status)[i] ?? "not-started" })),
+  };
+}
+
+export function toDeploymentSnapshot(d: DeploymentRecord, paused = false): DeploymentSnapshot {
   const snapshot: DeploymentSnapshot = {
     id: d.id,
     created: formatDbTime(d.createdMs),
@@ -151,14 +193,9 @@ export function toDeploymentSnapshot(d: DeploymentRecord): DeploymentSnapshot {
     stackName: d.stack,
     pulumiOperation: d.operation,
     initiator: d.initiator,
-    paused: false,
-    jobs: [
-      {
-        status: d.status,
-        ...(started ? { started: formatIsoTime(d.createdMs), lastUpdated: formatIsoTime(d.modifiedMs) } : {}),
-        steps: STEP_NAMES.map((name, i) => ({ name, status: stepStatuses(d.status)[i] ?? "not-started" })),
-      },
-    ],
+    paused,
+    ...(d.agentPool === undefined ? {} : { agentPool: { ...d.agentPool } }),
+    jobs: [jobOf(d)],
     updates: [],
   };
   if (d.updateId && (d.status === "failed" || d.status === "succeeded")) {

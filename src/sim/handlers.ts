@@ -87,7 +87,11 @@ const getStackUpdates: Handler = (model, request) => {
 
 const SORTS = ["created", "modified", "version"] as const;
 
-function deploymentPage(records: readonly OrgState["deployments"]["records"][number][], request: ApiRequest) {
+function deploymentPage(
+  records: readonly OrgState["deployments"]["records"][number][],
+  request: ApiRequest,
+  paused: boolean,
+) {
   const page = intParam(request.query("page"), "page", { min: 1, fallback: 1 });
   const pageSize = intParam(request.query("pageSize"), "pageSize", { min: 1, max: 100, fallback: 10 });
   const asc = boolParam(request.query("asc"), "asc");
@@ -98,7 +102,8 @@ function deploymentPage(records: readonly OrgState["deployments"]["records"][num
   const sorted = [...records].sort((a, b) => key(a) - key(b));
   if (!asc) sorted.reverse();
   const slice = sorted.slice((page - 1) * pageSize, page * pageSize);
-  return { deployments: slice.map(toDeploymentSnapshot), itemsPerPage: pageSize, total: records.length };
+  const deployments = slice.map((d) => toDeploymentSnapshot(d, paused));
+  return { deployments, itemsPerPage: pageSize, total: records.length };
 }
 
 const TASK_SORTS = ["lastEvent", "created", "status", "name"] as const;
@@ -148,21 +153,22 @@ export const HANDLERS: Record<Operation, Handler> = {
 
   ListStackDeploymentsHandlerV2: (model, request) => {
     const stack = requireStack(model, request.params);
-    const records = requireOrg(model, stack.org).deployments.records.filter(
-      (d) => d.project === stack.project && d.stack === stack.name,
-    );
-    return deploymentPage(records, request);
+    const deployments = requireOrg(model, stack.org).deployments;
+    const records = deployments.records.filter((d) => d.project === stack.project && d.stack === stack.name);
+    return deploymentPage(records, request, deployments.paused);
   },
 
-  ListOrgDeployments: (model, request) =>
-    deploymentPage(requireOrg(model, request.params.orgName).deployments.records, request),
+  ListOrgDeployments: (model, request) => {
+    const deployments = requireOrg(model, request.params.orgName).deployments;
+    return deploymentPage(deployments.records, request, deployments.paused);
+  },
 
   OrgDeploymentsMetadata: (model, request) => {
     const org = requireOrg(model, request.params.orgName);
     return {
       concurrency: org.deployments.concurrency,
       deploymentCounts: org.deployments.counts(),
-      paused: false,
+      paused: org.deployments.paused,
     };
   },
 

@@ -326,7 +326,17 @@ export class SimModel {
 
   /** Every deployment of the organization, newest first. */
   deployments(org: string): DeploymentSnapshot[] {
-    return [...(this.#orgs.get(org)?.deployments.records ?? [])].reverse().map(toDeploymentSnapshot);
+    const deployments = this.#orgs.get(org)?.deployments;
+    return [...(deployments?.records ?? [])]
+      .reverse()
+      .map((d) => toDeploymentSnapshot(d, deployments?.paused));
+  }
+
+  /** Pauses (or resumes) the organization's deployments: queued ones stay `not-started` while paused. */
+  setDeploymentsPaused(org: string, paused: boolean): void {
+    const deployments = this.#orgs.get(org)?.deployments;
+    if (!deployments) throw new Error(`unknown organization ${org}`);
+    deployments.paused = paused;
   }
 
   deploymentCounts(org: string): DeploymentCounts | undefined {

@@ -35,11 +35,12 @@ describe("the organization cadence", () => {
   test("inventory is read once per org interval, deployment counts and stacks every cycle; values stay", async () => {
     const { api, collector, cycle } = setup({ orgIntervalMs: 5 * MINUTE });
     const first = await cycle(0);
-    expect(first.result.stats.apiCalls).toBe(12);
+    expect(first.result.stats.apiCalls).toBe(13);
     expect(first.calls).toEqual({
       ListUserStacks: 1,
       GetStackUpdates: 1,
       OrgDeploymentsMetadata: 1,
+      ListOrgDeployments: 1,
       ListOrganizationMembers: 1,
       ListTeams: 1,
       ListOrgEnvironments_esc: 1,
@@ -52,14 +53,14 @@ describe("the organization cadence", () => {
     });
     api.orgs.set("acme", fakeOrg({ members: 9, teams: 2 }));
     const second = await cycle(MINUTE);
-    expect(second.calls).toEqual({ ListUserStacks: 1, OrgDeploymentsMetadata: 1 });
-    expect(second.result.stats.apiCalls).toBe(2);
+    expect(second.calls).toEqual({ ListUserStacks: 1, OrgDeploymentsMetadata: 1, ListOrgDeployments: 1 });
+    expect(second.result.stats.apiCalls).toBe(3);
     const readings = snapshotReadings(collector.snapshot ?? expect.unreachable());
     expect(readings.get("orgMemberCount")).toEqual([{ attributes: { org: "acme" }, value: 7 }]);
     // 4 minutes later: 5 minutes since the first read, so the inventory is due again.
     const due = await cycle(4 * MINUTE);
     expect(due.calls.ListOrganizationMembers).toBe(1);
-    expect(due.result.stats.apiCalls).toBe(11);
+    expect(due.result.stats.apiCalls).toBe(12);
     const fresh = snapshotReadings(collector.snapshot ?? expect.unreachable());
     expect(fresh.get("orgMemberCount")).toEqual([{ attributes: { org: "acme" }, value: 9 }]);
   });
@@ -71,7 +72,12 @@ describe("the organization cadence", () => {
     expect(first.result.errors).toEqual([{ operation: "ListTeams", org: "acme" }]);
     api.failing.delete("ListTeams");
     const second = await cycle(MINUTE);
-    expect(second.calls).toEqual({ ListUserStacks: 1, OrgDeploymentsMetadata: 1, ListTeams: 1 });
+    expect(second.calls).toEqual({
+      ListUserStacks: 1,
+      OrgDeploymentsMetadata: 1,
+      ListOrgDeployments: 1,
+      ListTeams: 1,
+    });
   });
 });
 

@@ -65,6 +65,7 @@ const NO_UNKNOWN_VALUES = {
   "ListPolicyViolationsV2.kind": 0,
   "ListTasks.status": 0,
   "ListOrgDeployments.status": 0,
+  "ListOrgDeployments.pulumiOperation": 0,
   "GetStackUpdates.kind": 0,
   "GetStackUpdates.resourceChanges": 0,
 };

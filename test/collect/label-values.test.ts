@@ -1,6 +1,7 @@
 /** The known label values are exactly the spec's enums; the generated types check most of them at compile time. */
 import { describe, expect, test } from "bun:test";
 import {
+  DEPLOYMENT_OPERATION,
   DEPLOYMENT_STATUS,
   labelValues,
   NEO_TASK_STATUS,
@@ -14,12 +15,16 @@ import { SPEC_PATH } from "../sim/spec.ts";
 interface Schema {
   enum?: string[];
   properties?: Record<string, Schema>;
+  allOf?: Schema[];
 }
 
 const spec = (await Bun.file(SPEC_PATH).json()) as { components: { schemas: Record<string, Schema> } };
 
 function specEnum(schema: string, property: string): string[] {
-  const values = spec.components.schemas[schema]?.properties?.[property]?.enum;
+  const root = spec.components.schemas[schema];
+  // A schema built with allOf (ListDeploymentSnapshot) declares its own properties in one of the parts.
+  const parts = [root, ...(root?.allOf ?? [])];
+  const values = parts.map((part) => part?.properties?.[property]?.enum).find((e) => e !== undefined);
   if (!values) throw new Error(`${schema}.${property} has no enum in the spec`);
   return values;
 }
@@ -30,6 +35,7 @@ describe("known label values", () => {
     ["violation kind", "PolicyViolationV2", "kind", VIOLATION_KIND],
     ["Neo task status", "AgentTask", "status", NEO_TASK_STATUS],
     ["deployment status", "ListDeploymentResponse", "status", DEPLOYMENT_STATUS],
+    ["deployment operation", "ListDeploymentSnapshot", "pulumiOperation", DEPLOYMENT_OPERATION],
     ["update kind", "AppUpdateInfo", "kind", UPDATE_KIND],
     ["resource operation", "AppStepEventMetadata", "op", RESOURCE_OPERATION],
   ] as const)("%s: the spec's %s.%s enum, then other", (_name, schema, property, labels) => {

@@ -51,6 +51,7 @@ describe("the source registry", () => {
       "policy-results": "org",
       "neo-tasks": "org",
       "neo-budget": "org",
+      deployments: "cycle",
     });
   });
 

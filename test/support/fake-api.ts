@@ -4,6 +4,9 @@
  */
 import type {
   ApiScope,
+  DeploymentRun,
+  DeploymentRunsPage,
+  DeploymentsMetadata,
   Environment,
   Member,
   NeoTaskItem,
@@ -38,6 +41,10 @@ export interface FakeStack {
 export interface FakeOrg {
   deploymentCounts: DeploymentCounts;
   deployments: DeploymentSummary[];
+  /** What the incremental deployments read sees, oldest first (the API serves them newest first). */
+  deploymentRuns: DeploymentRun[];
+  concurrency: number;
+  paused: boolean;
   members: number;
   teams: number;
   environments: number;
@@ -64,6 +71,9 @@ export function fakeOrg(overrides: Partial<FakeOrg> = {}): FakeOrg {
       total: 0,
     },
     deployments: [],
+    deploymentRuns: [],
+    concurrency: 1,
+    paused: false,
     members: 0,
     teams: 0,
     environments: 0,
@@ -110,7 +120,10 @@ export class FakeApi implements PulumiApi {
   withSignal?: (signal: AbortSignal) => PulumiApi;
   /** Set by a test to hold every history read until it resolves. */
   historiesHeld: Promise<void> | undefined;
-  /** Updates served as malformed items (`org/project/stack@version`): left out of the page and reported. */
+  /**
+   * Updates (`org/project/stack@version`) and deployment runs (`org#id`) served as malformed items: left out of
+   * the page and reported.
+   */
   readonly malformed = new Set<string>();
 
   get totalCalls(): number {
@@ -203,6 +216,21 @@ export class FakeApi implements PulumiApi {
   async getOrgDeploymentCounts(org: string): Promise<DeploymentCounts> {
     this.#call("OrgDeploymentsMetadata", org);
     return { ...this.#org(org).deploymentCounts };
+  }
+
+  async getOrgDeploymentsMetadata(org: string): Promise<DeploymentsMetadata> {
+    this.#call("OrgDeploymentsMetadata", org);
+    const { deploymentCounts, concurrency, paused } = this.#org(org);
+    return { deploymentCounts: { ...deploymentCounts }, concurrency, paused };
+  }
+
+  async listOrgDeploymentsPage(org: string, page: number, pageSize: number): Promise<DeploymentRunsPage> {
+    this.#call("ListOrgDeployments", org);
+    const runs = this.#org(org).deploymentRuns;
+    const served = [...runs].reverse().slice((page - 1) * pageSize, page * pageSize);
+    // A malformed item is sent (and received) but dropped by validation, as the client does.
+    const deployments = served.filter((d) => !this.malformed.has(`${org}#${d.id}`)).map((d) => ({ ...d }));
+    return { deployments, received: served.length, total: runs.length };
   }
 
   async listOrgDeployments(org: string): Promise<DeploymentSummary[]> {

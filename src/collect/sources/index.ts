@@ -6,6 +6,7 @@
 import type { Family } from "../../families.ts";
 import type { Operation } from "../../pulumi/api.ts";
 import type { Cadence, OrgSource } from "../source.ts";
+import { deploymentRunsSource } from "./deployments.ts";
 import { INVENTORY_SOURCES } from "./org-inventory.ts";
 
 /** A source the stack phase runs. It runs while any of its families is enabled. */
@@ -59,7 +60,7 @@ export const STACK_SOURCES: readonly StackSourceDeclaration[] = [STACK_LIST_SOUR
 export type AnyOrgSource = OrgSource<unknown, unknown>;
 
 /** Every organization source, in the order its calls are queued. */
-export const ORG_SOURCES: readonly AnyOrgSource[] = [...INVENTORY_SOURCES];
+export const ORG_SOURCES: readonly AnyOrgSource[] = [...INVENTORY_SOURCES, deploymentRunsSource];
 
 /** Whether a stack source runs: while any of its families is enabled. */
 export function stackSourceEnabled(source: StackSourceDeclaration, disabled: ReadonlySet<Family>): boolean {

@@ -35,13 +35,23 @@ export const deploymentCountsSource = inventory({
   family: "deployments",
   operations: ["OrgDeploymentsMetadata", "ListOrgDeployments"],
   cadence: "cycle",
-  feeds: ["pulumi_deployment_status"],
+  feeds: [
+    "pulumi_deployment_status",
+    "pulumi_org_deployment_concurrency_limit",
+    "pulumi_org_deployments_paused",
+  ],
   calls: "1 per org (on failure: every page of the deployment list)",
   async read({ api, org }) {
     try {
-      return { deployments: deploymentCountsByStatus(await api.getOrgDeploymentCounts(org)) };
+      const metadata = await api.getOrgDeploymentsMetadata(org);
+      return {
+        deployments: deploymentCountsByStatus(metadata.deploymentCounts),
+        deploymentConcurrency: metadata.concurrency,
+        deploymentsPaused: metadata.paused,
+      };
     } catch (metadataError) {
-      // The metadata endpoint is one call; walking every deployment page is the slower fallback.
+      // The metadata endpoint is one call; walking every deployment page is the slower fallback for the counts
+      // (the concurrency limit and the pause keep their last values).
       try {
         const deployments = await api.listOrgDeployments(org);
         return { deployments: countStatuses(deployments.map((d) => d.status)) };
