@@ -204,4 +204,12 @@ describe("promtool check metrics on the demo's /metrics", () => {
     );
     expect(inherited.sort()).toEqual(INHERITED_NAMES);
   });
+
+  test("the README names each of them where it says why they keep their names", async () => {
+    const readme = await readFile(resolve(ROOT, "README.md"), "utf8");
+    const bullet =
+      /^- \*\*Names kept from the Go exporter\.\*\*[\s\S]*?(?=\n- |\n\n)/m.exec(readme)?.[0] ?? "";
+    const named = [...bullet.matchAll(/`(pulumi_\w+)`/g)].map((m) => m[1]);
+    expect(named.sort()).toEqual(INHERITED_NAMES);
+  });
 });
