@@ -136,4 +136,14 @@ describe("every alert", () => {
       expect(runbook).toContain(`| [${rule.alert}](#${rule.alert.toLowerCase()}) |`);
     }
   });
+
+  test("has the severity and for: the runbook's thresholds table gives it", async () => {
+    const runbook = await readFile(RUNBOOK_FILE, "utf8");
+    const rows = [...runbook.matchAll(/^\| \[(\w+)\]\(#\w+\) \| (\w+) \| .+ \| (\w+) \|$/gm)].map((m) => [
+      m[1],
+      m[2],
+      m[3],
+    ]);
+    expect(rows).toEqual(alerts.map((a) => [a.alert, a.labels.severity, a.for]));
+  });
 });
