@@ -30,6 +30,19 @@ export interface PrometheusMetadata {
   readonly unit: string;
 }
 
+/** A rule as `/api/v1/rules` reports it. */
+export interface PrometheusRule {
+  readonly group: string;
+  readonly name: string;
+  readonly type: "alerting" | "recording";
+  readonly health: "ok" | "err" | "unknown";
+  readonly lastError: string;
+  /** Unix milliseconds of the last evaluation; 0 before the first. */
+  readonly lastEvaluation: number;
+  /** Alerting rules only: inactive, pending or firing. */
+  readonly state?: string;
+}
+
 export interface RunningPrometheus {
   /** Base URL of Prometheus' HTTP API, e.g. `http://127.0.0.1:41234`. */
   readonly url: string;
@@ -38,6 +51,8 @@ export interface RunningPrometheus {
   targets(): Promise<PrometheusTarget[]>;
   /** The TYPE/HELP/UNIT Prometheus recorded for a metric family. */
   metadata(metric: string): Promise<PrometheusMetadata[]>;
+  /** Every rule of the rule files, in file order. */
+  rules(): Promise<PrometheusRule[]>;
   /** Resolves once every target has been scraped successfully after this call (e.g. after changing a value). */
   waitForScrape(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -56,7 +71,15 @@ export interface StartPrometheusOptions {
   waitForTargetsUp?: boolean;
   /** Bound for starting and for the first successful scrapes (default 20 s). */
   timeoutMs?: number;
+  /** Rule files to load (absolute paths); default none. */
+  ruleFiles?: readonly string[];
+  /** Default: the scrape interval. */
+  evaluationIntervalSeconds?: number;
+  /** The job's `metric_relabel_configs`, as Prometheus' YAML would have them; default none. */
+  metricRelabelConfigs?: readonly unknown[];
 }
+
+type Settings = Required<Omit<StartPrometheusOptions, "binary">>;
 
 const POLL_MS = 100;
 const running = new Set<ReturnType<typeof Bun.spawn>>();
@@ -117,17 +140,18 @@ async function until<T>(what: string, timeoutMs: number, attempt: () => Promise<
   }
 }
 
-function configYaml(
-  targets: readonly string[],
-  options: Required<Omit<StartPrometheusOptions, "binary">>,
-): string {
+/** JSON is YAML: lists and objects go in as JSON. */
+function configYaml(targets: readonly string[], options: Settings): string {
   return [
     "global:",
     `  scrape_interval: ${options.scrapeIntervalSeconds}s`,
     `  scrape_timeout: ${options.scrapeIntervalSeconds}s`,
+    `  evaluation_interval: ${options.evaluationIntervalSeconds}s`,
+    `rule_files: ${JSON.stringify(options.ruleFiles)}`,
     "scrape_configs:",
     `  - job_name: ${JSON.stringify(options.jobName)}`,
     `    metrics_path: ${JSON.stringify(options.metricsPath)}`,
+    `    metric_relabel_configs: ${JSON.stringify(options.metricRelabelConfigs)}`,
     "    static_configs:",
     `      - targets: ${JSON.stringify(targets)}`,
     "",
@@ -144,8 +168,12 @@ export async function startPrometheus(
       `${binary} is missing: install Prometheus (apt-get install prometheus; .ci/run installs it) or set PROMETHEUS_BINARY`,
     );
   }
-  const settings: Required<Omit<StartPrometheusOptions, "binary">> = {
-    scrapeIntervalSeconds: options.scrapeIntervalSeconds ?? 1,
+  const scrapeIntervalSeconds = options.scrapeIntervalSeconds ?? 1;
+  const settings: Settings = {
+    scrapeIntervalSeconds,
+    evaluationIntervalSeconds: options.evaluationIntervalSeconds ?? scrapeIntervalSeconds,
+    ruleFiles: options.ruleFiles ?? [],
+    metricRelabelConfigs: options.metricRelabelConfigs ?? [],
     metricsPath: options.metricsPath ?? "/metrics",
     jobName: options.jobName ?? "pulumi-exporter",
     waitForTargetsUp: options.waitForTargetsUp ?? true,
@@ -261,6 +289,23 @@ export async function startPrometheus(
         `${url}/api/v1/metadata?metric=${encodeURIComponent(metric)}`,
       );
       return data[metric] ?? [];
+    },
+    async rules() {
+      const data = await api<{ groups: Array<{ name: string; rules: Array<Record<string, unknown>> }> }>(
+        `${url}/api/v1/rules`,
+      );
+      return data.groups.flatMap((group) =>
+        group.rules.map((r) => ({
+          group: group.name,
+          name: String(r.name),
+          type: r.type as PrometheusRule["type"],
+          health: r.health as PrometheusRule["health"],
+          lastError: String(r.lastError ?? ""),
+          // Go's zero time (0001-01-01) before the first evaluation.
+          lastEvaluation: Math.max(0, Date.parse(String(r.lastEvaluation)) || 0),
+          ...(r.type === "alerting" ? { state: String(r.state) } : {}),
+        })),
+      );
     },
     waitForScrape: (timeoutMs = settings.timeoutMs) => scrapedSince(Date.now(), timeoutMs),
     stop,

@@ -1,0 +1,215 @@
+/**
+ * The alert rules in a real Prometheus that scrapes the compiled binary in demo mode: every rule loads and
+ * evaluates without error on the exporter's real series; the recording rules count what the counters say; the
+ * relabelling the runbook documents opts stacks into PulumiStackNotUpdated. And `promtool check metrics` on the
+ * demo's `/metrics` flags only the names inherited from the Go exporter.
+ */
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parse, stringify } from "yaml";
+import { ALERTS_FILE, ROOT } from "../../scripts/alerts.ts";
+import { METRICS } from "../../src/metrics/catalog.ts";
+import { e2eBinary } from "../support/e2e-binary.ts";
+import { binaryLauncher, type ExporterProcess, spawnExporter } from "../support/e2e-process.ts";
+import {
+  type PrometheusRule,
+  type PrometheusSample,
+  type RunningPrometheus,
+  startPrometheus,
+} from "../support/prometheus.ts";
+import { ruleGroups } from "./support.ts";
+
+setDefaultTimeout(30_000);
+
+const RUNBOOK = resolve(ROOT, "docs/runbook.md");
+
+/** The names `promtool check metrics` flags, each kept for compatibility with the Go exporter (see the README). */
+const INHERITED_NAMES = [
+  "pulumi_org_environment_count",
+  "pulumi_org_governed_resources_total",
+  "pulumi_org_member_count",
+  "pulumi_org_neo_task_count",
+  "pulumi_org_neo_tokens_used_total",
+  "pulumi_org_policy_group_count",
+  "pulumi_org_policy_pack_count",
+  "pulumi_org_policy_total",
+  "pulumi_org_team_count",
+  "pulumi_stack_resource_count",
+];
+
+interface RelabelConfig {
+  source_labels: string[];
+  regex: string;
+  target_label: string;
+  replacement: string;
+}
+
+/** The metric_relabel_configs of the runbook's PulumiStackNotUpdated section: its first YAML block. */
+async function documentedOptIn(): Promise<RelabelConfig[]> {
+  const runbook = await readFile(RUNBOOK, "utf8");
+  const section = runbook.slice(runbook.indexOf("### PulumiStackNotUpdated"));
+  const block = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+  if (block === undefined) throw new Error("docs/runbook.md: no YAML block under ### PulumiStackNotUpdated");
+  return (parse(block) as { metric_relabel_configs: RelabelConfig[] }).metric_relabel_configs;
+}
+
+const DEMO_OPT_IN = "pulumi_stack_last_update_timestamp;org-1;analytics";
+
+let demo: ExporterProcess;
+let demoUrl: string;
+let prometheus: RunningPrometheus;
+let optIn: RelabelConfig[];
+
+beforeAll(async () => {
+  const binary = binaryLauncher(await e2eBinary());
+  demo = spawnExporter(binary, ["demo", "--web.listen-address=127.0.0.1:0", "--pulumi.collect-interval=2s"]);
+  demoUrl = await demo.url(60_000);
+  optIn = await documentedOptIn();
+  prometheus = await startPrometheus([new URL(demoUrl).host], {
+    ruleFiles: [ALERTS_FILE],
+    evaluationIntervalSeconds: 1,
+    // The documented relabelling, for a stack selection of the demo.
+    metricRelabelConfigs: optIn.map((c) => ({ ...c, regex: DEMO_OPT_IN })),
+  });
+  // The update recording rules leave previews out: wait for another kind. The demo finishes its first within a minute.
+  for (let i = 0; i < 180; i++) {
+    if ((await prometheus.query('pulumi_update_total{kind!="preview"}')).length > 0) return;
+    await Bun.sleep(500);
+  }
+  throw new Error("no update other than a preview was counted by the demo within 90 s");
+}, 150_000);
+
+afterAll(async () => {
+  await demo?.stop();
+  await prometheus?.stop();
+});
+
+/** The rules once each has been evaluated at least a second after a fresh scrape (bounded: 20 s). */
+async function evaluatedAfterScrape(server: RunningPrometheus): Promise<PrometheusRule[]> {
+  const since = Date.now();
+  await server.waitForScrape();
+  let rules = await server.rules();
+  for (let i = 0; i < 100 && rules.some((r) => r.lastEvaluation <= since + 1000); i++) {
+    await Bun.sleep(200);
+    rules = await server.rules();
+  }
+  return rules;
+}
+
+/** `group/rule` of every rule in alerts.yaml, sorted (the API lists groups by name). */
+const ruleNames = async () =>
+  ruleGroups(await readFile(ALERTS_FILE, "utf8"))
+    .flatMap((g) => g.rules.map((r) => `${g.name}/${"alert" in r ? r.alert : r.record}`))
+    .sort();
+
+describe("the alert rules in Prometheus, on the demo's series", () => {
+  test("all load, and each evaluates without error", async () => {
+    const since = Date.now();
+    const rules = await evaluatedAfterScrape(prometheus);
+    expect(rules.map((r) => `${r.group}/${r.name}`).sort()).toEqual(await ruleNames());
+    expect(rules.length).toBe(25);
+    expect(rules.filter((r) => r.lastEvaluation <= since + 1000).map((r) => r.name)).toEqual([]);
+    expect(rules.filter((r) => r.health !== "ok" || r.lastError !== "")).toEqual([]);
+  });
+
+  test("a rule that fails on these series is reported with its error, so the check above can fail", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "alert-rules-broken-"));
+    const file = join(dir, "broken.yaml");
+    // Valid PromQL that fails when evaluated: many stacks per org on both sides.
+    const expr = "pulumi_stack_resource_count + on (org) pulumi_stack_resource_count";
+    await writeFile(
+      file,
+      stringify({ groups: [{ name: "broken", rules: [{ record: "broken:sum", expr }] }] }),
+    );
+    const broken = await startPrometheus([new URL(demoUrl).host], { ruleFiles: [file] });
+    try {
+      const rules = await evaluatedAfterScrape(broken);
+      expect(rules.map((r) => [r.name, r.health])).toEqual([["broken:sum", "err"]]);
+      expect(rules[0]?.lastError).toContain("many-to-many matching not allowed");
+    } finally {
+      await broken.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("the update recording rules count what the counters hold (no update is 24 hours old yet)", async () => {
+    const values = (samples: PrometheusSample[]) =>
+      samples.map((s) => `${s.metric.org}/${s.metric.project}/${s.metric.stack} ${s.value}`);
+    for (const result of ["failed", "succeeded"]) {
+      const recorded = await prometheus.query(`pulumi:stack_updates_${result}:24h`);
+      const direct = await prometheus.query(
+        `sum by (org, project, stack) (pulumi_update_total{result="${result}", kind!="preview"})`,
+      );
+      expect(values(recorded)).toEqual(values(direct));
+    }
+    const counted = await prometheus.query(
+      "pulumi:stack_updates_failed:24h or pulumi:stack_updates_succeeded:24h",
+    );
+    expect(counted.length).toBeGreaterThan(0);
+  });
+
+  test("the runbook's relabelling opts exactly the selected stacks into PulumiStackNotUpdated", async () => {
+    expect(optIn).toEqual([
+      {
+        source_labels: ["__name__", "org", "project"],
+        regex: "pulumi_stack_last_update_timestamp;acme;(billing|platform)",
+        target_label: "stale_alert",
+        replacement: "true",
+      },
+    ]);
+    const stacks = (samples: PrometheusSample[]) =>
+      samples.map((s) => `${s.metric.org}/${s.metric.project}/${s.metric.stack} ${s.metric.stale_alert}`);
+    const selected = await prometheus.query(
+      'pulumi_stack_last_update_timestamp{org="org-1", project="analytics"}',
+    );
+    expect(selected.length).toBeGreaterThan(0);
+    expect(stacks(selected).every((s) => s.endsWith(" true"))).toBe(true);
+    const optedIn = await prometheus.query('pulumi_stack_last_update_timestamp{stale_alert="true"}');
+    expect(stacks(optedIn)).toEqual(stacks(selected));
+    // The alert's own selector, below its threshold: the same stacks.
+    const ages = await prometheus.query(
+      'time() - pulumi_stack_last_update_timestamp{stale_alert="true"} > 0',
+    );
+    expect(ages.map((s) => `${s.metric.org}/${s.metric.project}/${s.metric.stack}`)).toEqual(
+      selected.map((s) => `${s.metric.org}/${s.metric.project}/${s.metric.stack}`),
+    );
+  });
+});
+
+describe("promtool check metrics on the demo's /metrics", () => {
+  test("flags only the gauges whose names the Go exporter gave them", async () => {
+    const text = await (await fetch(`${demoUrl}/metrics`)).text();
+    expect(text).toContain("# TYPE pulumi_update_total counter");
+    const result = Bun.spawnSync(["promtool", "check", "metrics"], { stdin: new TextEncoder().encode(text) });
+    const output = `${result.stdout.toString()}${result.stderr.toString()}`;
+    const flagged = output
+      .trim()
+      .split("\n")
+      .map((line) => line.split(" ")[0]);
+    expect(flagged).toEqual(INHERITED_NAMES);
+    // promtool's exit code for lint problems.
+    expect(result.exitCode).toBe(3);
+    for (const line of output.trim().split("\n")) {
+      expect(line).toMatch(
+        /^pulumi_\w+ non-(histogram and non-summary metrics should not have "_count"|counter metrics should not have "_total") suffix$/,
+      );
+    }
+  });
+
+  test("the inherited names are exactly the catalog's gauges ending in _count or _total", () => {
+    const inherited = METRICS.filter((m) => m.kind === "gauge" && /_(count|total)$/.test(m.name)).map(
+      (m) => m.name,
+    );
+    expect(inherited.sort()).toEqual(INHERITED_NAMES);
+  });
+
+  test("the README names each of them where it says why they keep their names", async () => {
+    const readme = await readFile(resolve(ROOT, "README.md"), "utf8");
+    const bullet =
+      /^- \*\*Names kept from the Go exporter\.\*\*[\s\S]*?(?=\n- |\n\n)/m.exec(readme)?.[0] ?? "";
+    const named = [...bullet.matchAll(/`(pulumi_\w+)`/g)].map((m) => m[1]);
+    expect(named.sort()).toEqual(INHERITED_NAMES);
+  });
+});
