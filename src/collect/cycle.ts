@@ -11,7 +11,7 @@ import { systemTimers, waitOn } from "../timers.ts";
 import type { CycleWork } from "./cycle-work.ts";
 import { FailureStreaks } from "./failures.ts";
 import type { UnknownValues } from "./label-values.ts";
-import { type OrgPhaseState, orgPhase } from "./org-phase.ts";
+import { type OrgPhase, type OrgPhaseState, orgPhase } from "./org-phase.ts";
 import type { Semaphore } from "./semaphore.ts";
 import {
   type AnyOrgSource,
@@ -20,7 +20,7 @@ import {
   STACK_LIST_SOURCE,
   stackSourceEnabled,
 } from "./sources/index.ts";
-import { type StackPhaseState, stackPhase } from "./stack-phase.ts";
+import { type StackPhase, type StackPhaseState, stackPhase } from "./stack-phase.ts";
 import type { CollectorState } from "./state.ts";
 import { type UpdateEvent, unknownUpdateValues } from "./updates.ts";
 
@@ -140,20 +140,12 @@ export async function runCycle(
     startedMs,
   });
 
-  // Each org's stack listing and org sources queue before any stack's history, so the org phase is never starved
-  // by a long stack phase.
   const listStacks = stackSourceEnabled(STACK_LIST_SOURCE, disabled);
-  const stackWork: Promise<void>[] = [];
-  const listings: Promise<void>[] = [];
-  const orgWork: Promise<void>[] = [];
-  for (const org of options.organizations) {
-    if (listStacks) {
-      const { listed, done } = stacks.collectOrg(org);
-      listings.push(listed);
-      stackWork.push(done);
-    }
-    orgWork.push(...orgs.collectOrg(org));
-  }
+  const { stackWork, listings, orgWork } = startPhases(
+    options.organizations,
+    listStacks ? stacks : undefined,
+    orgs,
+  );
   const onListed = deps.onListed;
   if (onListed && previous.firstCycleStartedAt === undefined) {
     void Promise.all([...listings, ...orgWork]).then(() => {
@@ -168,16 +160,7 @@ export async function runCycle(
   );
   close();
   deadline.abort();
-  if (timedOut) {
-    logger.warn("collection cycle reached its deadline; unfinished work keeps its previous values", {
-      budget_ms: options.budgetMs,
-    });
-  }
-  logger.debug("collection cycle phases", {
-    stack_phase_ms: phaseMs.stacks,
-    org_phase_ms: phaseMs.orgs,
-    timed_out: timedOut,
-  });
+  logPhases(logger, options.budgetMs, timedOut, phaseMs);
   // With the stack families off, no listing is expected: every org counts as listed.
   const listedOrgs = listStacks ? stacks.listedOrgs : configured;
   failures.endCycle({ organizations: options.organizations, listed: listedOrgs, timedOut });
@@ -206,6 +189,43 @@ export async function runCycle(
 }
 
 const NOTHING_DISABLED: ReadonlySet<Family> = new Set();
+
+/**
+ * Starts every organization's work. Each org's stack listing and org sources queue before any stack's history, so
+ * the org phase is never starved by a long stack phase.
+ */
+function startPhases(organizations: readonly string[], stacks: StackPhase | undefined, orgs: OrgPhase) {
+  const stackWork: Promise<void>[] = [];
+  const listings: Promise<void>[] = [];
+  const orgWork: Promise<void>[] = [];
+  for (const org of organizations) {
+    if (stacks) {
+      const { listed, done } = stacks.collectOrg(org);
+      listings.push(listed);
+      stackWork.push(done);
+    }
+    orgWork.push(...orgs.collectOrg(org));
+  }
+  return { stackWork, listings, orgWork };
+}
+
+function logPhases(
+  logger: Logger,
+  budgetMs: number,
+  timedOut: boolean,
+  phaseMs: { stacks?: number; orgs?: number },
+): void {
+  if (timedOut) {
+    logger.warn("collection cycle reached its deadline; unfinished work keeps its previous values", {
+      budget_ms: budgetMs,
+    });
+  }
+  logger.debug("collection cycle phases", {
+    stack_phase_ms: phaseMs.stacks,
+    org_phase_ms: phaseMs.orgs,
+    timed_out: timedOut,
+  });
+}
 
 /** The shared parts of a cycle's work; `close` ends it: later results and failures are ignored. */
 function cycleWork(deps: CycleDeps, signal: AbortSignal, failures: FailureStreaks, now: () => number) {

@@ -343,6 +343,12 @@ export class SimModel {
     return this.#orgs.get(org)?.deployments.counts();
   }
 
+  /** The deployments metadata's limit and pause, as `OrgDeploymentsMetadata` serves them. */
+  deploymentSettings(org: string): { readonly concurrency: number; readonly paused: boolean } | undefined {
+    const deployments = this.#orgs.get(org)?.deployments;
+    return deployments ? { concurrency: deployments.concurrency, paused: deployments.paused } : undefined;
+  }
+
   members(org: string): OrganizationMember[] {
     return this.#orgs.get(org)?.members ?? [];
   }

@@ -94,6 +94,8 @@ describe.each(PROTOCOLS)("run over %s", (protocol) => {
           `--pulumi.api-url=${sim.url}`,
           `--pulumi.organizations=${ORGS.join(",")}`,
           "--pulumi.collect-interval=500ms",
+          // The organization inventory every cycle too: the test compares it with the simulator's current values.
+          "--pulumi.org-interval=500ms",
           `--otlp.endpoint=${receiver.endpoint}`,
           `--otlp.protocol=${protocol}`,
           "--otlp.insecure",

@@ -61,6 +61,8 @@ function configYaml(simUrl: string, endpoint: string): string {
   api-url: ${simUrl}
   organizations: [${ORGS.join(", ")}]
   collect-interval: 500ms
+  # The inventory every cycle too: the test compares it with the simulator's current values.
+  org-interval: 500ms
 otlp:
   endpoint: ${endpoint}
   insecure: true

@@ -60,6 +60,8 @@ async function setUp(): Promise<{ path: string; args: string[] }> {
       "--pulumi.organizations=org-1",
       `--pulumi.api-url=${sim.url}`,
       "--pulumi.collect-interval=1s",
+      // The organization inventory every cycle too: the test compares it with the simulator's current values.
+      "--pulumi.org-interval=1s",
       "--web.listen-address=127.0.0.1:0",
       "--no-otlp.enabled",
       "--log.format=logfmt",

@@ -29,8 +29,23 @@ const RETRIES = "pulumi_exporter_api_retries_total";
 const DROPPED = "pulumi_exporter_items_dropped_total";
 const ERRORS = "pulumi_exporter_collect_errors_total";
 
-/** Every operation a cycle calls for an organization (the org endpoints and the stack list). */
+/** Every step a cycle takes for an organization (the stack list and each source), by the operation it fails under. */
 const ORG_OPERATIONS = ["ListUserStacks", ...ORG_SOURCES.map((source) => source.operations[0])] as const;
+/**
+ * Every request of an organization's cycle when each fails at once: each step's, and the deployment counts'
+ * fallback to the deployment list, which is also the deployments source's operation.
+ */
+const ORG_REQUESTS = [...ORG_OPERATIONS, "ListOrgDeployments"];
+
+/** `n` for each operation, summed where it repeats: `{ "ListTeams 403": 1, "ListOrgDeployments 403": 2, … }`. */
+function perRequest(operations: readonly string[], suffix: string, n: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const operation of operations) {
+    const key = suffix ? `${operation} ${suffix}` : operation;
+    out[key] = (out[key] ?? 0) + n;
+  }
+  return out;
+}
 
 let rig: Rig | undefined;
 afterEach(async () => {
@@ -225,9 +240,12 @@ describe("Pulumi API faults", () => {
     result = await r.cycle();
     after = await r.actual();
     expect(result.up).toBe(true);
-    expect(changes(before, after, ERRORS)).toEqual(collectErrors({ "OrgDeploymentsMetadata org-1": 1 }));
+    // The deployments source reads the same list, and fails with it.
+    expect(changes(before, after, ERRORS)).toEqual(
+      collectErrors({ "OrgDeploymentsMetadata org-1": 1, "ListOrgDeployments org-1": 1 }),
+    );
     expect(failedRequests(before, after)).toEqual(
-      requests({ "OrgDeploymentsMetadata 503": 5, "ListOrgDeployments 500": 5 }),
+      requests({ "OrgDeploymentsMetadata 503": 5, "ListOrgDeployments 500": 2 * 5 }),
     );
     // org-1 keeps the counts of the cycle before (which the fallback read), not those of the first cycle.
     const current = r.truth.expected();
@@ -243,6 +261,12 @@ describe("Pulumi API faults", () => {
         org: "org-1",
         stack: undefined,
         error: "OrgDeploymentsMetadata: HTTP 503 Service Unavailable after 5 attempts",
+      },
+      {
+        operation: "ListOrgDeployments",
+        org: "org-1",
+        stack: undefined,
+        error: "ListOrgDeployments: HTTP 500 Internal Server Error after 5 attempts (db)",
       },
     ]);
 
@@ -481,13 +505,7 @@ describe("Pulumi API faults", () => {
       expect(result.stats.errors).toBe(ORG_OPERATIONS.length);
       expect(await r.value("pulumi_exporter_up")).toBe(0);
       expect(changes(before, after, RETRIES)).toEqual({});
-      expect(failedRequests(before, after)).toEqual(
-        requests(
-          Object.fromEntries(
-            [...ORG_OPERATIONS, "ListOrgDeployments"].map((operation) => [`${operation} 403`, 1]),
-          ),
-        ),
-      );
+      expect(failedRequests(before, after)).toEqual(requests(perRequest(ORG_REQUESTS, "403", 1)));
       expect(changes(before, after, ERRORS)).toEqual(
         collectErrors(Object.fromEntries(ORG_OPERATIONS.map((operation) => [`${operation} org-2`, 1]))),
       );
@@ -520,12 +538,9 @@ describe("Pulumi API faults", () => {
     expect(result.stats.orgsListed).toBe(0);
     expect(result.stats.errors).toBe(3 * ORG_OPERATIONS.length);
     expect(await r.value("pulumi_exporter_up")).toBe(0);
-    const perOrgRequest = [...ORG_OPERATIONS, "ListOrgDeployments"];
-    expect(failedRequests(before, after)).toEqual(
-      requests(Object.fromEntries(perOrgRequest.map((operation) => [`${operation} 503`, 3 * 5]))),
-    );
+    expect(failedRequests(before, after)).toEqual(requests(perRequest(ORG_REQUESTS, "503", 3 * 5)));
     expect(changes(before, after, RETRIES)).toEqual(
-      perOperation(RETRIES, Object.fromEntries(perOrgRequest.map((operation) => [operation, 3 * 4]))),
+      perOperation(RETRIES, perRequest(ORG_REQUESTS, "", 3 * 4)),
     );
     expect(changes(before, after, ERRORS)).toEqual(
       collectErrors(
@@ -536,7 +551,7 @@ describe("Pulumi API faults", () => {
     );
     // Backoff with equal jitter (random 0.5): 375, 750, 1500, 3000 ms before retries 1-4 of each request.
     expect(r.sleeps.sort((a, b) => a - b)).toEqual(
-      [375, 750, 1500, 3000].flatMap((ms) => Array<number>(3 * perOrgRequest.length).fill(ms)),
+      [375, 750, 1500, 3000].flatMap((ms) => Array<number>(3 * ORG_REQUESTS.length).fill(ms)),
     );
     expect(pick(after, TRUTH_FAMILIES)).toEqual(first);
     expect(await r.value("pulumi_exporter_last_success_timestamp_seconds")).toBe(

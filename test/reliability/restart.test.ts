@@ -100,6 +100,8 @@ function runArgs(s: RunningSimulator, stateFile: string | undefined): string[] {
     "--pulumi.organizations=org-1",
     `--pulumi.api-url=${s.url}`,
     "--pulumi.collect-interval=1s",
+    // The organization inventory every cycle too: the test compares it with the simulator's current values.
+    "--pulumi.org-interval=1s",
     "--pulumi.max-concurrency=2",
     "--web.listen-address=127.0.0.1:0",
     "--no-otlp.enabled",

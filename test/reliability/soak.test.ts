@@ -130,6 +130,8 @@ test(`${SOAK_CYCLES} cycles with faults mixed in: no unhandled rejection, still 
         accessToken: s.token,
         organizations: [...ORGS],
         collectIntervalMs: INTERVAL_MS,
+        // Every source every cycle: the faults on the inventory endpoints must fire, and the truth is current.
+        orgIntervalMs: INTERVAL_MS,
       },
       otlp: { enabled: true, endpoint: b.url, timeoutMs: 2_000 },
     }),

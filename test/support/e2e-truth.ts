@@ -73,6 +73,11 @@ export function expectedGauges(model: SimModel, organizations: readonly string[]
         set("pulumi_deployment_status", { org, status }, counts[field]);
       set("pulumi_deployment_status", { org, status: "other" }, 0);
     }
+    const settings = model.deploymentSettings(org);
+    if (settings) {
+      set("pulumi_org_deployment_concurrency_limit", { org }, settings.concurrency);
+      set("pulumi_org_deployments_paused", { org }, settings.paused ? 1 : 0);
+    }
     set("pulumi_org_member_count", { org }, model.members(org).length);
     set("pulumi_org_team_count", { org }, model.teams(org).length);
     set("pulumi_org_environment_count", { org }, model.environments(org).length);
