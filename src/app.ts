@@ -3,7 +3,7 @@
  * Shared by the `run` and `demo` commands.
  */
 import { applyToRun, checkStartup, type StartupClock, type StartupRetry } from "./check/startup.ts";
-import { Collector } from "./collect/collector.ts";
+import { Collector, type CollectorOptions } from "./collect/collector.ts";
 import { cycleBudgetMs } from "./collect/cycle.ts";
 import { Scheduler } from "./collect/scheduler.ts";
 import type { Snapshot } from "./collect/snapshot.ts";
@@ -12,6 +12,7 @@ import type { Config } from "./config/types.ts";
 import type { Logger } from "./log/logger.ts";
 import { createMetricExporter } from "./metrics/exporters.ts";
 import { resolveOtlpTarget } from "./metrics/otlp-endpoint.ts";
+import type { GaugeReadings } from "./metrics/points.ts";
 import { createMetricsPipeline, type MetricsPipeline } from "./metrics/provider.ts";
 import { cachedSnapshotReadings } from "./metrics/readings.ts";
 import type { ClientHooks, PulumiApi, UserApi } from "./pulumi/api.ts";
@@ -86,39 +87,11 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
   const timers = options.timers ?? systemTimers;
 
   // The metrics pipeline comes first: the client reports its requests to it, and each cycle's result goes to it.
-  let exporter: ReturnType<typeof createMetricExporter> | undefined;
-  if (config.otlp.enabled) {
-    const target = resolveOtlpTarget(config.otlp);
-    for (const note of target.notes) logger.warn(note);
-    exporter = createMetricExporter(config.otlp, { target, userAgent: `pulumi-exporter/${VERSION}` });
-    logger.info("pushing metrics over OTLP", { protocol: config.otlp.protocol, endpoint: target.display });
-  }
   const disabled = config.metrics.disable;
   const readingsOf = cachedSnapshotReadings(undefined, disabled);
   let snapshot: Snapshot | undefined;
-  const metrics = createMetricsPipeline({
-    config,
-    logger,
-    readings: () => (snapshot ? readingsOf(snapshot) : undefined),
-    organizations: config.pulumi.organizations,
-    disabled,
-    ...(exporter ? { exporter } : {}),
-  });
-
-  let api: PulumiApi;
-  let userApi: UserApi | undefined = options.userApi;
-  if (options.api) api = options.api;
-  else {
-    const clientOptions = pulumiClientOptions(
-      config,
-      logger,
-      metrics.instruments.clientHooks,
-      () => accessToken,
-    );
-    api = createPulumiClient(clientOptions);
-    // The start-up check does its own bounded retrying; the client's would stretch the bound.
-    userApi ??= createPulumiClient({ ...clientOptions, retry: { maxRetries: 0 } });
-  }
+  const metrics = metricsPipeline(config, logger, () => (snapshot ? readingsOf(snapshot) : undefined));
+  const { api, userApi } = pulumiClients(options, metrics.instruments.clientHooks, () => accessToken);
 
   const stateStore = config.state.file
     ? new StateStore({
@@ -128,14 +101,7 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
       })
     : undefined;
 
-  const collector: Collector = new Collector({
-    api,
-    logger,
-    organizations: config.pulumi.organizations,
-    maxConcurrency: config.pulumi.maxConcurrency,
-    cycleBudgetMs: cycleBudgetMs(config.pulumi.collectIntervalMs),
-    orgIntervalMs: config.pulumi.orgIntervalMs,
-    disabled,
+  const collector = collectorFor(options, api, timers, {
     onCycle: (result, taken) => {
       snapshot = taken;
       metrics.instruments.recordCycle(result);
@@ -146,8 +112,6 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
       snapshot = taken;
       void metrics.push();
     },
-    now: options.now ?? (() => timers.now()),
-    wait: (ms, signal) => waitOn(timers, ms, signal),
   });
 
   /** Updates counted by this process, for the preview page. */
@@ -175,55 +139,13 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
       organizations: collector.orgStatus(),
     }),
     scrape: () => metrics.scrape(),
-    preview: () => {
-      const snapshot = collector.snapshot;
-      if (!snapshot) return undefined;
-      return {
-        takenAt: snapshot.takenAt,
-        readings: readingsOf(snapshot),
-        summary: {
-          organizations: config.pulumi.organizations.length,
-          stacks: snapshot.state.stacks.size,
-          up: snapshot.exporter.up ? 1 : 0,
-          "updates counted": updatesCounted,
-          deployments: totalDeployments(snapshot.state),
-        },
-      };
-    },
+    preview: () => preview(collector.snapshot, readingsOf, config, updatesCounted),
     previewEnabled: config.web.preview,
     logger,
   });
-  // Locks the state file and reads it (a large one after the server started); throws when it is unsafe to use.
-  stateStore?.open();
-  let server: ReturnType<typeof startServer>;
-  try {
-    server = startServer(app, config.web.listenAddress);
-  } catch (error) {
-    stateStore?.close();
-    throw error;
-  }
-  logger.info("serving HTTP", { address: formatHostPort(server.hostname, server.port) });
-  const fatal = options.onFatal ?? ((e: Error) => logger.error(e.message));
+  const server = serve(app, config, logger, stateStore);
   let stopping = false;
-  if (userApi === undefined && stateStore === undefined) {
-    scheduler.start();
-  } else {
-    // The first cycle waits for the start-up check, and for the restore: a cycle on an empty state would take a
-    // new baseline. Neither blocks the return, so signals are handled while they run.
-    Promise.all([
-      userApi ? startupCheck(options, userApi) : undefined,
-      stateStore ? stateStore.restored : undefined,
-    ]).then(
-      ([, state]) => {
-        if (stopping) return;
-        if (state) collector.restore(state);
-        scheduler.start();
-      },
-      (error: unknown) => {
-        if (!stopping) fatal(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  }
+  startWhenReady(options, { userApi, stateStore, collector, scheduler, stopping: () => stopping });
 
   return {
     url: `http://${formatHostPort(server.hostname, server.port)}`,
@@ -236,17 +158,169 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
     },
     async stop(deadlineMs = 9_000) {
       stopping = true;
-      // The running cycle gets most of the budget, the final export the rest; neither can overrun it.
-      const until = Date.now() + deadlineMs;
-      const finished = await scheduler.stop(Math.floor(deadlineMs * 0.6));
-      if (!finished) logger.warn("abandoned the running collection cycle at shutdown");
-      if (metrics.pushEnabled) {
-        const flushed = await within(metrics.push(), until - Date.now());
-        if (flushed !== true) logger.warn("the final OTLP export did not complete before shutdown");
-      }
-      await within(metrics.shutdown(), until - Date.now());
-      await server.stop(Math.max(0, until - Date.now()));
-      stateStore?.close();
+      await shutdown({ scheduler, metrics, server, stateStore, logger }, deadlineMs);
+    },
+  };
+}
+
+/**
+ * Locks the state file and reads it (a large one after the server started; throws when it is unsafe to use), then
+ * serves HTTP.
+ */
+function serve(
+  app: Parameters<typeof startServer>[0],
+  config: Config,
+  logger: Logger,
+  stateStore: StateStore | undefined,
+): ReturnType<typeof startServer> {
+  stateStore?.open();
+  let server: ReturnType<typeof startServer>;
+  try {
+    server = startServer(app, config.web.listenAddress);
+  } catch (error) {
+    stateStore?.close();
+    throw error;
+  }
+  logger.info("serving HTTP", { address: formatHostPort(server.hostname, server.port) });
+  return server;
+}
+
+/** The running cycle gets most of the budget, the final export the rest; neither can overrun it. */
+async function shutdown(
+  parts: {
+    scheduler: Scheduler;
+    metrics: MetricsPipeline;
+    server: ReturnType<typeof startServer>;
+    stateStore: StateStore | undefined;
+    logger: Logger;
+  },
+  deadlineMs: number,
+): Promise<void> {
+  const { scheduler, metrics, server, stateStore, logger } = parts;
+  const until = Date.now() + deadlineMs;
+  const finished = await scheduler.stop(Math.floor(deadlineMs * 0.6));
+  if (!finished) logger.warn("abandoned the running collection cycle at shutdown");
+  if (metrics.pushEnabled) {
+    const flushed = await within(metrics.push(), until - Date.now());
+    if (flushed !== true) logger.warn("the final OTLP export did not complete before shutdown");
+  }
+  await within(metrics.shutdown(), until - Date.now());
+  await server.stop(Math.max(0, until - Date.now()));
+  stateStore?.close();
+}
+
+/** The collector of the configuration, telling `listeners` what each cycle produced. */
+function collectorFor(
+  options: StartOptions,
+  api: PulumiApi,
+  timers: Timers,
+  listeners: Required<Pick<CollectorOptions, "onCycle" | "onInterim">>,
+): Collector {
+  const { config, logger } = options;
+  return new Collector({
+    api,
+    logger,
+    organizations: config.pulumi.organizations,
+    maxConcurrency: config.pulumi.maxConcurrency,
+    cycleBudgetMs: cycleBudgetMs(config.pulumi.collectIntervalMs),
+    orgIntervalMs: config.pulumi.orgIntervalMs,
+    disabled: config.metrics.disable,
+    ...listeners,
+    now: options.now ?? (() => timers.now()),
+    wait: (ms, signal) => waitOn(timers, ms, signal),
+  });
+}
+
+/** The metrics pipeline, with the OTLP exporter of the configuration when push is on. */
+function metricsPipeline(
+  config: Config,
+  logger: Logger,
+  readings: () => GaugeReadings | undefined,
+): MetricsPipeline {
+  let exporter: ReturnType<typeof createMetricExporter> | undefined;
+  if (config.otlp.enabled) {
+    const target = resolveOtlpTarget(config.otlp);
+    for (const note of target.notes) logger.warn(note);
+    exporter = createMetricExporter(config.otlp, { target, userAgent: `pulumi-exporter/${VERSION}` });
+    logger.info("pushing metrics over OTLP", { protocol: config.otlp.protocol, endpoint: target.display });
+  }
+  return createMetricsPipeline({
+    config,
+    logger,
+    readings,
+    organizations: config.pulumi.organizations,
+    disabled: config.metrics.disable,
+    ...(exporter ? { exporter } : {}),
+  });
+}
+
+/** The collection client and the start-up check's, unless the options bring their own. */
+function pulumiClients(
+  options: StartOptions,
+  hooks: ClientHooks,
+  token: () => string,
+): { api: PulumiApi; userApi: UserApi | undefined } {
+  if (options.api) return { api: options.api, userApi: options.userApi };
+  const clientOptions = pulumiClientOptions(options.config, options.logger, hooks, token);
+  return {
+    api: createPulumiClient(clientOptions),
+    // The start-up check does its own bounded retrying; the client's would stretch the bound.
+    userApi: options.userApi ?? createPulumiClient({ ...clientOptions, retry: { maxRetries: 0 } }),
+  };
+}
+
+/**
+ * Starts the loop: at once, or after the start-up check and the restore of the state file (a cycle on an empty
+ * state would take a new baseline). Neither blocks the caller, so signals are handled while they run.
+ */
+function startWhenReady(
+  options: StartOptions,
+  parts: {
+    userApi: UserApi | undefined;
+    stateStore: StateStore | undefined;
+    collector: Collector;
+    scheduler: Scheduler;
+    stopping: () => boolean;
+  },
+): void {
+  const { userApi, stateStore, collector, scheduler, stopping } = parts;
+  if (userApi === undefined && stateStore === undefined) {
+    scheduler.start();
+    return;
+  }
+  const fatal = options.onFatal ?? ((e: Error) => options.logger.error(e.message));
+  Promise.all([
+    userApi ? startupCheck(options, userApi) : undefined,
+    stateStore ? stateStore.restored : undefined,
+  ]).then(
+    ([, state]) => {
+      if (stopping()) return;
+      if (state) collector.restore(state);
+      scheduler.start();
+    },
+    (error: unknown) => {
+      if (!stopping()) fatal(error instanceof Error ? error : new Error(String(error)));
+    },
+  );
+}
+
+/** The preview page's data: the last finished cycle's gauges and a summary. */
+function preview(
+  snapshot: Snapshot | undefined,
+  readingsOf: (snapshot: Snapshot) => GaugeReadings,
+  config: Config,
+  updatesCounted: number,
+) {
+  if (!snapshot) return undefined;
+  return {
+    takenAt: snapshot.takenAt,
+    readings: readingsOf(snapshot),
+    summary: {
+      organizations: config.pulumi.organizations.length,
+      stacks: snapshot.state.stacks.size,
+      up: snapshot.exporter.up ? 1 : 0,
+      "updates counted": updatesCounted,
+      deployments: totalDeployments(snapshot.state),
     },
   };
 }
