@@ -116,14 +116,15 @@ export function evaluateTargets(summaries: readonly Summary[]): TargetResult[] {
  */
 export const MISSED_NOTES: Readonly<Partial<Record<TargetId, string>>> = {
   calls:
-    "The stack list and the reads of changed stacks are already minimal (one history page per stack whose " +
-    "`lastUpdate` moved). What remains is by design: a stack whose update is still running is read again every " +
-    "cycle until it ends, because nothing in the stack list changes when an update finishes (`lastUpdate` is its " +
-    "start). With 2 % of the stacks starting an update per minute and updates lasting up to 15 minutes, each update " +
-    "costs 4–5 reads: the stack calls above are ~5 × the updates started per tick. The organization endpoints add " +
-    "14 calls per organization where the Go formula counts 10 (members, environments, policy violations and Neo " +
-    "tasks take several pages each). Reaching 1/20 means polling running updates less often than every cycle, a " +
-    "trade of freshness (`pulumi_stack_update_in_progress`, when an update is counted) for calls.",
+    "What is left is by design. The organization sources now cost ~5 calls per organization per cycle (the " +
+    "deployment counts and the deployment list every cycle, the inventory's ~14 once per `--pulumi.org-interval`), " +
+    "against 14 before. The stack list and the reads of changed stacks are minimal (one history page per stack " +
+    "whose `lastUpdate` moved). The rest, about four fifths of the steady calls, is stacks whose update is still " +
+    "running: each is read again every cycle until it ends, because nothing in the stack list changes when an " +
+    "update finishes (`lastUpdate` is its start). With 2 % of the stacks starting an update per tick and updates " +
+    "lasting up to 15 minutes, each update costs 4–5 reads. Reaching 1/20 without webhooks means polling running " +
+    "updates less often than every cycle, a trade of freshness (`pulumi_stack_update_in_progress`, when an update " +
+    "is counted) for calls; with webhooks (the next step) a running update is read when its event arrives.",
   "wall-steady":
     "Close to the bound at 1,000 and 10,000 stacks, where each stack list page's changed stacks are read while " +
     "the next page is still on its way (src/collect/cycle.ts). Missed where the bound is shorter than the longest chain of " +
@@ -299,7 +300,8 @@ function checks(summaries: readonly Summary[]): string[] {
   const disagree = summaries.filter((s) => !s.callsAgree);
   lines.push(
     disagree.length === 0
-      ? "- The simulator's call count equals the `api_calls` the exporter logged in every cycle of every run."
+      ? "- The simulator's call count equals the `api_calls` the exporter logged in every cycle of every run (the " +
+          "first cycle's less the start-up check's `GetCurrentUser`, made before the cycle)."
       : `- The simulator's call count differs from the exporter's \`api_calls\` in: ${disagree.map(label).join(", ")}.`,
   );
   const timedOut = summaries.filter((s) => s.first.timedOut || s.steady.timedOut > 0);

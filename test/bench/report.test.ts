@@ -150,6 +150,19 @@ describe("summarize", () => {
     });
     expect(s.steady.reduction).toBeCloseTo(2_040 / 150, 10);
     expect(s.steady.bySource).toEqual({ "stack-list": 10, "stack-history": 90, teams: 3 });
+    const deployments = summarize({
+      ...row,
+      main: run([
+        firstCycle,
+        cycle(2, { byOperation: { ListOrgDeployments: 3, OrgDeploymentsMetadata: 3, GetCurrentUser: 1 } }),
+      ]),
+    });
+    // The deployments source owns its list; the counts' fallback to it is not where its calls go.
+    expect(deployments.steady.bySource).toEqual({
+      deployments: 3,
+      "deployment-counts": 3,
+      "start-up check": 1,
+    });
     // Per cycle: 800/700, 900/750, 1000/800 → median 1.2.
     expect(s.steady.ratio).toBeCloseTo(1.2, 10);
   });
@@ -181,6 +194,9 @@ describe("summarize", () => {
     // Every cycle logged what the simulator counted; one call more on one side is a disagreement.
     expect(s.callsAgree).toBe(true);
     expect(summarize({ ...row, main: run([firstCycle, cycle(2, { calls: 151 })]) }).callsAgree).toBe(false);
+    // The start-up check's GetCurrentUser comes before the first cycle: the cycle does not count it.
+    const withCheck = cycle(2, { calls: 151, byOperation: { GetCurrentUser: 1, ListUserStacks: 150 } });
+    expect(summarize({ ...row, main: run([firstCycle, withCheck]) }).callsAgree).toBe(true);
     expect(s.warnings).toBe(1);
   });
 
