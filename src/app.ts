@@ -132,11 +132,11 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
     wait: (ms, signal) => waitOn(timers, ms, signal),
   });
 
-  let exporter: ReturnType<typeof createMetricExporter> | undefined;
+  let exporter: Awaited<ReturnType<typeof createMetricExporter>> | undefined;
   if (config.otlp.enabled) {
     const target = resolveOtlpTarget(config.otlp);
     for (const note of target.notes) logger.warn(note);
-    exporter = createMetricExporter(config.otlp, { target, userAgent: `pulumi-exporter/${VERSION}` });
+    exporter = await createMetricExporter(config.otlp, { target, userAgent: `pulumi-exporter/${VERSION}` });
     logger.info("pushing metrics over OTLP", { protocol: config.otlp.protocol, endpoint: target.display });
   }
   const readingsOf = cachedSnapshotReadings();
