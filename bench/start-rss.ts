@@ -27,7 +27,7 @@ export const MODES: Record<string, readonly string[]> = {
   "run-proto": [...RUN, ...OTLP, "--otlp.protocol=http/protobuf"],
   "run-grpc": [...RUN, ...OTLP, "--otlp.protocol=grpc"],
   "run-json": [...RUN, ...OTLP, "--otlp.protocol=http/json"],
-  "run-nopush": RUN,
+  "run-nopush": [...RUN, "--otlp.enabled=false"],
   demo: ["demo", "--web.listen-address=127.0.0.1:0"],
 };
 
