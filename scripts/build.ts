@@ -107,6 +107,14 @@ export function buildDefines(info: BuildInfo): Record<string, string> {
 
 const CREATE_REQUIRE_BINDING =
   /\b(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=\s*(?:[A-Za-z_$][\w$]*\.)?createRequire\(\s*import\.meta\.url\s*\)/g;
+/** rolldown's runtime helper: `var __require = (() => createRequire(import.meta.url))();`, maybe marked pure. */
+const IIFE_CREATE_REQUIRE_BINDING =
+  /\b(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=\s*(?:\/\*[^*]*\*\/\s*)?\(\s*\(\s*\)\s*=>\s*(?:[A-Za-z_$][\w$]*\.)?createRequire\(\s*import\.meta\.url\s*\)\s*\)\(\s*\)/g;
+/**
+ * `import { __require } from "./_virtual/_rolldown/runtime.mjs"`: the helper above, built in rolldown's runtime
+ * module and used by every other module of the package (OpenTelemetry's 0.30x gRPC exporter loads grpc-js so).
+ */
+const ROLLDOWN_RUNTIME_IMPORT = /\bimport\s*\{([^}]*)\}\s*from\s*(["'])[^"'\n]*_rolldown\/runtime\.m?js\2/g;
 const DIRECT_CREATE_REQUIRE_CALL =
   /(?:[A-Za-z_$][\w$]*\.)?createRequire\(\s*import\.meta\.url\s*\)\(\s*(["'])([^"'\n]+)\1\s*\)/g;
 
@@ -118,7 +126,8 @@ const DIRECT_CREATE_REQUIRE_CALL =
  * without default export. Returns undefined when there is nothing to rewrite.
  */
 export function rewriteCreateRequire(source: string): string | undefined {
-  if (!source.includes("createRequire")) return undefined;
+  const bindings = requireBindings(source);
+  if (bindings.length === 0 && !source.includes("createRequire")) return undefined;
   const specifiers = new Map<string, string>();
   const local = (specifier: string) => {
     let name = specifiers.get(specifier);
@@ -131,8 +140,7 @@ export function rewriteCreateRequire(source: string): string | undefined {
   let out = source.replace(DIRECT_CREATE_REQUIRE_CALL, (_call, _quote, specifier: string) =>
     local(specifier),
   );
-  for (const [, binding] of source.matchAll(CREATE_REQUIRE_BINDING)) {
-    if (binding === undefined) continue;
+  for (const binding of bindings) {
     const call = new RegExp(
       `(?<![\\w$.])${binding.replace(/\$/g, "\\$")}\\(\\s*(["'])([^"'\\n]+)\\1\\s*\\)`,
       "g",
@@ -144,6 +152,21 @@ export function rewriteCreateRequire(source: string): string | undefined {
     ([specifier, name]) => `import * as ${name} from ${JSON.stringify(specifier)};`,
   );
   return `${imports.join("\n")}\n${out}`;
+}
+
+/** The names bound to a `require` made by createRequire(import.meta.url), here or in rolldown's runtime module. */
+function requireBindings(source: string): string[] {
+  const names = [
+    ...[...source.matchAll(CREATE_REQUIRE_BINDING)].map((m) => m[1]),
+    ...[...source.matchAll(IIFE_CREATE_REQUIRE_BINDING)].map((m) => m[1]),
+  ];
+  for (const [, list] of source.matchAll(ROLLDOWN_RUNTIME_IMPORT)) {
+    for (const item of (list ?? "").split(",")) {
+      const [imported, local] = item.trim().split(/\s+as\s+/);
+      if (imported === "__require") names.push(local ?? imported);
+    }
+  }
+  return [...new Set(names.filter((name): name is string => name !== undefined))];
 }
 
 /**

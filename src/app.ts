@@ -90,7 +90,7 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
   const disabled = config.metrics.disable;
   const readingsOf = cachedSnapshotReadings(undefined, disabled);
   let snapshot: Snapshot | undefined;
-  const metrics = metricsPipeline(config, logger, () => (snapshot ? readingsOf(snapshot) : undefined));
+  const metrics = await metricsPipeline(config, logger, () => (snapshot ? readingsOf(snapshot) : undefined));
   const { api, userApi } = pulumiClients(options, metrics.instruments.clientHooks, () => accessToken);
 
   const stateStore = config.state.file
@@ -232,16 +232,16 @@ function collectorFor(
 }
 
 /** The metrics pipeline, with the OTLP exporter of the configuration when push is on. */
-function metricsPipeline(
+async function metricsPipeline(
   config: Config,
   logger: Logger,
   readings: () => GaugeReadings | undefined,
-): MetricsPipeline {
-  let exporter: ReturnType<typeof createMetricExporter> | undefined;
+): Promise<MetricsPipeline> {
+  let exporter: Awaited<ReturnType<typeof createMetricExporter>> | undefined;
   if (config.otlp.enabled) {
     const target = resolveOtlpTarget(config.otlp);
     for (const note of target.notes) logger.warn(note);
-    exporter = createMetricExporter(config.otlp, { target, userAgent: `pulumi-exporter/${VERSION}` });
+    exporter = await createMetricExporter(config.otlp, { target, userAgent: `pulumi-exporter/${VERSION}` });
     logger.info("pushing metrics over OTLP", { protocol: config.otlp.protocol, endpoint: target.display });
   }
   return createMetricsPipeline({

@@ -93,7 +93,10 @@ export async function checkOtlp(config: Config): Promise<CheckLine[]> {
   try {
     const target = resolveOtlpTarget(config.otlp);
     display = target.display;
-    const exporter = createMetricExporter(config.otlp, { target, userAgent: `pulumi-exporter/${VERSION}` });
+    const exporter = await createMetricExporter(config.otlp, {
+      target,
+      userAgent: `pulumi-exporter/${VERSION}`,
+    });
     try {
       const result = await exportOnce(exporter);
       return [

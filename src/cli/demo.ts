@@ -4,8 +4,11 @@
  */
 import { startExporter } from "../app.ts";
 import type { Config } from "../config/types.ts";
+import { moduleLoaded } from "../loaded-modules.ts";
 import type { Logger } from "../log/logger.ts";
 import { startSimulator } from "../sim/server.ts";
+
+moduleLoaded("simulator");
 
 /** Short enough to watch numbers move; the simulator advances one tick per cycle. */
 export const DEMO_INTERVAL_MS = 10_000;

@@ -5,11 +5,11 @@ import { formatCheckLine, runChecks } from "../check/command.ts";
 import { formatProblems } from "../config/config-error.ts";
 import { loadConfig } from "../config/load-config.ts";
 import { configSecrets } from "../config/secrets.ts";
+import { loadedModules } from "../loaded-modules.ts";
 import { createLogger, type Logger, scrub } from "../log/logger.ts";
 import { createPulumiClient } from "../pulumi/client.ts";
 import { createReloader, pollEvery } from "../reload.ts";
 import { systemTimers } from "../timers.ts";
-import { startDemo } from "./demo.ts";
 
 /** SIGTERM to exit: Kubernetes waits 30 s by default; we promise 10. */
 const SHUTDOWN_DEADLINE_MS = 10_000;
@@ -106,6 +106,8 @@ async function main(): Promise<number | undefined> {
 
   let running: { stop(): Promise<void> };
   if (command === "demo") {
+    // The simulator is loaded for `demo` only.
+    const { startDemo } = await import("./demo.ts");
     running = await startDemo(config, logger, (line) => process.stdout.write(`${line}\n`));
   } else {
     const exporter: RunningExporter = await startExporter({ config, logger, onFatal: fail });
@@ -128,8 +130,17 @@ async function main(): Promise<number | undefined> {
       },
     };
   }
-  handleSignals(logger, () => running.stop());
+  logLoadedModules(logger);
+  handleSignals(logger, async () => {
+    await running.stop();
+    logLoadedModules(logger);
+  });
   return undefined;
+}
+
+/** Which modules loaded on demand this process evaluated (src/loaded-modules.ts), at debug level. */
+function logLoadedModules(logger: Logger): void {
+  logger.debug("modules loaded on demand", { modules: loadedModules().join(",") || "none" });
 }
 
 /** A runtime error at startup (or one that stops the exporter after it): one line, no stack trace, no secret. */

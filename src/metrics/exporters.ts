@@ -3,22 +3,13 @@
  * only logs failures through its diag logger, which the app does not see).
  */
 import { readFileSync } from "node:fs";
-import * as grpc from "@grpc/grpc-js";
-import { OTLPMetricExporter as GrpcMetricExporter } from "@opentelemetry/exporter-metrics-otlp-grpc";
-import {
-  AggregationTemporalityPreference,
-  OTLPMetricExporter as JsonMetricExporter,
-} from "@opentelemetry/exporter-metrics-otlp-http";
-import { OTLPMetricExporter as ProtoMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
 import type { PushMetricExporter } from "@opentelemetry/sdk-metrics";
-import type { OtlpConfig, Temporality } from "../config/types.ts";
+import type { OtlpConfig } from "../config/types.ts";
 import { exportSucceeded } from "./export-result.ts";
-import { createGrpcTlsCredentials } from "./grpc-credentials.ts";
 import { type OtlpTarget, resolveOtlpTarget } from "./otlp-endpoint.ts";
 import { OtlpEndpointError } from "./otlp-endpoint-error.ts";
+import type { ProtocolExporterOptions } from "./otlp-protocol.ts";
 
-type HttpExporterConfig = NonNullable<ConstructorParameters<typeof ProtoMetricExporter>[0]>;
-type GrpcExporterConfig = NonNullable<ConstructorParameters<typeof GrpcMetricExporter>[0]>;
 type ExportResult = Parameters<Parameters<PushMetricExporter["export"]>[1]>[0];
 
 export interface MetricExporterOptions {
@@ -30,52 +21,35 @@ export interface MetricExporterOptions {
   readFile?: (path: string) => Buffer;
 }
 
-const TEMPORALITY: Record<Temporality, AggregationTemporalityPreference> = {
-  cumulative: AggregationTemporalityPreference.CUMULATIVE,
-  delta: AggregationTemporalityPreference.DELTA,
-  lowmemory: AggregationTemporalityPreference.LOWMEMORY,
-};
-
 /**
- * Creates the OTLP exporter for `config.protocol`. Throws {@link OtlpEndpointError} for an unusable endpoint,
+ * Creates the OTLP exporter for `config.protocol`. Rejects with {@link OtlpEndpointError} for an unusable endpoint,
  * header or CA file.
+ *
+ * Only the configured protocol's module is loaded, on this call: each brings its own OpenTelemetry exporter (the
+ * gRPC one all of grpc-js), megabytes of heap that a process pushing over another protocol, or not at all, never
+ * needs. scripts/build.ts bundles every branch; test/build/lazy-binary.test.ts runs them in the binary.
  */
-export function createMetricExporter(
+export async function createMetricExporter(
   config: OtlpConfig,
   options: MetricExporterOptions = {},
-): PushMetricExporter {
+): Promise<PushMetricExporter> {
   const target = options.target ?? resolveOtlpTarget(config);
   const ca =
     target.caFile === undefined ? undefined : readCa(target.caFile, options.readFile ?? readFileSync);
-  const shared = {
-    url: target.url,
-    timeoutMillis: config.timeoutMs,
-    temporalityPreference: TEMPORALITY[config.temporality],
+  const protocolOptions: ProtocolExporterOptions = {
+    config,
+    target,
+    ...(ca === undefined ? {} : { ca }),
     ...(options.userAgent === undefined ? {} : { userAgent: options.userAgent }),
   };
-
-  if (config.protocol === "grpc") {
-    const metadata = new grpc.Metadata();
-    for (const [key, value] of Object.entries(target.headers)) metadata.set(key, value);
-    const grpcConfig: GrpcExporterConfig = {
-      ...shared,
-      // A host:port without scheme would make the exporter guess TLS; the target says it explicitly.
-      credentials: target.tls ? createGrpcTlsCredentials(ca ?? null) : grpc.credentials.createInsecure(),
-      metadata,
-      compression: config.compression as GrpcExporterConfig["compression"],
-    };
-    return new GrpcMetricExporter(grpcConfig);
+  switch (config.protocol) {
+    case "grpc":
+      return (await import("./otlp-grpc.ts")).createGrpcExporter(protocolOptions);
+    case "http/json":
+      return (await import("./otlp-json.ts")).createJsonExporter(protocolOptions);
+    case "http/protobuf":
+      return (await import("./otlp-proto.ts")).createProtoExporter(protocolOptions);
   }
-
-  const httpConfig: HttpExporterConfig = {
-    ...shared,
-    headers: { ...target.headers },
-    compression: config.compression as HttpExporterConfig["compression"],
-    httpAgentOptions: ca === undefined ? { keepAlive: true } : { keepAlive: true, ca },
-  };
-  return config.protocol === "http/json"
-    ? new JsonMetricExporter(httpConfig)
-    : new ProtoMetricExporter(httpConfig);
 }
 
 function readCa(path: string, readFile: (path: string) => Buffer): Buffer {
@@ -102,6 +76,26 @@ export interface ExportResultHooks {
   onResult(ok: boolean, failure?: ExportFailure): void;
 }
 
+/** gRPC status names by code (grpc-js's `status` enum), so that naming one does not load grpc-js. */
+const GRPC_STATUS: readonly string[] = [
+  "OK",
+  "CANCELLED",
+  "UNKNOWN",
+  "INVALID_ARGUMENT",
+  "DEADLINE_EXCEEDED",
+  "NOT_FOUND",
+  "ALREADY_EXISTS",
+  "PERMISSION_DENIED",
+  "RESOURCE_EXHAUSTED",
+  "FAILED_PRECONDITION",
+  "ABORTED",
+  "OUT_OF_RANGE",
+  "UNIMPLEMENTED",
+  "INTERNAL",
+  "UNAVAILABLE",
+  "DATA_LOSS",
+  "UNAUTHENTICATED",
+];
 const MAX_DETAIL = 512;
 
 /** Wraps an exporter so every export result reaches `hooks.onResult`; results still flow to the SDK unchanged. */
@@ -138,7 +132,7 @@ export function describeExportError(error: Error | undefined): ExportFailure {
   const code = typeof fields.code === "number" ? fields.code : undefined;
   if (typeof fields.details === "string" && code !== undefined) {
     const detail = clip(fields.details);
-    return { message: `gRPC ${grpc.status[code] ?? code}: ${detail}`, code, detail };
+    return { message: `gRPC ${GRPC_STATUS[code] ?? code}: ${detail}`, code, detail };
   }
   if (code !== undefined) {
     const detail =

@@ -12,12 +12,16 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };
 export type Validator<T> = (data: unknown) => T | ArkErrors;
 
 /**
- * Every count, version and token number the exporter reads: a JSON number that is negative, fractional, not
- * finite or beyond Number.MAX_SAFE_INTEGER is no count (seen exported before: -1, 1e+308, 18446744073709552000).
+ * Builds a validator on its first call. arktype compiles a type when it is defined, and a process that never
+ * reads, say, Neo tasks, or has not yet read anything when its HTTP server comes up, need not hold them.
  */
-const count = type("0 <= number.integer <= 9007199254740991");
-/** Unix seconds, at most the last second of the year 9999. */
-const unixSeconds = type("0 <= number.integer <= 253402300799");
+function lazy<T>(build: () => Validator<T>): Validator<T> {
+  let built: Validator<T> | undefined;
+  return (data) => {
+    built ??= build();
+    return built(data);
+  };
+}
 
 /**
  * An organization, project or stack name: one path segment of the requests made with it. "", "." and ".." would
@@ -28,133 +32,197 @@ export function isPathName(name: string): boolean {
   return name !== "" && name !== "." && name !== ".." && !name.includes("/");
 }
 
-const pathName = type("string").narrow(
-  (name, ctx) => isPathName(name) || ctx.mustBe('a name other than "", "." and ".." without "/"'),
+function buildScalars() {
+  return {
+    /**
+     * Every count, version and token number the exporter reads: a JSON number that is negative, fractional, not
+     * finite or beyond Number.MAX_SAFE_INTEGER is no count (seen exported before: -1, 1e+308, 18446744073709552000).
+     */
+    count: type("0 <= number.integer <= 9007199254740991"),
+    /** Unix seconds, at most the last second of the year 9999. */
+    unixSeconds: type("0 <= number.integer <= 253402300799"),
+    /** See {@link isPathName}. */
+    pathName: type("string").narrow(
+      (name, ctx) => isPathName(name) || ctx.mustBe('a name other than "", "." and ".." without "/"'),
+    ),
+  };
+}
+
+let builtScalars: ReturnType<typeof buildScalars> | undefined;
+/** The field types the item validators share, built with the first of them. */
+function scalars(): ReturnType<typeof buildScalars> {
+  builtScalars ??= buildScalars();
+  return builtScalars;
+}
+
+export const stackItem = lazy(() => {
+  const { count, unixSeconds, pathName } = scalars();
+  return type({
+    "id?": "string",
+    orgName: pathName,
+    projectName: pathName,
+    stackName: pathName,
+    "lastUpdate?": unixSeconds,
+    "resourceCount?": count,
+  }).onUndeclaredKey("delete");
+});
+
+export const stackUpdateItem = lazy(() => {
+  const { count, unixSeconds } = scalars();
+  return type({
+    kind: "string",
+    result: "string",
+    startTime: unixSeconds,
+    "endTime?": unixSeconds,
+    version: count,
+    "resourceChanges?": type.Record("string", count),
+  }).onUndeclaredKey("delete");
+});
+
+export const deploymentItem = lazy(() =>
+  type({
+    id: "string",
+    // Any status string: one Pulumi adds later is ignored by the counts, not reported as a malformed item.
+    status: "string",
+    created: "string",
+    modified: "string",
+  }).onUndeclaredKey("delete"),
 );
 
-export const stackItem = type({
-  "id?": "string",
-  orgName: pathName,
-  projectName: pathName,
-  stackName: pathName,
-  "lastUpdate?": unixSeconds,
-  "resourceCount?": count,
-}).onUndeclaredKey("delete");
+/** A deployment's `created`/`modified`: UTC without a zone, like 2026-05-20 11:57:05.650. */
+function dbTime() {
+  return type("string").pipe(
+    (text, ctx) => parseDbTime(text) ?? ctx.error("a UTC time like 2026-05-20 11:57:05.650"),
+  );
+}
 
-export const stackUpdateItem = type({
-  kind: "string",
-  result: "string",
-  startTime: unixSeconds,
-  "endTime?": unixSeconds,
-  version: count,
-  "resourceChanges?": type.Record("string", count),
-}).onUndeclaredKey("delete");
-
-export const deploymentItem = type({
-  id: "string",
-  // Any status string: one Pulumi adds later is ignored by the counts, not reported as a malformed item.
-  status: "string",
-  created: "string",
-  modified: "string",
-}).onUndeclaredKey("delete");
-
-const dbTime = type("string").pipe(
-  (text, ctx) => parseDbTime(text) ?? ctx.error("a UTC time like 2026-05-20 11:57:05.650"),
-);
 /** A job's time: RFC 3339, or absent (Go writes an unset time as null). */
-const jobTime = type("string | null").pipe((text, ctx) =>
-  text === null ? undefined : (parseRfc3339(text) ?? ctx.error("an RFC 3339 time")),
-);
+function jobTime() {
+  return type("string | null").pipe((text, ctx) =>
+    text === null ? undefined : (parseRfc3339(text) ?? ctx.error("an RFC 3339 time")),
+  );
+}
 
-const deploymentJob = type({ "started?": jobTime, "lastUpdated?": jobTime })
-  .onUndeclaredKey("delete")
-  .pipe((job) => ({
-    ...(job.started === undefined ? {} : { startedMs: job.started }),
-    ...(job.lastUpdated === undefined ? {} : { lastUpdatedMs: job.lastUpdated }),
-  }));
+function deploymentJob() {
+  return type({ "started?": jobTime(), "lastUpdated?": jobTime() })
+    .onUndeclaredKey("delete")
+    .pipe((job) => ({
+      ...(job.started === undefined ? {} : { startedMs: job.started }),
+      ...(job.lastUpdated === undefined ? {} : { lastUpdatedMs: job.lastUpdated }),
+    }));
+}
 
 /**
  * A deployment of the incremental read, times parsed (see api.ts `DeploymentRun`). An item without an id or with a
  * time that does not parse is malformed: it could be neither told apart from the others nor placed in time.
  */
-export const deploymentRunItem = type({
-  id: "string > 0",
-  created: dbTime,
-  // Open strings: a status or operation Pulumi adds later is not a malformed item.
-  status: "string",
-  pulumiOperation: "string",
-  "agentPool?": type({ name: "string" }).onUndeclaredKey("delete"),
-  "jobs?": deploymentJob.array(),
-})
-  .onUndeclaredKey("delete")
-  .pipe((d) => ({
-    id: d.id,
-    createdMs: d.created,
-    status: d.status,
-    operation: d.pulumiOperation,
-    ...(d.agentPool === undefined ? {} : { agentPool: d.agentPool.name }),
-    jobs: d.jobs ?? [],
-  }));
+export const deploymentRunItem = lazy(() =>
+  type({
+    id: "string > 0",
+    created: dbTime(),
+    // Open strings: a status or operation Pulumi adds later is not a malformed item.
+    status: "string",
+    pulumiOperation: "string",
+    "agentPool?": type({ name: "string" }).onUndeclaredKey("delete"),
+    "jobs?": deploymentJob().array(),
+  })
+    .onUndeclaredKey("delete")
+    .pipe((d) => ({
+      id: d.id,
+      createdMs: d.created,
+      status: d.status,
+      operation: d.pulumiOperation,
+      ...(d.agentPool === undefined ? {} : { agentPool: d.agentPool.name }),
+      jobs: d.jobs ?? [],
+    })),
+);
 
 /** Members are only counted: any object is kept, whatever its role. */
-export const memberItem = type({
-  "role?": "string",
-}).onUndeclaredKey("delete");
+export const memberItem = lazy(() =>
+  type({
+    "role?": "string",
+  }).onUndeclaredKey("delete"),
+);
 
-export const namedItem = type({ name: "string" }).onUndeclaredKey("delete");
+export const namedItem = lazy(() => type({ name: "string" }).onUndeclaredKey("delete"));
 
-export const violationItem = type({
-  level: "string",
-  // Open strings: a level or kind Pulumi adds later becomes its own series instead of a dropped item.
-  kind: "string",
-}).onUndeclaredKey("delete");
+export const violationItem = lazy(() =>
+  type({
+    level: "string",
+    // Open strings: a level or kind Pulumi adds later becomes its own series instead of a dropped item.
+    kind: "string",
+  }).onUndeclaredKey("delete"),
+);
 
-export const neoTaskItem = type({
-  id: "string",
-  status: "string",
-  createdAt: "string",
-  "tokensUsed?": count,
-}).onUndeclaredKey("delete");
+export const neoTaskItem = lazy(() => {
+  const { count } = scalars();
+  return type({
+    id: "string",
+    status: "string",
+    createdAt: "string",
+    "tokensUsed?": count,
+  }).onUndeclaredKey("delete");
+});
 
-export const deploymentCounts = type({
-  accepted: count,
-  failed: count,
-  notStarted: count,
-  running: count,
-  skipped: count,
-  succeeded: count,
-  total: count,
-}).onUndeclaredKey("delete");
+function deploymentCountsType() {
+  const { count } = scalars();
+  return type({
+    accepted: count,
+    failed: count,
+    notStarted: count,
+    running: count,
+    skipped: count,
+    succeeded: count,
+    total: count,
+  }).onUndeclaredKey("delete");
+}
 
-export const deploymentsMetadata = type({
-  concurrency: count,
-  paused: "boolean",
-  deploymentCounts,
-}).onUndeclaredKey("delete");
+export const deploymentCounts = lazy(deploymentCountsType);
 
-export const policyResultsMetadata = type({
-  policyTotalCount: count,
-  policyWithIssuesCount: count,
-  resourcesTotalCount: count,
-  resourcesWithIssuesCount: count,
-}).onUndeclaredKey("delete");
+export const deploymentsMetadata = lazy(() => {
+  const { count } = scalars();
+  return type({
+    concurrency: count,
+    paused: "boolean",
+    deploymentCounts: deploymentCountsType(),
+  }).onUndeclaredKey("delete");
+});
 
-export const neoTokenBudget = type({
-  baseAllowanceTokens: count,
-  effectiveAllowanceTokens: count,
-  consumedTokens: count,
-  exhausted: "boolean",
-  "windowEnd?": unixSeconds,
-  "windowKind?": "string",
-}).onUndeclaredKey("delete");
+export const policyResultsMetadata = lazy(() => {
+  const { count } = scalars();
+  return type({
+    policyTotalCount: count,
+    policyWithIssuesCount: count,
+    resourcesTotalCount: count,
+    resourcesWithIssuesCount: count,
+  }).onUndeclaredKey("delete");
+});
+
+export const neoTokenBudget = lazy(() => {
+  const { count, unixSeconds } = scalars();
+  return type({
+    baseAllowanceTokens: count,
+    effectiveAllowanceTokens: count,
+    consumedTokens: count,
+    exhausted: "boolean",
+    "windowEnd?": unixSeconds,
+    "windowKind?": "string",
+  }).onUndeclaredKey("delete");
+});
 
 /** GetCurrentUser: the login, and the organizations the token is a member of (by their URL name, `githubLogin`). */
-export const currentUser = type({
-  githubLogin: "string",
-  organizations: type({ githubLogin: pathName }).onUndeclaredKey("delete").array(),
-}).onUndeclaredKey("delete");
+export const currentUser = lazy(() => {
+  const { pathName } = scalars();
+  return type({
+    githubLogin: "string",
+    organizations: type({ githubLogin: pathName }).onUndeclaredKey("delete").array(),
+  }).onUndeclaredKey("delete");
+});
 
-export const resourceCount = type({ resourceCount: count }).onUndeclaredKey("delete");
+export const resourceCount = lazy(() => {
+  const { count } = scalars();
+  return type({ resourceCount: count }).onUndeclaredKey("delete");
+});
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -252,7 +320,7 @@ export function readOptionalCount(
   if (typeof value !== "number") {
     return { ok: false, reason: `${field} must be a number (was ${describeKind(value)})` };
   }
-  if (count(value) instanceof ArkErrors) {
+  if (scalars().count(value) instanceof ArkErrors) {
     return { ok: false, reason: `${field} must be a non-negative integer (was ${value})` };
   }
   return { ok: true, value };

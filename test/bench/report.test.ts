@@ -217,12 +217,28 @@ describe("targets", () => {
       ["calls", "missed"],
       ["wall-first", "met"],
       ["wall-steady", "met"],
+      ["rss-start", "missed"],
       ["rss-steady", "not measured"],
       ["rss-peak", "not measured"],
       ["first-export", "missed"],
       ["scrape", "not measured"],
     ]);
     expect(targets[0]?.measured).toBe("1,000/c10: 150 vs 2,040 (1/13.6)");
+  });
+
+  test("RSS at start: every row against 60 MiB", () => {
+    const lean = (stacks: number, startBytes: number) => at(stacks, { rss: { ...base.rss, startBytes } });
+    const [met] = evaluateTargets([lean(100, 60 * MiB), lean(10_000, 59.6 * MiB)]).filter(
+      (t) => t.id === "rss-start",
+    );
+    expect(met).toEqual({
+      id: "rss-start",
+      target: "RSS ≤ 60 MiB when the HTTP server is up (`run`, http/protobuf)",
+      measured: "100/c10: 60 MiB; 10,000/c10: 60 MiB",
+      status: "met",
+    });
+    const [missed] = evaluateTargets([lean(100, 61 * MiB)]).filter((t) => t.id === "rss-start");
+    expect(missed?.status).toBe("missed");
   });
 
   test("10,000 stacks: RSS and scrape limits", () => {

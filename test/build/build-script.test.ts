@@ -135,6 +135,33 @@ describe("rewriteCreateRequire", () => {
     );
   });
 
+  test("follows the require that a rolldown runtime module builds with createRequire and exports", () => {
+    // @opentelemetry/otlp-grpc-exporter-base 0.30x: dist/_virtual/_rolldown/runtime.mjs builds `__require`, the
+    // transport imports it and loads grpc-js through it.
+    const transport = [
+      'import { __require, __toCommonJS } from "./_virtual/_rolldown/runtime.mjs";',
+      'function createInsecureCredentials() { const { credentials } = __require("@grpc/grpc-js"); return credentials; }',
+    ].join("\n");
+    expect(rewriteCreateRequire(transport)).toBe(
+      [
+        'import * as __static_require_0 from "@grpc/grpc-js";',
+        'import { __require, __toCommonJS } from "./_virtual/_rolldown/runtime.mjs";',
+        "function createInsecureCredentials() { const { credentials } = (__static_require_0.default ?? __static_require_0); return credentials; }",
+      ].join("\n"),
+    );
+    const runtime = [
+      'import { createRequire } from "node:module";',
+      "var __require = /* #__PURE__ */ (() => createRequire(import.meta.url))();",
+      'const local = __require("./x.cjs");',
+    ].join("\n");
+    expect(rewriteCreateRequire(runtime)?.split("\n").at(-1)).toBe(
+      "const local = (__static_require_0.default ?? __static_require_0);",
+    );
+    expect(
+      rewriteCreateRequire('import { __require } from "./elsewhere.mjs"; __require("x");'),
+    ).toBeUndefined();
+  });
+
   test("leaves other code alone", () => {
     expect(rewriteCreateRequire('const grpc = require("@grpc/grpc-js");')).toBeUndefined();
     expect(rewriteCreateRequire("const r = createRequire(__filename); r('x');")).toBeUndefined();

@@ -35,7 +35,7 @@ afterEach(async () => {
 /** Exports the sample once through an instrumented exporter and returns every reported outcome. */
 async function exportOnce(config: OtlpConfig): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
-  const exporter = instrumentExporter(createMetricExporter(config), {
+  const exporter = instrumentExporter(await createMetricExporter(config), {
     onResult: (ok, failure) => outcomes.push({ ok, failure }),
   });
   run = startSample(exporter);
@@ -157,7 +157,7 @@ describe("instrumentExporter over gRPC", () => {
     const outcomes: Outcome[] = [];
     run = startSample(
       instrumentExporter(
-        createMetricExporter(testOtlpConfig({ endpoint: grpcReceiver.url, protocol: "grpc" })),
+        await createMetricExporter(testOtlpConfig({ endpoint: grpcReceiver.url, protocol: "grpc" })),
         {
           onResult: (ok, failure) => outcomes.push({ ok, failure }),
         },
@@ -186,17 +186,17 @@ describe("instrumentExporter over gRPC", () => {
 });
 
 describe("createMetricExporter", () => {
-  test("an unreadable CA file is a clear error", () => {
+  test("an unreadable CA file is a clear error", async () => {
     const run = () =>
       createMetricExporter(
         testOtlpConfig({ endpoint: "https://127.0.0.1:4318", certificateFile: "/nonexistent/ca.pem" }),
       );
-    expect(run).toThrow(OtlpEndpointError);
-    expect(run).toThrow("cannot read the OTLP certificateFile /nonexistent/ca.pem: ENOENT");
+    expect(run()).rejects.toThrow(OtlpEndpointError);
+    expect(run()).rejects.toThrow("cannot read the OTLP certificateFile /nonexistent/ca.pem: ENOENT");
   });
 
-  test("a bad endpoint is a clear error", () => {
-    expect(() => createMetricExporter(testOtlpConfig({ endpoint: "" }))).toThrow("OTLP endpoint is empty");
+  test("a bad endpoint is a clear error", async () => {
+    expect(createMetricExporter(testOtlpConfig({ endpoint: "" }))).rejects.toThrow("OTLP endpoint is empty");
   });
 });
 

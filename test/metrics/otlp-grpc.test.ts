@@ -26,7 +26,7 @@ describe("grpc", () => {
   test("exports every instrument kind with metadata", async () => {
     receiver = await startOtlpGrpcReceiver();
     run = startSample(
-      createMetricExporter(
+      await createMetricExporter(
         testOtlpConfig({
           endpoint: receiver.address,
           insecure: true,
@@ -68,7 +68,9 @@ describe("grpc", () => {
   test("an http:// URL endpoint means plaintext even without insecure", async () => {
     receiver = await startOtlpGrpcReceiver();
     run = startSample(
-      createMetricExporter(testOtlpConfig({ endpoint: receiver.url, insecure: false, protocol: "grpc" })),
+      await createMetricExporter(
+        testOtlpConfig({ endpoint: receiver.url, insecure: false, protocol: "grpc" }),
+      ),
     );
     run.instruments.recordFirst();
     await run.flush();
@@ -83,7 +85,7 @@ describe("grpc", () => {
     for (const compression of ["none", "gzip"] as const) {
       const proxy = await startByteCountingProxy(receiver.port);
       const sample = startSample(
-        createMetricExporter(
+        await createMetricExporter(
           testOtlpConfig({ endpoint: `http://127.0.0.1:${proxy.port}`, protocol: "grpc", compression }),
         ),
       );
@@ -105,7 +107,7 @@ describe("grpc", () => {
   test("delta temporality sends only what changed", async () => {
     receiver = await startOtlpGrpcReceiver();
     run = startSample(
-      createMetricExporter(
+      await createMetricExporter(
         testOtlpConfig({ endpoint: receiver.url, protocol: "grpc", temporality: "delta" }),
       ),
     );
@@ -124,7 +126,7 @@ describe("grpc", () => {
     certificate = createTestCertificate();
     receiver = await startOtlpGrpcReceiver({ tls: certificate });
     run = startSample(
-      createMetricExporter(
+      await createMetricExporter(
         testOtlpConfig({
           endpoint: `localhost:${receiver.port}`,
           insecure: false,

@@ -28,7 +28,7 @@ describe.each(formats)("$protocol", ({ protocol, format, contentType }) => {
   test("exports every instrument kind as recorded", async () => {
     receiver = startOtlpHttpReceiver({ format });
     run = startSample(
-      createMetricExporter(
+      await createMetricExporter(
         testOtlpConfig({
           endpoint: receiver.url,
           protocol,
@@ -95,7 +95,7 @@ describe.each(formats)("$protocol", ({ protocol, format, contentType }) => {
   test("gzip compression arrives compressed and decodes to the same points", async () => {
     receiver = startOtlpHttpReceiver({ format });
     run = startSample(
-      createMetricExporter(testOtlpConfig({ endpoint: receiver.url, protocol, compression: "gzip" })),
+      await createMetricExporter(testOtlpConfig({ endpoint: receiver.url, protocol, compression: "gzip" })),
     );
     run.instruments.recordFirst();
     await run.flush();
@@ -113,7 +113,7 @@ describe.each(formats)("$protocol", ({ protocol, format, contentType }) => {
 
   test("cumulative temporality carries totals across exports", async () => {
     receiver = startOtlpHttpReceiver({ format });
-    run = startSample(createMetricExporter(testOtlpConfig({ endpoint: receiver.url, protocol })));
+    run = startSample(await createMetricExporter(testOtlpConfig({ endpoint: receiver.url, protocol })));
     run.instruments.recordFirst();
     await run.flush();
     run.instruments.recordSecond();
@@ -135,7 +135,7 @@ describe.each(formats)("$protocol", ({ protocol, format, contentType }) => {
   test("delta temporality sends only what changed since the last export", async () => {
     receiver = startOtlpHttpReceiver({ format });
     run = startSample(
-      createMetricExporter(testOtlpConfig({ endpoint: receiver.url, protocol, temporality: "delta" })),
+      await createMetricExporter(testOtlpConfig({ endpoint: receiver.url, protocol, temporality: "delta" })),
     );
     run.instruments.recordFirst();
     await run.flush();
@@ -163,7 +163,7 @@ describe.each(formats)("$protocol", ({ protocol, format, contentType }) => {
 describe("HTTP paths", () => {
   test("a base endpoint with a path gets /v1/metrics appended", async () => {
     receiver = startOtlpHttpReceiver({ format: "protobuf", path: "/otlp/v1/metrics" });
-    run = startSample(createMetricExporter(testOtlpConfig({ endpoint: `${receiver.url}/otlp/` })));
+    run = startSample(await createMetricExporter(testOtlpConfig({ endpoint: `${receiver.url}/otlp/` })));
     run.instruments.recordFirst();
     await run.flush();
     const [received] = await receiver.waitForExports(1);
@@ -173,7 +173,7 @@ describe("HTTP paths", () => {
   test("a seed-style host:port endpoint with insecure uses plain HTTP", async () => {
     receiver = startOtlpHttpReceiver({ format: "protobuf" });
     run = startSample(
-      createMetricExporter(testOtlpConfig({ endpoint: `127.0.0.1:${receiver.port}`, insecure: true })),
+      await createMetricExporter(testOtlpConfig({ endpoint: `127.0.0.1:${receiver.port}`, insecure: true })),
     );
     run.instruments.recordFirst();
     await run.flush();
@@ -184,7 +184,9 @@ describe("HTTP paths", () => {
   test("urlPath replaces the path (Prometheus OTLP receiver)", async () => {
     receiver = startOtlpHttpReceiver({ format: "protobuf", path: "/api/v1/otlp/v1/metrics" });
     run = startSample(
-      createMetricExporter(testOtlpConfig({ endpoint: receiver.url, urlPath: "api/v1/otlp/v1/metrics" })),
+      await createMetricExporter(
+        testOtlpConfig({ endpoint: receiver.url, urlPath: "api/v1/otlp/v1/metrics" }),
+      ),
     );
     run.instruments.recordFirst();
     await run.flush();
@@ -196,7 +198,7 @@ describe("HTTP paths", () => {
   test("metricsEndpoint is used as is", async () => {
     receiver = startOtlpHttpReceiver({ format: "json", path: "/ingest/metrics" });
     run = startSample(
-      createMetricExporter(
+      await createMetricExporter(
         testOtlpConfig({
           endpoint: "127.0.0.1:1",
           metricsEndpoint: `${receiver.url}/ingest/metrics`,
@@ -223,7 +225,7 @@ describe("HTTPS", () => {
     receiver = startOtlpHttpReceiver({ format, tls: certificate });
     expect(receiver.url).toStartWith("https://");
     run = startSample(
-      createMetricExporter(
+      await createMetricExporter(
         testOtlpConfig({
           endpoint: `127.0.0.1:${receiver.port}`,
           insecure: false,

@@ -36,18 +36,18 @@ function finished(stack: string, version: number, result = "succeeded"): UpdateE
   };
 }
 
-function start(
+async function start(
   temporality: Temporality,
   readings: () => GaugeReadings | undefined = () => undefined,
   timeoutMs = 2000,
-): { receiver: OtlpHttpReceiver; pipeline: MetricsPipeline } {
+): Promise<{ receiver: OtlpHttpReceiver; pipeline: MetricsPipeline }> {
   receiver = startOtlpHttpReceiver({ format: "protobuf" });
   const config = testOtlpConfig({ endpoint: receiver.url, temporality, timeoutMs });
   pipeline = createMetricsPipeline({
     config: { otlp: config, resource: { serviceName: "pulumi-exporter", attributes: {} } },
     readings,
     logger: silentLogger,
-    exporter: createMetricExporter(config),
+    exporter: await createMetricExporter(config),
   });
   return { receiver, pipeline };
 }
@@ -56,7 +56,7 @@ const liveStacks = (...stacks: string[]) => new Set(stacks.map((s) => `acme/web/
 
 describe("the update series through the whole pipeline", () => {
   test("delta over OTLP sends each export's increments while /metrics keeps the running totals", async () => {
-    const { receiver, pipeline } = start("delta");
+    const { receiver, pipeline } = await start("delta");
     pipeline.instruments.recordUpdates([
       finished("prod", 1),
       finished("prod", 2),
@@ -93,7 +93,7 @@ describe("the update series through the whole pipeline", () => {
   });
 
   test("cumulative over OTLP: a deleted stack's series leave the export and /metrics together", async () => {
-    const { receiver, pipeline } = start("cumulative");
+    const { receiver, pipeline } = await start("cumulative");
     pipeline.instruments.recordUpdates([finished("prod", 1), finished("dev", 1), finished("dev", 2)]);
     expect(await pipeline.push()).toBe(true);
     pipeline.instruments.retainStacks(liveStacks("prod"));
@@ -129,7 +129,7 @@ describe("the update series through the whole pipeline", () => {
       ],
     ]);
     // A generous export timeout: encoding 20,000 series takes a while on a busy machine.
-    const { receiver, pipeline } = start("cumulative", () => readings, 20_000);
+    const { receiver, pipeline } = await start("cumulative", () => readings, 20_000);
     pipeline.instruments.recordUpdates(stackNames.map((stack) => finished(stack, 1)));
     expect(await pipeline.push()).toBe(true);
 

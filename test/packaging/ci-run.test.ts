@@ -1,5 +1,5 @@
 /**
- * `.ci/run` on a machine without Prometheus, with every command it runs replaced by a stub that logs its call: the
+ * `.ci/run` on a machine without Prometheus, Chromium, qemu-user or the arm64 C library, with every command it runs replaced by a stub that logs its call: the
  * Debian package's service is kept from starting by a policy-rc.d that exits 101 during the install only, any
  * previous policy is put back, and no process is killed by name.
  */
@@ -47,6 +47,7 @@ beforeEach(() => {
   // scripts/actionlint.sh runs through `bash` from PATH.
   stub("bash", "exit 0");
   stub("pkill", "exit 0");
+  stub("dpkg", "exit 0");
   stub("killall", "exit 0");
   // What a package's maintainer script does before it starts a service: ask the policy.
   stub(
@@ -67,7 +68,7 @@ afterEach(() => {
 function run(env: Record<string, string> = {}) {
   const result = Bun.spawnSync(["/bin/bash", join(ROOT, ".ci", "run")], {
     cwd: dir,
-    env: { PATH: bin, CALLS: calls, CI_POLICY_RC: policy, ...env },
+    env: { PATH: bin, CALLS: calls, CI_POLICY_RC: policy, CI_ARM64_LIBC: arm64Libc(), ...env },
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -79,9 +80,16 @@ function run(env: Record<string, string> = {}) {
   };
 }
 
+/** Where the script looks for the arm64 C library: absent here, so it is installed. */
+function arm64Libc(): string {
+  return join(dir, "no-arm64", "libc.so.6");
+}
+
+const PACKAGES = "prometheus chromium qemu-user libc6:arm64";
 const INSTALL_CALLS = [
+  "dpkg --add-architecture arm64",
   "apt-get update -qq",
-  "apt-get install -y -qq --no-install-recommends prometheus chromium",
+  `apt-get install -y -qq --no-install-recommends ${PACKAGES}`,
   "policy-rc.d says 101",
 ];
 
@@ -91,7 +99,10 @@ describe(".ci/run installing Prometheus", () => {
     expect(code).toBe(0);
     expect(stdout.trimEnd().split("\n").at(-1)).toBe("3 passed, 0 failed");
     expect(
-      calls.filter((c) => c.startsWith("apt-get") || c.startsWith("policy") || c.startsWith("no ")),
+      calls.filter(
+        (c) =>
+          c.startsWith("dpkg") || c.startsWith("apt-get") || c.startsWith("policy") || c.startsWith("no "),
+      ),
     ).toEqual(INSTALL_CALLS);
     expect(calls.filter((c) => c.startsWith("pkill") || c.startsWith("killall"))).toEqual([]);
     expect(existsSync(policy)).toBe(false);
@@ -113,7 +124,7 @@ describe(".ci/run installing Prometheus", () => {
     chmodSync(policy, 0o755);
     const { code, stdout, stderr, calls } = run({ INSTALL_EXIT: "100" });
     expect(code).toBe(1);
-    expect(stderr).toBe("installing prometheus chromium failed\n");
+    expect(stderr).toBe(`installing ${PACKAGES} failed\n`);
     expect(stdout.trimEnd().split("\n").at(-1)).toBe("0 passed, 1 failed");
     expect(calls.filter((c) => c.startsWith("npm run"))).toEqual([]);
     expect(readFileSync(policy, "utf8")).toBe("#!/bin/sh\nexit 0\n");
@@ -139,11 +150,15 @@ describe("npm run test:fresh", () => {
         "/bin/bash",
         join(ROOT, "scripts", "install-test-deps.sh"),
       ],
-      { env: { PATH: bin, CALLS: calls, CI_POLICY_RC: policy }, stdout: "pipe", stderr: "pipe" },
+      {
+        env: { PATH: bin, CALLS: calls, CI_POLICY_RC: policy, CI_ARM64_LIBC: arm64Libc() },
+        stdout: "pipe",
+        stderr: "pipe",
+      },
     );
     expect(result.exitCode).toBe(1);
     expect(result.stderr.toString()).toBe(
-      "installing prometheus chromium needs root: run as root (or with sudo), or install them with apt-get\n",
+      `installing ${PACKAGES} needs root: run as root (or with sudo), or install them with apt-get\n`,
     );
     expect(existsSync(calls)).toBe(false);
   });

@@ -193,9 +193,20 @@ describe("Deployment", () => {
 
   test("requests and limits CPU and memory", () => {
     expect(container().resources).toEqual({
-      requests: { cpu: "50m", memory: "64Mi" },
-      limits: { cpu: "500m", memory: "256Mi" },
+      requests: { cpu: "50m", memory: "128Mi" },
+      limits: { cpu: "500m", memory: "288Mi" },
     });
+  });
+
+  test("memory: request at least the measured steady RSS, limit at least 1.25 × the peak, at 10,000 stacks", async () => {
+    const measured = tenThousandStacksRss(await readFile(resolve(DIR, "../../docs/benchmarks.md"), "utf8"));
+    expect(measured.length).toBe(2);
+    const { requests, limits } = container().resources;
+    const mi = (quantity: string | undefined) => Number(/^(\d+)Mi$/.exec(quantity ?? "")?.[1]);
+    for (const { steady, peak } of measured) {
+      expect(mi(requests.memory)).toBeGreaterThanOrEqual(steady);
+      expect(mi(limits.memory)).toBeGreaterThanOrEqual(peak * 1.25);
+    }
   });
 });
 
@@ -223,3 +234,14 @@ describe("Service and ServiceMonitor", () => {
     expect(servicePorts).toContain(spec.endpoints[0]?.port ?? "");
   });
 });
+
+/** RSS steady and peak (MiB) of each 10,000-stack row of the benchmark's "Memory and CPU" table. */
+function tenThousandStacksRss(benchmarks: string): { steady: number; peak: number }[] {
+  const section = benchmarks.slice(benchmarks.indexOf("### Memory and CPU"));
+  return [...section.matchAll(/^\| 10,000 \| \d+ \| \d+ MiB \| (\d+) MiB \| \d+ MiB \| (\d+) MiB \|/gm)].map(
+    (m) => ({
+      steady: Number(m[1]),
+      peak: Number(m[2]),
+    }),
+  );
+}

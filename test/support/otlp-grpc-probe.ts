@@ -16,7 +16,7 @@ if (endpoint === undefined) {
 
 const outcomes: { ok: boolean; failure: ExportFailure | undefined }[] = [];
 const exporter = instrumentExporter(
-  createMetricExporter({
+  await createMetricExporter({
     enabled: true,
     endpoint,
     metricsEndpoint: undefined,

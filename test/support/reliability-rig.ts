@@ -106,7 +106,7 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
         config: { otlp: options.otlp, resource: { serviceName: "pulumi-exporter", attributes: {} } },
         readings,
         logger,
-        exporter: createMetricExporter(options.otlp),
+        exporter: await createMetricExporter(options.otlp),
       })
     : undefined;
   const instruments = pipeline ? fanOut(metrics.instruments, pipeline.instruments) : metrics.instruments;
