@@ -40,6 +40,13 @@ export function runKey(source: Pick<OrgSource, "name">, org: string): string {
   return `${source.name}|${org}`;
 }
 
+/**
+ * How early a source on the organization cadence may run, as a share of its interval: cycles start on timers that
+ * may fire a few milliseconds early, and an inventory due "every 5 minutes" at a 60 s interval must not slip to
+ * every 6 (nor one due every cycle to every other cycle).
+ */
+export const ORG_INTERVAL_SLACK = 0.05;
+
 /** Whether a source runs this cycle for `org`: every cycle, or once its organization interval has passed. */
 export function sourceDue(
   source: Pick<OrgSource, "cadence">,
@@ -48,7 +55,7 @@ export function sourceDue(
   orgIntervalMs: number,
 ): boolean {
   if (source.cadence === "cycle" || lastRunMs === undefined) return true;
-  return startedMs - lastRunMs >= orgIntervalMs;
+  return startedMs - lastRunMs >= orgIntervalMs * (1 - ORG_INTERVAL_SLACK);
 }
 
 export function orgPhase(work: CycleWork, state: OrgPhaseState, options: OrgPhaseOptions): OrgPhase {

@@ -102,8 +102,9 @@ describe("compiled binary: what each configuration loads", () => {
         runArgs([`--otlp.endpoint=${receiver.endpoint}`, `--otlp.protocol=${protocol}`, "--otlp.insecure"]),
         { env: { PULUMI_ACCESS_TOKEN: TOKEN } },
       );
-      await receiver.waitForExports(1, 20_000);
-      const first = receiver.received[0]?.body as ExportRequest;
+      // The first cycle exports early (stack lists and organization sources in), then after the cycle.
+      await receiver.waitForExports(2, 20_000);
+      const first = receiver.received[1]?.body as ExportRequest;
       expect(points(first, "pulumi_stack_resource_count")).toHaveLength(5);
       expect(points(first, "pulumi_exporter_up")).toMatchObject([{ kind: "int", value: 1 }]);
       const module = EXPORTER_MODULE[protocol];

@@ -58,8 +58,14 @@ describe("the source registry", () => {
   test("a source on the organization cadence is due when never run, or once the interval has passed", () => {
     const org = { cadence: "org" } as const;
     expect(sourceDue(org, undefined, 1_000, 300_000)).toBe(true);
-    expect(sourceDue(org, 1_000, 300_999, 300_000)).toBe(false);
-    expect(sourceDue(org, 1_000, 301_000, 300_000)).toBe(true);
+    // 5 % early is on time (timers may fire a little early): 285 s of a 300 s interval.
+    expect(sourceDue(org, 1_000, 285_999, 300_000)).toBe(false);
+    expect(sourceDue(org, 1_000, 286_000, 300_000)).toBe(true);
+    // An interval equal to the collect interval: a cycle that starts 2 ms early still reads it.
+    expect(sourceDue(org, 0, 998, 1_000)).toBe(true);
+    // At 5 minutes over 60 s cycles: the fifth cycle after, never the fourth.
+    expect(sourceDue(org, 0, 240_000, 300_000)).toBe(false);
+    expect(sourceDue(org, 0, 299_990, 300_000)).toBe(true);
     expect(sourceDue({ cadence: "cycle" }, 1_000, 1_001, 300_000)).toBe(true);
   });
 });
