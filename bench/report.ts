@@ -163,12 +163,14 @@ export const MISSED_NOTES: Readonly<Partial<Record<TargetId, string>>> = {
     "collections (`Bun.gc(true)` after every cycle, or `BUN_OPTIONS=--smol`) moved the peak by under 10 % in " +
     "profiling.",
   "first-export":
-    "By design the first export follows the first cycle (src/app.ts pushes after each cycle, so the first push " +
-    "carries data), and the first cycle reads every stack's history once: at least ceil(calls ÷ concurrency) × 50 " +
-    "ms. The export itself follows the cycle's end closely (see the table: collect, encode, send). ≤ 2 s holds where " +
-    "that bound is under ~1.7 s: a few hundred stacks at concurrency 10, up to ~1,000 at 30. Exporting the " +
-    "exporter's own metrics before the first cycle would meet the figure without carrying any Pulumi data; not " +
-    "done.",
+    "By design the first export no longer waits for the first cycle: it goes out as soon as every stack " +
+    "list and organization source is in (src/collect/cycle.ts `onListed`; resource counts, organization " +
+    "gauges and the exporter's own metrics), while the histories are still read, and again when the cycle" +
+    " ends. Before that lever the first export came 18\u201353 s after the start at 10,000 stacks. What " +
+    "remains is the stack list itself: 100 pages of 100 stacks per 10,000, each asked for with the " +
+    "previous page's continuation token, so they follow one another (~100 \u00d7 25\u201350 ms with the simulator's" +
+    " latency), plus the start-up check. No concurrency shortens that chain; a page size the API does not" +
+    " offer would.",
   scrape:
     "A scrape is the SDK's collect of the exporter's own instruments, the catalog series (gauges and update " +
     "series straight from the collector's snapshot, src/metrics/catalog-series.ts), `renderPrometheus` " +

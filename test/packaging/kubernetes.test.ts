@@ -193,7 +193,7 @@ describe("Deployment", () => {
 
   test("requests and limits CPU and memory", () => {
     expect(container().resources).toEqual({
-      requests: { cpu: "50m", memory: "128Mi" },
+      requests: { cpu: "50m", memory: "144Mi" },
       limits: { cpu: "500m", memory: "288Mi" },
     });
   });
