@@ -9,6 +9,9 @@ import { type Logger, scrub, silentLogger } from "../log/logger.ts";
 import { systemTimers, type Timers, timeoutSignal } from "../timers.ts";
 import { VERSION } from "../version.ts";
 import type {
+  AccessTokenItem,
+  AgentItem,
+  AgentPoolItem,
   ClientHooks,
   Environment,
   Member,
@@ -32,6 +35,9 @@ import type { paths } from "./schema.gen.ts";
 import { timeSlicer } from "./time-slice.ts";
 import type { DeploymentSummary, StackSummary } from "./types.ts";
 import {
+  accessTokenItem,
+  agentItem,
+  agentPoolItem,
   type Checked,
   currentUser,
   deploymentCounts,
@@ -42,6 +48,7 @@ import {
   namedItem,
   neoTaskItem,
   neoTokenBudget,
+  orgMetadata,
   parseJson,
   policyResultsMetadata,
   readOptionalCount,
@@ -49,6 +56,7 @@ import {
   resourceCount,
   stackItem,
   stackUpdateItem,
+  userTokenInfo,
   type Validator,
   validateValue,
   violationItem,
@@ -785,6 +793,59 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi & Us
       if (reply.status === 404) return null;
       const body = must(operation, reply.status, parseJson(decodeBody(reply.body)));
       return must(operation, reply.status, validateValue(body, neoTokenBudget));
+    },
+
+    listAgentPools: (org): Promise<AgentPoolItem[]> =>
+      listOnce(
+        "ListOrgAgentPool",
+        "agentPools",
+        agentPoolItem,
+        get("/api/orgs/{orgName}/agent-pools", { path: { orgName: org } }),
+      ),
+
+    getAgentPoolAgents: async (org, poolId): Promise<AgentItem[] | null> => {
+      const operation = "GetAgentPool";
+      const call = get("/api/orgs/{orgName}/agent-pools/{poolId}", { path: { orgName: org, poolId } });
+      const reply = await send(operation, call, [404]);
+      if (reply.status === 404) return null;
+      const page = must(
+        operation,
+        reply.status,
+        await readListPage(reply.body, "agents", agentItem, timeSlicer()),
+      );
+      reportDropped(operation, { count: page.droppedAfter.length, reason: page.firstReason });
+      return page.valid;
+    },
+
+    getOrgMetadata: (org) =>
+      fetchObject(
+        "GetOrganizationMetadata",
+        get("/api/orgs/{orgName}/metadata", { path: { orgName: org } }),
+        orgMetadata,
+      ),
+
+    listOrgTokens: (org): Promise<AccessTokenItem[]> =>
+      listOnce(
+        "ListOrgTokens",
+        "tokens",
+        accessTokenItem,
+        get("/api/orgs/{orgName}/tokens", { path: { orgName: org } }),
+      ),
+
+    listPersonalTokens: (): Promise<AccessTokenItem[]> =>
+      listOnce("ListPersonalTokens", "tokens", accessTokenItem, get("/api/user/tokens", {})),
+
+    listTeamTokens: (org, team): Promise<AccessTokenItem[]> =>
+      listOnce(
+        "ListTeamTokens",
+        "tokens",
+        accessTokenItem,
+        get("/api/orgs/{orgName}/teams/{teamName}/tokens", { path: { orgName: org, teamName: team } }),
+      ),
+
+    getTokenInfo: async () => {
+      const info = (await fetchObject("GetCurrentUser", get("/api/user", {}), userTokenInfo)).tokenInfo;
+      return info && { name: info.name, organization: info.organization ?? "", team: info.team ?? "" };
     },
   };
 }

@@ -109,6 +109,33 @@ export const currentUser = type({
   organizations: type({ githubLogin: pathName }).onUndeclaredKey("delete").array(),
 }).onUndeclaredKey("delete");
 
+export const agentPoolItem = type({
+  id: pathName,
+  name: "string",
+  status: "string",
+  lastSeen: unixSeconds,
+}).onUndeclaredKey("delete");
+
+export const agentItem = type({ status: "string" }).onUndeclaredKey("delete");
+
+export const orgMetadata = type({
+  stackCount: count,
+  "maxStacks?": count,
+  "maxMembers?": count,
+  "subscriptionPeriodEnd?": "string",
+  "product?": "string",
+  "subscriptionStatus?": "string",
+}).onUndeclaredKey("delete");
+
+export const accessTokenItem = type({ name: "string", expires: unixSeconds }).onUndeclaredKey("delete");
+
+/** GetCurrentUser's `tokenInfo` alone; absent for personal tokens. */
+export const userTokenInfo = type({
+  "tokenInfo?": type({ name: "string", "organization?": "string", "team?": "string" }).onUndeclaredKey(
+    "delete",
+  ),
+}).onUndeclaredKey("delete");
+
 export const resourceCount = type({ resourceCount: count }).onUndeclaredKey("delete");
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
