@@ -40,7 +40,7 @@ export function runKey(source: Pick<OrgSource, "name">, org: string): string {
   return `${source.name}|${org}`;
 }
 
-/** Whether a source runs this cycle for `org`: every cycle, or once its organization interval has passed. */
+/** Whether a source runs this cycle for `org`: every cycle, or once its interval (organization or own) has passed. */
 export function sourceDue(
   source: Pick<OrgSource, "cadence">,
   lastRunMs: number | undefined,
@@ -48,7 +48,8 @@ export function sourceDue(
   orgIntervalMs: number,
 ): boolean {
   if (source.cadence === "cycle" || lastRunMs === undefined) return true;
-  return startedMs - lastRunMs >= orgIntervalMs;
+  const intervalMs = source.cadence === "org" ? orgIntervalMs : source.cadence.everyMs;
+  return startedMs - lastRunMs >= intervalMs;
 }
 
 export function orgPhase(work: CycleWork, state: OrgPhaseState, options: OrgPhaseOptions): OrgPhase {
@@ -90,7 +91,8 @@ export function orgPhase(work: CycleWork, state: OrgPhaseState, options: OrgPhas
         events.set(source.name, [...(events.get(source.name) ?? []), ...output.events]);
       }
       if (output.unknown) unknown.push(...output.unknown);
-      work.succeeded(org, operation);
+      if (output.failure === undefined) work.succeeded(org, operation);
+      else work.fail(operation, org, {}, output.failure);
     } catch (error) {
       work.fail(operation, org, {}, error);
     }

@@ -35,7 +35,7 @@ describe("the organization cadence", () => {
   test("inventory is read once per org interval, deployment counts and stacks every cycle; values stay", async () => {
     const { api, collector, cycle } = setup({ orgIntervalMs: 5 * MINUTE });
     const first = await cycle(0);
-    expect(first.result.stats.apiCalls).toBe(12);
+    expect(first.result.stats.apiCalls).toBe(16);
     expect(first.calls).toEqual({
       ListUserStacks: 1,
       GetStackUpdates: 1,
@@ -49,17 +49,24 @@ describe("the organization cadence", () => {
       GetPolicyResultsMetadata: 1,
       ListTasks: 1,
       GetOrgNeoTokenBudget: 1,
+      ListOrgAgentPool: 1,
+      GetOrganizationMetadata: 1,
+      ListOrgTokens: 1,
+      GetCurrentUser: 1,
     });
     api.orgs.set("acme", fakeOrg({ members: 9, teams: 2 }));
     const second = await cycle(MINUTE);
-    expect(second.calls).toEqual({ ListUserStacks: 1, OrgDeploymentsMetadata: 1 });
-    expect(second.result.stats.apiCalls).toBe(2);
+    expect(second.calls).toEqual({ ListUserStacks: 1, OrgDeploymentsMetadata: 1, ListOrgAgentPool: 1 });
+    expect(second.result.stats.apiCalls).toBe(3);
     const readings = snapshotReadings(collector.snapshot ?? expect.unreachable());
     expect(readings.get("orgMemberCount")).toEqual([{ attributes: { org: "acme" }, value: 7 }]);
     // 4 minutes later: 5 minutes since the first read, so the inventory is due again.
     const due = await cycle(4 * MINUTE);
     expect(due.calls.ListOrganizationMembers).toBe(1);
-    expect(due.result.stats.apiCalls).toBe(11);
+    // The plan is on the organization cadence too; the tokens are hourly.
+    expect(due.calls.GetOrganizationMetadata).toBe(1);
+    expect(due.calls.ListOrgTokens).toBeUndefined();
+    expect(due.result.stats.apiCalls).toBe(13);
     const fresh = snapshotReadings(collector.snapshot ?? expect.unreachable());
     expect(fresh.get("orgMemberCount")).toEqual([{ attributes: { org: "acme" }, value: 9 }]);
   });
@@ -71,13 +78,19 @@ describe("the organization cadence", () => {
     expect(first.result.errors).toEqual([{ operation: "ListTeams", org: "acme" }]);
     api.failing.delete("ListTeams");
     const second = await cycle(MINUTE);
-    expect(second.calls).toEqual({ ListUserStacks: 1, OrgDeploymentsMetadata: 1, ListTeams: 1 });
+    expect(second.calls).toEqual({
+      ListUserStacks: 1,
+      OrgDeploymentsMetadata: 1,
+      ListOrgAgentPool: 1,
+      ListTeams: 1,
+    });
   });
 });
 
 describe("--metrics.disable", () => {
   test("disabled families make no API calls and export no series", async () => {
-    const { collector, cycle } = setup({ disabled: ["policy", "neo", "esc", "deployments"] });
+    const off: Family[] = ["policy", "neo", "esc", "deployments", "agent-pools", "plan", "tokens"];
+    const { collector, cycle } = setup({ disabled: off });
     const first = await cycle(0);
     expect(first.calls).toEqual({
       ListUserStacks: 1,
@@ -85,7 +98,7 @@ describe("--metrics.disable", () => {
       ListOrganizationMembers: 1,
       ListTeams: 1,
     });
-    const disabled = new Set<Family>(["policy", "neo", "esc", "deployments"]);
+    const disabled = new Set<Family>(off);
     const readings = snapshotReadings(collector.snapshot ?? expect.unreachable(), disabled);
     expect([...readings.keys()]).toEqual([
       "stackResourceCount",

@@ -231,7 +231,9 @@ describe("the per-cycle line", () => {
       'level=warn msg="collection step failed, keeping previous values" operation=ListTasks org=acme error="ListTasks: HTTP 503 Service Unavailable" since=2026-12-01T12:00:00.000Z',
       'level=info msg="collection cycle finished" … errors=2 timed_out=false api_calls=11',
     ]);
-    expect(await cycle()).toEqual(['level=info msg="collection cycle finished" … errors=2 timed_out=false api_calls=11']);
+    expect(await cycle()).toEqual([
+      'level=info msg="collection cycle finished" … errors=2 timed_out=false api_calls=11',
+    ]);
     api.failing.delete("ListTasks");
     expect(await cycle()).toEqual([
       'level=info msg="collection step recovered" operation=ListTasks org=acme failures=2 since=2026-12-01T12:00:00.000Z error="ListTasks: HTTP 503 Service Unavailable"',

@@ -51,6 +51,9 @@ describe("the source registry", () => {
       "policy-results": "org",
       "neo-tasks": "org",
       "neo-budget": "org",
+      "agent-pools": "cycle",
+      plan: "org",
+      tokens: { everyMs: 3_600_000 },
     });
   });
 
@@ -60,5 +63,12 @@ describe("the source registry", () => {
     expect(sourceDue(org, 1_000, 300_999, 300_000)).toBe(false);
     expect(sourceDue(org, 1_000, 301_000, 300_000)).toBe(true);
     expect(sourceDue({ cadence: "cycle" }, 1_000, 1_001, 300_000)).toBe(true);
+  });
+
+  test("a source with its own interval is due once that interval has passed, whatever the org interval", () => {
+    const hourly = { cadence: { everyMs: 3_600_000 } } as const;
+    expect(sourceDue(hourly, undefined, 1_000, 300_000)).toBe(true);
+    expect(sourceDue(hourly, 1_000, 3_600_999, 300_000)).toBe(false);
+    expect(sourceDue(hourly, 1_000, 3_601_000, 300_000)).toBe(true);
   });
 });

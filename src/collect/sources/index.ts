@@ -6,7 +6,10 @@
 import type { Family } from "../../families.ts";
 import type { Operation } from "../../pulumi/api.ts";
 import type { Cadence, OrgSource } from "../source.ts";
+import { agentPoolsSource } from "./agent-pools.ts";
 import { INVENTORY_SOURCES } from "./org-inventory.ts";
+import { planSource } from "./plan.ts";
+import { tokensSource } from "./tokens.ts";
 
 /** A source the stack phase runs. It runs while any of its families is enabled. */
 export interface StackSourceDeclaration {
@@ -54,7 +57,12 @@ export const STACK_SOURCES: readonly StackSourceDeclaration[] = [STACK_LIST_SOUR
 export type AnyOrgSource = OrgSource<unknown, unknown>;
 
 /** Every organization source, in the order its calls are queued. */
-export const ORG_SOURCES: readonly AnyOrgSource[] = [...INVENTORY_SOURCES];
+export const ORG_SOURCES: readonly AnyOrgSource[] = [
+  ...INVENTORY_SOURCES,
+  agentPoolsSource,
+  planSource,
+  tokensSource,
+];
 
 /** Whether a stack source runs: while any of its families is enabled. */
 export function stackSourceEnabled(source: StackSourceDeclaration, disabled: ReadonlySet<Family>): boolean {
