@@ -91,8 +91,8 @@ export function orgPhase(work: CycleWork, state: OrgPhaseState, options: OrgPhas
         events.set(source.name, [...(events.get(source.name) ?? []), ...output.events]);
       }
       if (output.unknown) unknown.push(...output.unknown);
-      if (output.failure === undefined) work.succeeded(org, operation);
-      else work.fail(operation, org, {}, output.failure);
+      if (output.failure !== undefined) work.fail(operation, org, {}, output.failure);
+      else if (!output.idle) work.succeeded(org, operation);
     } catch (error) {
       work.fail(operation, org, {}, error);
     }

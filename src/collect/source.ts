@@ -43,6 +43,11 @@ export interface OrgSourceOutput<S, E> {
    * a family the source switched off for the organization, whose off state must be kept.
    */
   readonly failure?: unknown;
+  /**
+   * The run made no call (its family is off for the organization): neither a success nor a failure, so a failure
+   * streak it started ends silently instead of being logged as recovered.
+   */
+  readonly idle?: true;
 }
 
 /**

@@ -79,7 +79,7 @@ export const tokensSource: OrgSource<TokensState, never> = {
   feeds: ["pulumi_org_access_tokens", "pulumi_exporter_access_token_expiry_timestamp_seconds"],
   async run({ api, org, previous, now }) {
     if (previous && "offUntilMs" in previous && now.getTime() < previous.offUntilMs)
-      return { state: previous };
+      return { state: previous, idle: true };
     let tokens: AccessTokenItem[];
     try {
       tokens = await api.listOrgTokens(org);
