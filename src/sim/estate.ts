@@ -189,6 +189,16 @@ export function organizationMetadata(
   };
 }
 
+/** The name of the organization token the simulated exporter authenticates with (first organization's). */
+export const SIM_TOKEN_NAME = "sim-exporter";
+/** Its expiry: 60 days after the scenario's start. */
+export const SIM_TOKEN_DAYS = 60;
+
+/** GetCurrentUser's `tokenInfo`: the simulator's token is an organization token of the first organization. */
+export function simTokenInfo(model: SimModel): Schemas["TokenInfo"] {
+  return { name: SIM_TOKEN_NAME, organization: model.orgNames()[0] ?? "", team: "" };
+}
+
 /**
  * The organization's tokens, with expiries fixed from the scenario's start: as the clock passes them, one token
  * after another becomes expired (one never expires).
@@ -196,7 +206,10 @@ export function organizationMetadata(
 export function orgTokens(model: SimModel, org: string): Schemas["ListAccessTokensResponse"] {
   const start = model.options.startTime;
   const expiries = [0, start + 3600, start + 5 * DAY, start + 20 * DAY, start + 90 * DAY];
-  return { tokens: expiries.map((expires, i) => token(model, `${org}-ci-${i + 1}`, expires)) };
+  const tokens = expiries.map((expires, i) => token(model, `${org}-ci-${i + 1}`, expires));
+  if (org === simTokenInfo(model).organization)
+    tokens.push(token(model, SIM_TOKEN_NAME, start + SIM_TOKEN_DAYS * DAY));
+  return { tokens };
 }
 
 export function teamTokens(model: SimModel, org: string, team: string): Schemas["ListAccessTokensResponse"] {

@@ -9,6 +9,7 @@ import {
   organizationMetadata,
   orgTokens,
   personalTokens,
+  simTokenInfo,
   teamTokens,
 } from "./estate.ts";
 import type { OrgState, SimModel } from "./model.ts";
@@ -140,6 +141,7 @@ const getCurrentUser: Handler = (model) => ({
   isOrgManaged: false,
   isManagedByMultiOrg: false,
   organizations: model.orgNames().map((name) => ({ name, githubLogin: name, avatarUrl: "", role: "admin" })),
+  tokenInfo: simTokenInfo(model),
 });
 
 export const HANDLERS: Record<Operation, Handler> = {
