@@ -3,7 +3,18 @@
  * own self-metrics, which cannot be switched off), and each source feeds one. A disabled family makes no API calls
  * and exports no series.
  */
-export const FAMILIES = ["stacks", "updates", "deployments", "org", "policy", "esc", "neo"] as const;
+export const FAMILIES = [
+  "stacks",
+  "updates",
+  "deployments",
+  "org",
+  "policy",
+  "esc",
+  "neo",
+  "agent-pools",
+  "plan",
+  "tokens",
+] as const;
 
 export type Family = (typeof FAMILIES)[number];
 

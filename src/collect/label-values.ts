@@ -109,6 +109,39 @@ export type DeploymentStatusLabel = (typeof DEPLOYMENT_STATUS.values)[number];
 export type DeploymentOperationLabel = (typeof DEPLOYMENT_OPERATION.values)[number];
 
 /** How many values of one API field were not among the known ones, in what one read returned. */
+/** The spec's `OrganizationMetadata.product`. */
+export const PLAN_PRODUCT = labelValues(
+  everyValueOf<NonNullable<Schemas["OrganizationMetadata"]["product"]>>()([
+    "team-per-stack",
+    "community",
+    "individual",
+    "team-starter",
+    "team-pro",
+    "enterprise",
+    "team-growth",
+    "enterprise-growth",
+    "business-critical",
+  ]),
+);
+/** `subscriptionStatus` is a plain string in the spec: Stripe's subscription statuses. */
+export const SUBSCRIPTION_STATUS = labelValues([
+  "active",
+  "trialing",
+  "past_due",
+  "canceled",
+  "unpaid",
+  "incomplete",
+  "incomplete_expired",
+  "paused",
+] as const);
+/** An agent's status (`DeploymentAgentStatus`): both reported, 0 included; another is counted as neither. */
+export const AGENT_STATUSES = everyValueOf<Schemas["DeploymentAgentMetadata"]["status"]>()([
+  "online",
+  "offline",
+]);
+/** The expiry buckets of `pulumi_org_access_tokens`. */
+export const TOKEN_EXPIRY = ["never", "expired", "within_7d", "within_30d", "later"] as const;
+
 export interface UnknownValues {
   readonly operation: Operation;
   /** The API field, as the spec names it. */
@@ -125,4 +158,6 @@ export const UNKNOWN_VALUE_FIELDS: readonly Omit<UnknownValues, "count">[] = [
   { operation: "ListOrgDeployments", field: "pulumiOperation" },
   { operation: "GetStackUpdates", field: "kind" },
   { operation: "GetStackUpdates", field: "resourceChanges" },
+  { operation: "GetOrganizationMetadata", field: "product" },
+  { operation: "GetOrganizationMetadata", field: "subscriptionStatus" },
 ];

@@ -47,7 +47,7 @@ export function runKey(source: Pick<OrgSource, "name">, org: string): string {
  */
 export const ORG_INTERVAL_SLACK = 0.05;
 
-/** Whether a source runs this cycle for `org`: every cycle, or once its organization interval has passed. */
+/** Whether a source runs this cycle for `org`: every cycle, or once its interval (organization or own) has passed. */
 export function sourceDue(
   source: Pick<OrgSource, "cadence">,
   lastRunMs: number | undefined,
@@ -55,7 +55,8 @@ export function sourceDue(
   orgIntervalMs: number,
 ): boolean {
   if (source.cadence === "cycle" || lastRunMs === undefined) return true;
-  return startedMs - lastRunMs >= orgIntervalMs * (1 - ORG_INTERVAL_SLACK);
+  const intervalMs = source.cadence === "org" ? orgIntervalMs : source.cadence.everyMs;
+  return startedMs - lastRunMs >= intervalMs * (1 - ORG_INTERVAL_SLACK);
 }
 
 export function orgPhase(work: CycleWork, state: OrgPhaseState, options: OrgPhaseOptions): OrgPhase {
@@ -97,7 +98,8 @@ export function orgPhase(work: CycleWork, state: OrgPhaseState, options: OrgPhas
         events.set(source.name, [...(events.get(source.name) ?? []), ...output.events]);
       }
       if (output.unknown) unknown.push(...output.unknown);
-      work.succeeded(org, operation);
+      if (output.failure !== undefined) work.fail(operation, org, {}, output.failure);
+      else if (!output.idle) work.succeeded(org, operation);
     } catch (error) {
       work.fail(operation, org, {}, error);
     }

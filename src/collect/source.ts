@@ -12,9 +12,10 @@ import type { DropTally } from "./state-check.ts";
 
 /**
  * How often a source is read: `cycle` every collection cycle, `org` at most once per `--pulumi.org-interval`
- * (organization inventory that changes rarely; its series are exported every cycle with the last values).
+ * (organization inventory that changes rarely; its series are exported every cycle with the last values),
+ * `everyMs` at most once per that many milliseconds whatever the flags (data that needs no fresher reads).
  */
-export type Cadence = "cycle" | "org";
+export type Cadence = "cycle" | "org" | { readonly everyMs: number };
 
 /** What an organization source is given for one organization in one cycle. */
 export interface OrgSourceInput<S> {
@@ -37,6 +38,16 @@ export interface OrgSourceOutput<S, E> {
   readonly events?: readonly E[];
   /** API values outside the spec's lists, reported as `other`. */
   readonly unknown?: readonly UnknownValues[];
+  /**
+   * An error reported (counted, and logged when its failure streak starts) although the run produced its state:
+   * a family the source switched off for the organization, whose off state must be kept.
+   */
+  readonly failure?: unknown;
+  /**
+   * The run made no call (its family is off for the organization): neither a success nor a failure, so a failure
+   * streak it started ends silently instead of being logged as recovered.
+   */
+  readonly idle?: true;
 }
 
 /**

@@ -30,6 +30,30 @@ export type PolicyGroupItem = Pick<PolicyGroup, "name">;
 export type PolicyPackItem = Pick<PolicyPack, "name">;
 export type Violation = { level: string; kind: string };
 export type NeoTaskItem = Pick<NeoTask, "id" | "createdAt" | "tokensUsed"> & { status: string };
+/** An agent pool as listed: `status` and `lastSeen` are the pool's aggregate (open string: a new status is not "online"). */
+export type AgentPoolItem = { id: string; name: string; status: string; lastSeen: number };
+/** An agent of a pool (GetAgentPool). */
+export type AgentItem = { status: string };
+/** The organization's plan and counts (GetOrganizationMetadata); optional fields are absent when unset. */
+export interface OrgMetadata {
+  stackCount: number;
+  maxStacks?: number;
+  maxMembers?: number;
+  /** RFC 3339. */
+  subscriptionPeriodEnd?: string;
+  product?: string;
+  subscriptionStatus?: string;
+}
+/** An access token: `expires` is Unix seconds, 0 when it never expires. */
+export type AccessTokenItem = { name: string; expires: number };
+/** Which machine token the exporter uses (GetCurrentUser's `tokenInfo`); Pulumi sends none for personal tokens. */
+export interface TokenInfo {
+  name: string;
+  /** "" when the token is not an organization's. */
+  organization: string;
+  /** "" when the token is not a team's. */
+  team: string;
+}
 
 /** One job of a deployment run: its times as Unix milliseconds, parsed from the API's RFC 3339 strings. */
 export interface DeploymentRunJob {
@@ -128,6 +152,15 @@ export interface PulumiApi {
   listNeoTasks(org: string): Promise<NeoTaskItem[]>;
   /** `null` when the organization has no Neo token budget (HTTP 404). */
   getNeoTokenBudget(org: string): Promise<NeoTokenBudget | null>;
+  listAgentPools(org: string): Promise<AgentPoolItem[]>;
+  /** The pool's agents; `null` when the pool is gone (HTTP 404). */
+  getAgentPoolAgents(org: string, poolId: string): Promise<AgentItem[] | null>;
+  getOrgMetadata(org: string): Promise<OrgMetadata>;
+  listOrgTokens(org: string): Promise<AccessTokenItem[]>;
+  listPersonalTokens(): Promise<AccessTokenItem[]>;
+  listTeamTokens(org: string, team: string): Promise<AccessTokenItem[]>;
+  /** GetCurrentUser's `tokenInfo`; undefined when it has none (a personal token). */
+  getTokenInfo(): Promise<TokenInfo | undefined>;
   /**
    * A view of the same API for one user of it (a collection cycle): its requests, and every wait between retries,
    * are abandoned once `scope.signal` aborts, so a cycle that reaches its deadline stops its calls instead of
@@ -164,6 +197,12 @@ export const OPERATIONS = [
   "ListTasks",
   "GetOrgNeoTokenBudget",
   "GetCurrentUser",
+  "ListOrgAgentPool",
+  "GetAgentPool",
+  "GetOrganizationMetadata",
+  "ListOrgTokens",
+  "ListPersonalTokens",
+  "ListTeamTokens",
 ] as const;
 
 export type Operation = (typeof OPERATIONS)[number];

@@ -5,9 +5,14 @@
  * checked against the generated `paths`, its result against the method in api.ts.
  */
 import type { Operation, PulumiApi, StackRef, UserApi } from "./api.ts";
+import { readListPage } from "./list-page.ts";
 import { decodeBody, listByNumber, listByToken, listOnce, type Reader, tally } from "./read.ts";
+import { timeSlicer } from "./time-slice.ts";
 import type { GetParams, GetPath } from "./transport.ts";
 import {
+  accessTokenItem,
+  agentItem,
+  agentPoolItem,
   currentUser,
   deploymentCounts,
   deploymentItem,
@@ -18,12 +23,14 @@ import {
   namedItem,
   neoTaskItem,
   neoTokenBudget,
+  orgMetadata,
   parseJson,
   policyResultsMetadata,
   readOptionalCount,
   resourceCount,
   stackItem,
   stackUpdateItem,
+  userTokenInfo,
   type Validator,
   validateValue,
   violationItem,
@@ -148,6 +155,28 @@ const listOrgDeploymentsPage: Endpoint<"listOrgDeploymentsPage"> = (read) => asy
   const total = read.envelopeField(operation, result, readOptionalCount, "total");
   read.reportDropped(operation, dropped);
   return { deployments: result.valid, received: result.valid.length + result.droppedAfter.length, total };
+};
+
+/** One pool's agents; `null` when the pool was deleted since the listing (404). */
+const getAgentPoolAgents: Endpoint<"getAgentPoolAgents"> = (read) => async (org, poolId) => {
+  const operation = "GetAgentPool";
+  const call = read.get("/api/orgs/{orgName}/agent-pools/{poolId}", { path: { orgName: org, poolId } });
+  const reply = await read.send(operation, call, [404]);
+  if (reply.status === 404) return null;
+  const page = read.must(
+    operation,
+    reply.status,
+    await readListPage(reply.body, "agents", agentItem, timeSlicer()),
+  );
+  read.reportDropped(operation, { count: page.droppedAfter.length, reason: page.firstReason });
+  return page.valid;
+};
+
+/** The exporter's own token, as GetCurrentUser names it; absent for a personal token. */
+const getTokenInfo: Endpoint<"getTokenInfo"> = (read) => async () => {
+  const user = await read.fetchObject("GetCurrentUser", read.get("/api/user", {}), userTokenInfo);
+  const info = user.tokenInfo;
+  return info && { name: info.name, organization: info.organization ?? "", team: info.team ?? "" };
 };
 
 /** One stack asked for: 403 and 404 are answers here, not failures. */
@@ -279,6 +308,43 @@ export const ENDPOINTS: { readonly [K in keyof Methods]: Endpoint<K> } = {
     map: (user) => ({ login: user.githubLogin, organizations: user.organizations.map((o) => o.githubLogin) }),
   }),
   organizationVisible,
+  listAgentPools: list({
+    operation: "ListOrgAgentPool",
+    path: "/api/orgs/{orgName}/agent-pools",
+    params: orgPath,
+    field: "agentPools",
+    validator: agentPoolItem,
+  }),
+  getAgentPoolAgents,
+  getOrgMetadata: object({
+    operation: "GetOrganizationMetadata",
+    path: "/api/orgs/{orgName}/metadata",
+    params: orgPath,
+    validator: orgMetadata,
+    map: (metadata) => metadata,
+  }),
+  listOrgTokens: list({
+    operation: "ListOrgTokens",
+    path: "/api/orgs/{orgName}/tokens",
+    params: orgPath,
+    field: "tokens",
+    validator: accessTokenItem,
+  }),
+  listPersonalTokens: list({
+    operation: "ListPersonalTokens",
+    path: "/api/user/tokens",
+    params: () => ({}),
+    field: "tokens",
+    validator: accessTokenItem,
+  }),
+  listTeamTokens: list({
+    operation: "ListTeamTokens",
+    path: "/api/orgs/{orgName}/teams/{teamName}/tokens",
+    params: (org: string, team: string) => ({ path: { orgName: org, teamName: team } }),
+    field: "tokens",
+    validator: accessTokenItem,
+  }),
+  getTokenInfo,
 };
 
 /** Every method of the table, its requests made with `read`. */

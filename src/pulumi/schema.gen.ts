@@ -21,6 +21,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/orgs/{orgName}/agent-pools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * ListOrgAgentPool
+         * @description Returns all agent pools configured for an organization. Agent pools enable self-hosted deployment agents, allowing organizations to run Pulumi Deployments on their own infrastructure for accessing private networks, meeting compliance requirements, or using custom execution environments. Each pool in the response includes its ID, name, and configuration details.
+         */
+        get: operations["ListOrgAgentPool"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/orgs/{orgName}/agent-pools/{poolId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * GetAgentPool
+         * @description Returns the details of a specific agent pool, including its name, ID, creation timestamp, and configuration. Agent pools enable self-hosted deployment agents that run Pulumi Deployments on organization-managed infrastructure. The pool ID can be referenced in stack deployment settings to route deployments to self-hosted agents instead of Pulumi-managed infrastructure.
+         */
+        get: operations["GetAgentPool"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/orgs/{orgName}/deployments": {
         parameters: {
             query?: never;
@@ -82,6 +122,27 @@ export interface paths {
          *     users twice. (Which would be impossible in some cases.)
          */
         get: operations["ListOrganizationMembers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/orgs/{orgName}/metadata": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * GetOrganizationMetadata
+         * @description GetOrganizationMetadata returns metadata about the given organization. This is
+         *     designed to be an inexpensive call.
+         */
+        get: operations["GetOrganizationMetadata"];
         put?: never;
         post?: never;
         delete?: never;
@@ -214,6 +275,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/orgs/{orgName}/teams/{teamName}/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * ListTeamTokens
+         * @description Retrieves all access tokens for a specific team. Team tokens inherit the stack permissions assigned to the team, providing scoped CI/CD automation access. The response includes token metadata such as name, description, creation date, last used date, and expiration status. The actual token values are never returned after initial creation. An optional filter parameter can include expired tokens.
+         */
+        get: operations["ListTeamTokens"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/orgs/{orgName}/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * ListOrgTokens
+         * @description Retrieves all access tokens created for an organization. Organization tokens provide CI/CD automation access scoped to the organization rather than tied to individual user accounts. The response includes token metadata such as name, description, creation date, last used date, and expiration status. The actual token values are never returned after initial creation. An optional filter parameter can include expired tokens in the results.
+         */
+        get: operations["ListOrgTokens"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/preview/agents/{orgName}/tasks": {
         parameters: {
             query?: never;
@@ -334,10 +435,69 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/user/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * ListPersonalTokens
+         * @description Returns all personal access tokens for the authenticated user. Web-session generated tokens (type 'web') are excluded from the results. Each token in the response includes its ID, description, and lastUsed timestamp. Use the filter query parameter to search tokens by name or description.
+         */
+        get: operations["ListPersonalTokens"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description AccessToken holds a pulumi access token and some associated metadata */
+        AccessToken: {
+            /** @description Whether this token has Pulumi Cloud admin privileges. */
+            admin: boolean;
+            /** @description Timestamp when the token was created, in ISO 8601 format. */
+            created: string;
+            /** @description User.GitHubLogin of the user that created the access token */
+            createdBy: string;
+            /** @description User-provided description of the token's purpose. */
+            description: string;
+            /**
+             * Format: int64
+             * @description Unix epoch timestamp (seconds) when the token expires. Zero if it never expires.
+             */
+            expires: number;
+            /** @description Unique identifier for this access token. */
+            id: string;
+            /**
+             * Format: int64
+             * @description Unix epoch timestamp (seconds) when the token was last used. Zero if never used.
+             */
+            lastUsed: number;
+            /** @description Human-readable name assigned to this access token. */
+            name: string;
+            /** @description Role associated with the token, if applicable */
+            role?: components["schemas"]["AccessTokenRole"];
+        };
+        /** @description A role that can be associated with an access token to scope its permissions. */
+        AccessTokenRole: {
+            /**
+             * @description The default identity to assume when using a token with this role.
+             * @enum {string}
+             */
+            defaultIdentifier: "member" | "admin" | "billing-manager" | "stack-read" | "stack-write" | "stack-admin" | "environment-read" | "environment-write" | "environment-admin" | "environment-open" | "insights-account-read" | "insights-account-write" | "insights-account-admin";
+            /** @description Unique identifier for this role. */
+            id: string;
+            /** @description Display name of the role. */
+            name: string;
+        };
         /** @description Represents agent entity. */
         AgentEntity: {
             type: string;
@@ -404,6 +564,53 @@ export interface components {
              * @enum {string}
              */
             type: "stack";
+        };
+        /** @description A pool of self-hosted deployment agents for running Pulumi Deployments. */
+        AgentPool: {
+            /**
+             * Format: int64
+             * @description Unix epoch timestamp (seconds) when the agent pool was created.
+             */
+            created: number;
+            /** @description User-provided description of the agent pool's purpose. */
+            description: string;
+            /** @description Unique identifier for this agent pool. */
+            id: string;
+            /** @description Whether this pool is the organization's default workflow runner pool. */
+            isDefault: boolean;
+            /**
+             * Format: int64
+             * @description Unix epoch timestamp (seconds) of the most recent deployment executed by this pool. Null if no deployments have run.
+             */
+            lastDeployment?: number;
+            /**
+             * Format: int64
+             * @description Unix epoch timestamp (seconds) when any agent in the pool last reported a heartbeat.
+             */
+            lastSeen: number;
+            /** @description Human-readable name for this agent pool. */
+            name: string;
+            /**
+             * @description Aggregate status of agents in the pool (e.g. idle, busy, offline).
+             * @enum {string}
+             */
+            status: "online" | "offline";
+        };
+        /** @description Detailed information about an agent pool. */
+        AgentPoolDetail: {
+            /** @description The agents */
+            agents: components["schemas"]["DeploymentAgentMetadata"][];
+            /**
+             * Format: int64
+             * @description The creation timestamp
+             */
+            created: number;
+            /** @description The description */
+            description: string;
+            /** @description The unique identifier */
+            id: string;
+            /** @description The name */
+            name: string;
         };
         /** @description A Pulumi Copilot agent task representing a conversation and its associated context. */
         AgentTask: {
@@ -588,6 +795,29 @@ export interface components {
             /** @description StackName is the name of the stack. */
             stackName: string;
         };
+        /** @description DeploymentAgentMetadata contains metadata about a deployment agent, including version, platform, and connectivity information. */
+        DeploymentAgentMetadata: {
+            /** @description The hostname of the machine running the agent. */
+            hostname: string;
+            /** @description The IP address of the agent. */
+            ip: string;
+            /**
+             * Format: int64
+             * @description The Unix timestamp when the agent was last seen.
+             */
+            lastSeen: number;
+            /** @description The process ID of the agent. */
+            pid: string;
+            /** @description The platform the agent is running on. */
+            platform: string;
+            /**
+             * @description The current status of the deployment agent.
+             * @enum {string}
+             */
+            status: "online" | "offline";
+            /** @description The version of the deployment agent. */
+            version: string;
+        };
         /** @description DeploymentCounts contains the count of deployments in each status category. */
         DeploymentCounts: {
             /**
@@ -737,6 +967,18 @@ export interface components {
              */
             version: number;
         };
+        /** @description ListAccessTokensResponse is the shape of the response when listing access tokens for a user. */
+        ListAccessTokensResponse: {
+            /** @description The list of access tokens */
+            tokens: components["schemas"]["AccessToken"][];
+        };
+        /** @description Response containing a list of agent pools. */
+        ListAgentPoolsResponse: {
+            /** @description The list of agent pools */
+            agentPools: components["schemas"]["AgentPool"][];
+            /** @description The ID of the organization's default agent pool. Omitted if the organization uses the Pulumi Hosted Pool. */
+            defaultAgentPoolID?: string;
+        };
         /** @description Response containing a paginated list of agent tasks. */
         ListAgentTasksResponse: {
             /**
@@ -868,6 +1110,125 @@ export interface components {
             windowEnd?: number;
             windowKind?: string;
         };
+        /** @description OrganizationFeatures represents paid features for organizations. */
+        OrganizationFeatures: {
+            /** @description Whether the agent integration catalog is enabled. */
+            agentIntegrationCatalogEnabled: boolean;
+            /** @description Whether agent pool registration is enabled for self-hosted deployments. */
+            agentPoolRegistrationEnabled: boolean;
+            /** @description Whether agent automations are enabled. */
+            agentScheduledTasksEnabled: boolean;
+            /** @description Whether AI agents (Pulumi Copilot) are enabled. */
+            aiAgentsEnabled: boolean;
+            /** @description Whether AI review code access is enabled. */
+            aiReviewCodeAccessEnabled: boolean;
+            /** @description Whether audit log export (ALE) is enabled. */
+            aleEnabled: boolean;
+            /** @description Whether change request approvals are enabled. */
+            approvalsEnabled: boolean;
+            /** @description Whether audit logs are enabled for the organization. */
+            auditLogsEnabled: boolean;
+            /** @description Whether audit log UI filtering is enabled. */
+            auditLogUIFilteringEnabled: boolean;
+            /** @description Whether Bitbucket VCS integration is enabled. */
+            bitbucketVCSEnabled: boolean;
+            /** @description Whether bring-your-own-key encryption is enabled. */
+            bringYourOwnKeyEnabled: boolean;
+            /** @description Whether the CLI integration catalog is enabled. */
+            cliIntegrationCatalogEnabled: boolean;
+            /** @description Whether CrossGuard policy enforcement is enabled. */
+            crossGuardEnabled: boolean;
+            /** @description Whether custom role conditions are enabled. */
+            customRoleCondition: boolean;
+            /** @description Whether custom RBAC roles are enabled. */
+            customRolesEnabled: boolean;
+            /** @description Whether custom templates are enabled. */
+            customTemplatesEnabled: boolean;
+            /** @description Whether custom VCS integrations are enabled. */
+            customVCSEnabled: boolean;
+            /** @description Whether the dashboard onboarding UI is enabled. */
+            dashboardOnboardingUIEnabled: boolean;
+            /** @description Whether dependency caching for deployments is enabled. */
+            dependencyCachingEnabled: boolean;
+            /** @description Whether Pulumi Deployments is enabled. */
+            deployEnabled: boolean;
+            /** @description Whether discovered stacks are enabled. */
+            discoveredStacksEnabled: boolean;
+            /** @description Whether drift detection is enabled. */
+            driftDetectionEnabled: boolean;
+            /** @description Whether environment revision tags are enabled. */
+            environmentRevisionTagsEnabled: boolean;
+            /** @description Whether environment secret rotation is enabled. */
+            environmentSecretRotationEnabled: boolean;
+            /** @description Whether Pulumi ESC environments are enabled. */
+            environmentsEnabled: boolean;
+            /** @description Whether restoring deleted environments is enabled. */
+            environmentsRestoreEnabled: boolean;
+            /** @description Whether the ESC editor revamp is enabled. */
+            escEditorRevampEnabled: boolean;
+            /** @description Whether the Azure OAuth client for ESC onboarding is enabled. */
+            escOnboardingAzureOAuthClientEnabled: boolean;
+            /** @description Whether ESC onboarding is enabled. */
+            escOnboardingEnabled: boolean;
+            /** @description Whether the GCP OAuth client for ESC onboarding is enabled. */
+            escOnboardingGcpOAuthClientEnabled: boolean;
+            /** @description Whether ESC onboarding v2 is enabled. */
+            escOnboardingV2Enabled: boolean;
+            /** @description Whether fixing drift with Neo is enabled. */
+            fixDriftWithNeoEnabled: boolean;
+            /** @description Whether the getting started onboarding flow is enabled. */
+            getStartedOnboardEnabled: boolean;
+            /** @description Whether the GitHub App detailed diff view is enabled. */
+            ghAppDetailedDiffEnabled: boolean;
+            /** @description Whether GitHub Enterprise integration is enabled. */
+            gitHubEnterpriseIntegrationEnabled: boolean;
+            /** @description Whether IaC cloud import is enabled. */
+            iacCloudImportEnabled: boolean;
+            /** @description Whether the Insights auto policy packs experience (including the bulk account discover wizard) is enabled. */
+            insightsAutoPolicyPacksEnabled: boolean;
+            /** @description Whether Insights monetization features are enabled. */
+            insightsMonetizationEnabled: boolean;
+            /** @description Whether the integration assistant is enabled. */
+            integrationAssistantEnabled: boolean;
+            /** @description Whether the organization uses a legacy org token for deployments. */
+            legacyDeploymentsOrgToken: boolean;
+            /** @description Whether Neo plan mode is enabled. */
+            neoPlanModeEnabled: boolean;
+            /** @description Whether Neo read-only permission mode is enabled. */
+            neoReadOnlyEnabled: boolean;
+            /** @description Whether Neo server side approvals is enabled. */
+            neoServerSideApprovalsEnabled: boolean;
+            /** @description Whether Copilot task sharing is enabled. */
+            neoTaskSharingEnabled: boolean;
+            /** @description Whether natural language search is enabled. */
+            nlpSearchEnabled: boolean;
+            /** @description Whether the Pangea accounts scan page is enabled. */
+            pangeaAccountsScanPageEnabled: boolean;
+            /** @description Whether policy issue management is enabled. */
+            policyIssueManagementEnabled: boolean;
+            /** @description Whether policy management v2 is enabled. */
+            policyManagementV2Enabled: boolean;
+            /** @description Whether the property search UI is enabled. */
+            propertySearchUIEnabled: boolean;
+            /** @description Whether resource export is enabled. */
+            resourceExportEnabled: boolean;
+            /** @description Whether resource search is enabled. */
+            resourceSearchEnabled: boolean;
+            /** @description Whether restoring deleted stacks is enabled. */
+            restoreStacksEnabled: boolean;
+            /** @description Whether SCIM provisioning is enabled. */
+            scimEnabled: boolean;
+            /** @description Whether self-hosted deployment agents are enabled. */
+            selfHostedDeploymentsEnabled: boolean;
+            /** @description Whether self-serve IDP removal is enabled. */
+            selfServeIDPRemoval: boolean;
+            /** @description Whether service-backed stack config is enabled. */
+            serviceBackedConfigEnabled: boolean;
+            /** @description Whether UI theming is enabled. */
+            themingEnabled: boolean;
+            /** @description Whether webhooks are enabled for the organization. */
+            webhooksEnabled: boolean;
+        };
         /** @description OrganizationMember defines a member of an organization. */
         OrganizationMember: {
             /**
@@ -894,6 +1255,161 @@ export interface components {
              *     backing identity provider, but does have admin access to the Pulumi organization.
              */
             virtualAdmin: boolean;
+        };
+        /** @description OrganizationMetadata contains configuration, subscription, and feature information for an organization. */
+        OrganizationMetadata: {
+            /**
+             * Format: int64
+             * @description AccountCount is the current number of Insights Accounts in the organization.
+             *     (May be more than the requesting user has permission to see.)
+             */
+            accountCount: number;
+            /** @description The AI feature enablement status for the organization (e.g. enabled, disabled, opt-in). */
+            aiEnablement: string;
+            /** @description Deprecated. Access the AuditLogsEnabled feature from the Features property. */
+            auditLogsEnabled: boolean;
+            /** @description The login name of the backing organization on the identity provider. */
+            backingOrgLogin?: string;
+            /**
+             * Format: date-time
+             * @description The time the organization was created.
+             */
+            created: string;
+            /**
+             * Format: int64
+             * @description DefaultAccountPermission is the default permission every member
+             *     has for accessing the organization's insight accounts.
+             * @enum {integer}
+             */
+            defaultAccountPermission: 0 | 1 | 2 | 3;
+            /** @description DefaultDeploymentRoleID is the ID of the default role used for deployments when no specific role is configured in the stack's deployment settings. If unset, deployments run using the triggering user's own permissions. */
+            defaultDeploymentRoleId?: string;
+            /**
+             * @description DefaultEnvironmentPermission is the default permission every member
+             *     has for accessing the organization's environments.
+             * @enum {string}
+             */
+            defaultEnvironmentPermission: "none" | "read" | "open" | "write" | "admin";
+            /**
+             * @description DefaultRoleID is the ID of the default role for new users added to the organization.
+             *     If unset, defaults to the "Member" role.
+             */
+            defaultRoleId?: string;
+            /**
+             * Format: int64
+             * @description DefaultStackPermission is the default permission every member
+             *     has for accessing the organization's stacks.
+             * @enum {integer}
+             */
+            defaultStackPermission: 0 | 101 | 102 | 103 | 104;
+            /**
+             * Format: int64
+             * @description EnvironmentCount is the current number of environments in the organization.
+             *     (May be more than the requesting user has permission to see.)
+             */
+            environmentCount: number;
+            /** @description The feature flags enabled for this organization, controlling access to specific functionality. */
+            features: components["schemas"]["OrganizationFeatures"];
+            /** @description The unique identifier of the organization. */
+            id: string;
+            /** @description true if accepted, false if denied, nil if no action taken */
+            insightsBillingAccepted?: boolean;
+            /**
+             * Format: int64
+             * @description The Unix timestamp when the Insights trial ends.
+             */
+            insightsTrialEnd?: number;
+            /** @description true if org needs to be upgraded to business critical */
+            insightsTrialUsingPolicy: boolean;
+            /**
+             * @description The kind of backing identity provider for the organization.
+             * @enum {string}
+             */
+            kind: "single-user" | "bitbucket" | "github" | "gitlab" | "pulumi" | "saml";
+            /**
+             * @description Locked is non-nil if an organization is locked, indicating the specific
+             *     reason why it was locked. (Which may determine which actions are available in the Console.)
+             * @enum {string}
+             */
+            locked?: "bad-subscription" | "not-locked" | "read-only" | "rename-in-progress" | "transfer-in-progress";
+            /**
+             * Format: int64
+             * @description MaxMembers is the maximum number of members the organization can have
+             *     based on its subscription. (Only set for per-member billed orgs.)
+             */
+            maxMembers?: number;
+            /**
+             * Format: int64
+             * @description MaxStacks is the maximum number of stacks the organization can have
+             *     based on its subscription. Will be nil/omitted if there is no limit.
+             */
+            maxStacks?: number;
+            /**
+             * Format: int64
+             * @description MemberCount is the number of members the organization has. Will be
+             *     incorrect for organizations on the TeamPerStack subscription plan.
+             */
+            memberCount: number;
+            /** @description Whether organization members can create Insights accounts. */
+            membersCanCreateAccounts: boolean;
+            /** @description Whether organization members can create stacks. */
+            membersCanCreateStacks: boolean;
+            /** @description Whether organization members can create teams. */
+            membersCanCreateTeams: boolean;
+            /** @description Whether organization members can delete stacks. */
+            membersCanDeleteStacks: boolean;
+            /** @description Whether organization members can transfer stacks. */
+            membersCanTransferStacks: boolean;
+            /**
+             * @description neoApprovalMode is the default approval mode for new Neo AI agent tasks.
+             * @enum {string}
+             */
+            neoApprovalMode: "manual" | "auto" | "balanced";
+            /** @description Whether Neo AI agent features are enabled for the organization. */
+            neoEnabled: boolean;
+            /**
+             * @description NeoTaskSharingMode is the task sharing mode for Neo AI agents in the organization.
+             * @enum {string}
+             */
+            neoTaskSharingMode: "none" | "org";
+            /**
+             * @description The organization's preferred VCS vendor.
+             * @enum {string}
+             */
+            preferredVCS: "none" | "bitbucket" | "github" | "gitlab";
+            /**
+             * @description Subscription-related information if the organization has a Pulumi subscription.
+             *     Otherwise, assume it is a grandfathered TeamPerStack org or in the Community Edition.
+             * @enum {string}
+             */
+            product?: "team-per-stack" | "community" | "individual" | "team-starter" | "team-pro" | "enterprise" | "team-growth" | "enterprise-growth" | "business-critical";
+            /**
+             * Format: int64
+             * @description StackCount is the current number of stacks in the organization.
+             *     (May be more than the requesting user has permission to see.)
+             */
+            stackCount: number;
+            /** @description Whether the subscription will be canceled at the end of the current billing period. */
+            subscriptionCancelAtPeriodEnd?: boolean;
+            /**
+             * Format: date-time
+             * @description The time when the current subscription or license period ends. For SaaS subscriptions this is the Stripe billing period end. For self-hosted installations this is the license expiry date.
+             */
+            subscriptionPeriodEnd?: string;
+            /** @description The Stripe subscription status (e.g. active, past_due, canceled), if applicable. */
+            subscriptionStatus?: string;
+            /**
+             * Format: int64
+             * @description The Unix timestamp when the subscription trial ends.
+             */
+            subscriptionTrialEnd?: number;
+            /**
+             * @description UserRole is the requesting user's role in the organization.
+             * @enum {string}
+             */
+            userRole: "none" | "member" | "admin" | "potential-member" | "stack-collaborator" | "billing-manager";
+            /** @description Deprecated. Access the WebhooksEnabled feature from the Features property. */
+            webhooksEnabled: boolean;
         };
         /** @description OrganizationSummary is just the display information for an organization. */
         OrganizationSummary: {
@@ -1286,6 +1802,75 @@ export interface operations {
             };
         };
     };
+    ListOrgAgentPool: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization name */
+                orgName: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListAgentPoolsResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    GetAgentPool: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization name */
+                orgName: string;
+                /** @description The agent pool identifier */
+                poolId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentPoolDetail"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description AgentPool */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     ListOrgDeployments: {
         parameters: {
             query?: {
@@ -1387,6 +1972,29 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    GetOrganizationMetadata: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization name */
+                orgName: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganizationMetadata"];
+                };
             };
         };
     };
@@ -1562,6 +2170,60 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ListTeamsResponse"];
+                };
+            };
+        };
+    };
+    ListTeamTokens: {
+        parameters: {
+            query?: {
+                /** @description Filter tokens by status (e.g., include expired tokens) */
+                filter?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The organization name */
+                orgName: string;
+                /** @description The team name */
+                teamName: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListAccessTokensResponse"];
+                };
+            };
+        };
+    };
+    ListOrgTokens: {
+        parameters: {
+            query?: {
+                /** @description Filter tokens by status (e.g., include expired tokens) */
+                filter?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The organization name */
+                orgName: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListAccessTokensResponse"];
                 };
             };
         };
@@ -1784,6 +2446,29 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    ListPersonalTokens: {
+        parameters: {
+            query?: {
+                /** @description Filter tokens by name or description */
+                filter?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListAccessTokensResponse"];
+                };
             };
         };
     };

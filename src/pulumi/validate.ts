@@ -224,6 +224,44 @@ export const resourceCount = lazy(() => {
   return type({ resourceCount: count }).onUndeclaredKey("delete");
 });
 
+export const agentPoolItem = lazy(() => {
+  const { unixSeconds, pathName } = scalars();
+  return type({
+    id: pathName,
+    name: "string",
+    status: "string",
+    lastSeen: unixSeconds,
+  }).onUndeclaredKey("delete");
+});
+
+export const agentItem = lazy(() => type({ status: "string" }).onUndeclaredKey("delete"));
+
+export const orgMetadata = lazy(() => {
+  const { count } = scalars();
+  return type({
+    stackCount: count,
+    "maxStacks?": count,
+    "maxMembers?": count,
+    "subscriptionPeriodEnd?": "string",
+    "product?": "string",
+    "subscriptionStatus?": "string",
+  }).onUndeclaredKey("delete");
+});
+
+export const accessTokenItem = lazy(() => {
+  const { unixSeconds } = scalars();
+  return type({ name: "string", expires: unixSeconds }).onUndeclaredKey("delete");
+});
+
+/** GetCurrentUser's `tokenInfo` alone; absent for personal tokens. */
+export const userTokenInfo = lazy(() =>
+  type({
+    "tokenInfo?": type({ name: "string", "organization?": "string", "team?": "string" }).onUndeclaredKey(
+      "delete",
+    ),
+  }).onUndeclaredKey("delete"),
+);
+
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -19,6 +19,12 @@ const TARGETS: Record<Operation, { list: string | undefined; field: string }> = 
   ListTasks: { list: "tasks", field: "status" },
   GetOrgNeoTokenBudget: { list: undefined, field: "consumedTokens" },
   GetCurrentUser: { list: undefined, field: "githubLogin" },
+  ListOrgAgentPool: { list: "agentPools", field: "status" },
+  GetAgentPool: { list: "agents", field: "status" },
+  GetOrganizationMetadata: { list: undefined, field: "stackCount" },
+  ListOrgTokens: { list: "tokens", field: "expires" },
+  ListPersonalTokens: { list: "tokens", field: "expires" },
+  ListTeamTokens: { list: "tokens", field: "expires" },
 };
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -3,6 +3,15 @@ import type { Operation } from "../pulumi/api.ts";
 import type { NeoTask } from "../pulumi/types.ts";
 import { ApiError, orgNotFound, stackNotFound } from "./api-error.ts";
 import { toDeploymentSnapshot } from "./deployments.ts";
+import {
+  getAgentPool,
+  listAgentPools,
+  organizationMetadata,
+  orgTokens,
+  personalTokens,
+  simTokenInfo,
+  teamTokens,
+} from "./estate.ts";
 import type { OrgState, SimModel } from "./model.ts";
 import { environmentKey, type NeoTaskRecord } from "./org-data.ts";
 import { afterOf, boolParam, encodeToken, intParam, offsetOf, pageAfter, pageAt } from "./paging.ts";
@@ -137,6 +146,7 @@ const getCurrentUser: Handler = (model) => ({
   isOrgManaged: false,
   isManagedByMultiOrg: false,
   organizations: model.orgNames().map((name) => ({ name, githubLogin: name, avatarUrl: "", role: "admin" })),
+  tokenInfo: simTokenInfo(model),
 });
 
 export const HANDLERS: Record<Operation, Handler> = {
@@ -246,4 +256,30 @@ export const HANDLERS: Record<Operation, Handler> = {
     if (!budget) throw new ApiError(404, `Organization '${org.name}' has no Neo token budget`);
     return budget;
   },
+
+  ListOrgAgentPool: (model, request) => listAgentPools(model, requireOrg(model, request.params.orgName).name),
+
+  GetAgentPool: (model, request) =>
+    getAgentPool(model, requireOrg(model, request.params.orgName).name, request.params.poolId),
+
+  GetOrganizationMetadata: (model, request) => {
+    const org = requireOrg(model, request.params.orgName);
+    const stacks = model.summary().orgs.find((o) => o.name === org.name)?.stacks ?? 0;
+    return organizationMetadata(model, org.name, {
+      stacks,
+      members: org.members.length,
+      environments: org.environments.length,
+    });
+  },
+
+  ListOrgTokens: (model, request) => orgTokens(model, requireOrg(model, request.params.orgName).name),
+
+  ListTeamTokens: (model, request) => {
+    const org = requireOrg(model, request.params.orgName);
+    const team = org.teams.find((t) => t.name === request.params.teamName);
+    if (!team) throw new ApiError(404, `Team '${request.params.teamName ?? ""}' not found`);
+    return teamTokens(model, org.name, team.name);
+  },
+
+  ListPersonalTokens: (model) => personalTokens(model, SIM_USER),
 };

@@ -29,6 +29,12 @@ export const ROUTES: readonly Route[] = [
   { operation: "ListTasks", path: "/api/preview/agents/{orgName}/tasks" },
   { operation: "GetOrgNeoTokenBudget", path: "/api/orgs/{orgName}/neo/token-budget" },
   { operation: "GetCurrentUser", path: "/api/user" },
+  { operation: "ListOrgAgentPool", path: "/api/orgs/{orgName}/agent-pools" },
+  { operation: "GetAgentPool", path: "/api/orgs/{orgName}/agent-pools/{poolId}" },
+  { operation: "GetOrganizationMetadata", path: "/api/orgs/{orgName}/metadata" },
+  { operation: "ListOrgTokens", path: "/api/orgs/{orgName}/tokens" },
+  { operation: "ListPersonalTokens", path: "/api/user/tokens" },
+  { operation: "ListTeamTokens", path: "/api/orgs/{orgName}/teams/{teamName}/tokens" },
 ];
 
 export const OPERATIONS: readonly Operation[] = ROUTES.map((r) => r.operation);

@@ -35,7 +35,7 @@ describe("the organization cadence", () => {
   test("inventory is read once per org interval, deployment counts and stacks every cycle; values stay", async () => {
     const { api, collector, cycle } = setup({ orgIntervalMs: 5 * MINUTE });
     const first = await cycle(0);
-    expect(first.result.stats.apiCalls).toBe(13);
+    expect(first.result.stats.apiCalls).toBe(17);
     expect(first.calls).toEqual({
       ListUserStacks: 1,
       GetStackUpdates: 1,
@@ -50,17 +50,29 @@ describe("the organization cadence", () => {
       GetPolicyResultsMetadata: 1,
       ListTasks: 1,
       GetOrgNeoTokenBudget: 1,
+      ListOrgAgentPool: 1,
+      GetOrganizationMetadata: 1,
+      ListOrgTokens: 1,
+      GetCurrentUser: 1,
     });
     api.orgs.set("acme", fakeOrg({ members: 9, teams: 2 }));
     const second = await cycle(MINUTE);
-    expect(second.calls).toEqual({ ListUserStacks: 1, OrgDeploymentsMetadata: 1, ListOrgDeployments: 1 });
+    expect(second.calls).toEqual({
+      ListUserStacks: 1,
+      OrgDeploymentsMetadata: 1,
+      ListOrgDeployments: 1,
+      ListOrgAgentPool: 1,
+    });
     expect(second.result.stats.apiCalls).toBe(3);
     const readings = snapshotReadings(collector.snapshot ?? expect.unreachable());
     expect(readings.get("orgMemberCount")).toEqual([{ attributes: { org: "acme" }, value: 7 }]);
     // 4 minutes later: 5 minutes since the first read, so the inventory is due again.
     const due = await cycle(4 * MINUTE);
     expect(due.calls.ListOrganizationMembers).toBe(1);
-    expect(due.result.stats.apiCalls).toBe(12);
+    // The plan is on the organization cadence too; the tokens are hourly.
+    expect(due.calls.GetOrganizationMetadata).toBe(1);
+    expect(due.calls.ListOrgTokens).toBeUndefined();
+    expect(due.result.stats.apiCalls).toBe(14);
     const fresh = snapshotReadings(collector.snapshot ?? expect.unreachable());
     expect(fresh.get("orgMemberCount")).toEqual([{ attributes: { org: "acme" }, value: 9 }]);
   });
@@ -76,6 +88,7 @@ describe("the organization cadence", () => {
       ListUserStacks: 1,
       OrgDeploymentsMetadata: 1,
       ListOrgDeployments: 1,
+      ListOrgAgentPool: 1,
       ListTeams: 1,
     });
   });
@@ -83,7 +96,8 @@ describe("the organization cadence", () => {
 
 describe("--metrics.disable", () => {
   test("disabled families make no API calls and export no series", async () => {
-    const { collector, cycle } = setup({ disabled: ["policy", "neo", "esc", "deployments"] });
+    const off: Family[] = ["policy", "neo", "esc", "deployments", "agent-pools", "plan", "tokens"];
+    const { collector, cycle } = setup({ disabled: off });
     const first = await cycle(0);
     expect(first.calls).toEqual({
       ListUserStacks: 1,
@@ -91,7 +105,7 @@ describe("--metrics.disable", () => {
       ListOrganizationMembers: 1,
       ListTeams: 1,
     });
-    const disabled = new Set<Family>(["policy", "neo", "esc", "deployments"]);
+    const disabled = new Set<Family>(off);
     const readings = snapshotReadings(collector.snapshot ?? expect.unreachable(), disabled);
     expect([...readings.keys()]).toEqual([
       "stackResourceCount",

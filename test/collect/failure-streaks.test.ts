@@ -229,15 +229,15 @@ describe("the per-cycle line", () => {
     expect(await cycle()).toEqual([
       'level=warn msg="collection step failed, keeping previous values" operation=ListTeams org=acme error="ListTeams: HTTP 503 Service Unavailable" since=2026-12-01T12:00:00.000Z',
       'level=warn msg="collection step failed, keeping previous values" operation=ListTasks org=acme error="ListTasks: HTTP 503 Service Unavailable" since=2026-12-01T12:00:00.000Z',
-      'level=info msg="collection cycle finished" … errors=2 timed_out=false api_calls=12',
+      'level=info msg="collection cycle finished" … errors=2 timed_out=false api_calls=16',
     ]);
     expect(await cycle()).toEqual([
-      'level=info msg="collection cycle finished" … errors=2 timed_out=false api_calls=12',
+      'level=info msg="collection cycle finished" … errors=2 timed_out=false api_calls=14',
     ]);
     api.failing.delete("ListTasks");
     expect(await cycle()).toEqual([
       'level=info msg="collection step recovered" operation=ListTasks org=acme failures=2 since=2026-12-01T12:00:00.000Z error="ListTasks: HTTP 503 Service Unavailable"',
-      'level=info msg="collection cycle finished" … errors=1 timed_out=false api_calls=12',
+      'level=info msg="collection cycle finished" … errors=1 timed_out=false api_calls=14',
     ]);
     expect(await scheduler.stop(1000)).toBe(true);
   });

@@ -68,6 +68,8 @@ const NO_UNKNOWN_VALUES = {
   "ListOrgDeployments.pulumiOperation": 0,
   "GetStackUpdates.kind": 0,
   "GetStackUpdates.resourceChanges": 0,
+  "GetOrganizationMetadata.product": 0,
+  "GetOrganizationMetadata.subscriptionStatus": 0,
 };
 
 describe("label values from the API are bounded", () => {

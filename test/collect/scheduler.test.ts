@@ -64,7 +64,7 @@ describe("Scheduler", () => {
     for (let i = 0; i < 100 && cycles === 0; i++) await Bun.sleep(5);
     await scheduler.stop(1000);
     expect(lines).toEqual([
-      'time=1970-01-01T00:00:00.000Z level=info msg="collection cycle finished" duration_ms=0 orgs=1 orgs_listed=1 stacks=0 stacks_read=0 updates_counted=0 errors=0 timed_out=false api_calls=12',
+      'time=1970-01-01T00:00:00.000Z level=info msg="collection cycle finished" duration_ms=0 orgs=1 orgs_listed=1 stacks=0 stacks_read=0 updates_counted=0 errors=0 timed_out=false api_calls=16',
     ]);
   });
 

@@ -52,6 +52,9 @@ describe("the source registry", () => {
       "neo-tasks": "org",
       "neo-budget": "org",
       deployments: "cycle",
+      "agent-pools": "cycle",
+      plan: "org",
+      tokens: { everyMs: 3_600_000 },
     });
   });
 
@@ -67,5 +70,12 @@ describe("the source registry", () => {
     expect(sourceDue(org, 0, 240_000, 300_000)).toBe(false);
     expect(sourceDue(org, 0, 299_990, 300_000)).toBe(true);
     expect(sourceDue({ cadence: "cycle" }, 1_000, 1_001, 300_000)).toBe(true);
+  });
+
+  test("a source with its own interval is due once that interval has passed, whatever the org interval", () => {
+    const hourly = { cadence: { everyMs: 3_600_000 } } as const;
+    expect(sourceDue(hourly, undefined, 1_000, 300_000)).toBe(true);
+    expect(sourceDue(hourly, 1_000, 3_600_999, 300_000)).toBe(false);
+    expect(sourceDue(hourly, 1_000, 3_601_000, 300_000)).toBe(true);
   });
 });

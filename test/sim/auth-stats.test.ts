@@ -15,7 +15,9 @@ function concrete(path: string): string {
   return path
     .replace("{orgName}", stack?.orgName ?? "org-1")
     .replace("{projectName}", stack?.projectName ?? "")
-    .replace("{stackName}", stack?.stackName ?? "");
+    .replace("{stackName}", stack?.stackName ?? "")
+    .replace("{poolId}", `${stack?.orgName ?? "org-1"}-pool-1`)
+    .replace("{teamName}", api.sim.model.org(stack?.orgName ?? "org-1")?.teams[0]?.name ?? "");
 }
 
 const UNAUTHORIZED = { code: 401, message: "Unauthorized: No credentials provided or are invalid." };

@@ -12,6 +12,10 @@ beforeAll(async () => {
 });
 afterAll(() => api.sim.stop());
 
+function teamOf(model: Api["sim"]["model"], org: string): string {
+  return model.org(org)?.teams[0]?.name ?? "missing";
+}
+
 /** Several requests per operation: first pages, later pages, other orgs, query options. */
 function samples(): Record<string, string[]> {
   const model = api.sim.model;
@@ -56,6 +60,14 @@ function samples(): Record<string, string[]> {
     ],
     GetOrgNeoTokenBudget: ["/api/orgs/org-1/neo/token-budget", "/api/orgs/org-2/neo/token-budget"],
     GetCurrentUser: ["/api/user", "/api/user?"],
+    ListOrgAgentPool: perOrg("/api/orgs/{org}/agent-pools"),
+    GetAgentPool: ["/api/orgs/org-1/agent-pools/org-1-pool-1", "/api/orgs/org-2/agent-pools/org-2-pool-2"],
+    GetOrganizationMetadata: perOrg("/api/orgs/{org}/metadata"),
+    ListOrgTokens: perOrg("/api/orgs/{org}/tokens"),
+    ListPersonalTokens: ["/api/user/tokens", "/api/user/tokens?filter=laptop"],
+    ListTeamTokens: perOrg(`/api/orgs/{org}/teams/${teamOf(model, "org-1")}/tokens`)
+      .slice(0, 1)
+      .concat(`/api/orgs/org-2/teams/${teamOf(model, "org-2")}/tokens`),
   };
 }
 

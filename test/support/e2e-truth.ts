@@ -9,6 +9,13 @@
  * every update of a known stack that reaches a terminal result later is counted once. Scenarios used with this
  * truth create and delete no stacks, so that is the whole rule.
  */
+import {
+  getAgentPool,
+  listAgentPools,
+  organizationMetadata,
+  orgTokens,
+  simTokenInfo,
+} from "../../src/sim/estate.ts";
 import type { SimModel } from "../../src/sim/model.ts";
 import { attributesOf, type Received, requestsOf } from "./otlp-points.ts";
 import type { PrometheusSample } from "./prometheus.ts";
@@ -114,8 +121,74 @@ export function expectedGauges(model: SimModel, organizations: readonly string[]
       set("pulumi_org_neo_token_budget_allowance", { org }, budget.effectiveAllowanceTokens);
       set("pulumi_org_neo_token_budget_exhausted", { org }, budget.exhausted ? 1 : 0);
     }
+    estateGauges(model, org, now, set);
+  }
+  const own = simTokenInfo(model);
+  if (organizations.includes(own.organization)) {
+    const token = orgTokens(model, own.organization).tokens.find((t) => t.name === own.name);
+    if (token) set("pulumi_exporter_access_token_expiry_timestamp_seconds", {}, token.expires);
   }
   return out;
+}
+
+const EXPIRIES = ["never", "expired", "within_7d", "within_30d", "later"] as const;
+
+/** Agent pools, the plan and token expiries, as the simulator serves them, at `now`. */
+function estateGauges(
+  model: SimModel,
+  org: string,
+  now: Date,
+  set: (name: string, labels: Record<string, string>, value: number) => void,
+): void {
+  for (const pool of listAgentPools(model, org).agentPools) {
+    const labels = { org, pool: pool.name };
+    set("pulumi_agent_pool_up", labels, pool.status === "online" ? 1 : 0);
+    set("pulumi_agent_pool_last_seen_timestamp_seconds", labels, pool.lastSeen);
+    const agents = getAgentPool(model, org, pool.id).agents;
+    for (const status of ["online", "offline"] as const)
+      set(
+        "pulumi_agent_pool_agents",
+        { ...labels, status },
+        agents.filter((a) => a.status === status).length,
+      );
+  }
+  const summary = model.summary().orgs.find((o) => o.name === org);
+  const meta = organizationMetadata(model, org, {
+    stacks: summary?.stacks ?? 0,
+    members: 0,
+    environments: 0,
+  });
+  set("pulumi_org_stacks", { org }, meta.stackCount);
+  if (meta.maxStacks !== undefined) set("pulumi_org_stacks_limit", { org }, meta.maxStacks);
+  if (meta.maxMembers !== undefined) set("pulumi_org_members_limit", { org }, meta.maxMembers);
+  if (meta.subscriptionPeriodEnd !== undefined)
+    set(
+      "pulumi_org_subscription_period_end_timestamp_seconds",
+      { org },
+      Date.parse(meta.subscriptionPeriodEnd) / 1000,
+    );
+  set(
+    "pulumi_org_info",
+    { org, product: meta.product ?? "", subscription_status: meta.subscriptionStatus ?? "" },
+    1,
+  );
+  const nowSeconds = now.getTime() / 1000;
+  const counts = new Map<string, number>(EXPIRIES.map((e) => [e, 0]));
+  for (const { expires } of orgTokens(model, org).tokens) {
+    const left = expires - nowSeconds;
+    const expiry =
+      expires === 0
+        ? "never"
+        : left <= 0
+          ? "expired"
+          : left <= 7 * 86_400
+            ? "within_7d"
+            : left <= 30 * 86_400
+              ? "within_30d"
+              : "later";
+    counts.set(expiry, (counts.get(expiry) ?? 0) + 1);
+  }
+  for (const [expiry, value] of counts) set("pulumi_org_access_tokens", { org, expiry }, value);
 }
 
 /** The update counters and the duration histogram the exporter must have accumulated. */

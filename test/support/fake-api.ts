@@ -3,6 +3,9 @@
  * API's pages, and injectable failures.
  */
 import type {
+  AccessTokenItem,
+  AgentItem,
+  AgentPoolItem,
   ApiScope,
   DeploymentRun,
   DeploymentRunsPage,
@@ -11,14 +14,17 @@ import type {
   Member,
   NeoTaskItem,
   Operation,
+  OrgMetadata,
   PolicyGroupItem,
   PolicyPackItem,
   PulumiApi,
   StackRef,
   TeamItem,
+  TokenInfo,
   UpdatesPage,
   Violation,
 } from "../../src/pulumi/api.ts";
+import { describeStatus, PulumiApiError } from "../../src/pulumi/pulumi-api-error.ts";
 import type {
   DeploymentCounts,
   DeploymentSummary,
@@ -54,6 +60,12 @@ export interface FakeOrg {
   policyResults: PolicyResultsMetadata;
   neoTasks: NeoTaskItem[];
   budget: NeoTokenBudget | null;
+  /** Each pool as listed, with its agents' statuses (GetAgentPool). */
+  agentPools: (AgentPoolItem & { agents: string[] })[];
+  metadata: OrgMetadata;
+  tokens: AccessTokenItem[];
+  /** Team name → its tokens. */
+  teamTokens: Record<string, AccessTokenItem[]>;
 }
 
 export const STACKS_PAGE_SIZE = 100;
@@ -88,6 +100,10 @@ export function fakeOrg(overrides: Partial<FakeOrg> = {}): FakeOrg {
     },
     neoTasks: [],
     budget: null,
+    agentPools: [],
+    metadata: { stackCount: 0 },
+    tokens: [],
+    teamTokens: {},
     ...overrides,
   };
 }
@@ -116,6 +132,10 @@ export class FakeApi implements PulumiApi {
   readonly calls = new Map<Operation, number>();
   /** Operations (optionally for one org) that fail until removed. */
   readonly failing = new Set<string>();
+  /** Operations (optionally `operation:org`) answered with this HTTP status, as the client's PulumiApiError. */
+  readonly statuses = new Map<string, number>();
+  personalTokens: AccessTokenItem[] = [];
+  tokenInfo: TokenInfo | undefined;
   /** Set by a test to see the cycle's deadline signal (the real client cancels its calls with it). */
   withSignal?: (signal: AbortSignal) => PulumiApi;
   /** Set by a test to hold every history read until it resolves. */
@@ -159,6 +179,9 @@ export class FakeApi implements PulumiApi {
     const failing = this.failing.has(operation) || this.failing.has(`${operation}:${org}`);
     for (let page = 0; page < pages; page++) this.#onRequest?.(operation, failing ? 503 : 200, 0);
     if (failing) throw new Error(`${operation}: HTTP 503 Service Unavailable`);
+    const status = this.statuses.get(`${operation}:${org}`) ?? this.statuses.get(operation);
+    if (status !== undefined)
+      throw new PulumiApiError({ operation, status, attempts: 1, reason: describeStatus(status) });
   }
 
   #org(org: string): FakeOrg {
@@ -282,5 +305,41 @@ export class FakeApi implements PulumiApi {
   async getNeoTokenBudget(org: string): Promise<NeoTokenBudget | null> {
     this.#call("GetOrgNeoTokenBudget", org);
     return this.#org(org).budget;
+  }
+
+  async listAgentPools(org: string): Promise<AgentPoolItem[]> {
+    this.#call("ListOrgAgentPool", org);
+    return this.#org(org).agentPools.map(({ agents: _agents, ...pool }) => ({ ...pool }));
+  }
+
+  async getAgentPoolAgents(org: string, poolId: string): Promise<AgentItem[] | null> {
+    this.#call("GetAgentPool", org);
+    const pool = this.#org(org).agentPools.find((p) => p.id === poolId);
+    return pool ? pool.agents.map((status) => ({ status })) : null;
+  }
+
+  async getOrgMetadata(org: string): Promise<OrgMetadata> {
+    this.#call("GetOrganizationMetadata", org);
+    return { ...this.#org(org).metadata };
+  }
+
+  async listOrgTokens(org: string): Promise<AccessTokenItem[]> {
+    this.#call("ListOrgTokens", org);
+    return [...this.#org(org).tokens];
+  }
+
+  async listPersonalTokens(): Promise<AccessTokenItem[]> {
+    this.#call("ListPersonalTokens", "");
+    return [...this.personalTokens];
+  }
+
+  async listTeamTokens(org: string, team: string): Promise<AccessTokenItem[]> {
+    this.#call("ListTeamTokens", org);
+    return [...(this.#org(org).teamTokens[team] ?? [])];
+  }
+
+  async getTokenInfo(): Promise<TokenInfo | undefined> {
+    this.#call("GetCurrentUser", "");
+    return this.tokenInfo && { ...this.tokenInfo };
   }
 }

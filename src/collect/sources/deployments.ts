@@ -289,7 +289,7 @@ export function applyDeployments(
   items: readonly DeploymentRun[],
   sinceMs: number,
   org: string,
-): Required<OrgSourceOutput<DeploymentRunsState, DeploymentEvent>> {
+): Required<Pick<OrgSourceOutput<DeploymentRunsState, DeploymentEvent>, "state" | "events" | "unknown">> {
   const run = new RunChanges(org, state);
   // Oldest first, so the events of one run come in the order the deployments were created.
   for (const d of [...items].reverse()) applyOne(run, d, isFresh(state, d, sinceMs));

@@ -6,8 +6,11 @@
 import type { Family } from "../../families.ts";
 import type { Operation } from "../../pulumi/api.ts";
 import type { Cadence, OrgSource } from "../source.ts";
+import { agentPoolsSource } from "./agent-pools.ts";
 import { deploymentRunsSource } from "./deployments.ts";
 import { INVENTORY_SOURCES } from "./org-inventory.ts";
+import { planSource } from "./plan.ts";
+import { tokensSource } from "./tokens.ts";
 
 /** A source the stack phase runs. It runs while any of its families is enabled. */
 export interface StackSourceDeclaration {
@@ -60,7 +63,13 @@ export const STACK_SOURCES: readonly StackSourceDeclaration[] = [STACK_LIST_SOUR
 export type AnyOrgSource = OrgSource<unknown, unknown>;
 
 /** Every organization source, in the order its calls are queued. */
-export const ORG_SOURCES: readonly AnyOrgSource[] = [...INVENTORY_SOURCES, deploymentRunsSource];
+export const ORG_SOURCES: readonly AnyOrgSource[] = [
+  ...INVENTORY_SOURCES,
+  deploymentRunsSource,
+  agentPoolsSource,
+  planSource,
+  tokensSource,
+];
 
 /** Whether a stack source runs: while any of its families is enabled. */
 export function stackSourceEnabled(source: StackSourceDeclaration, disabled: ReadonlySet<Family>): boolean {
@@ -71,10 +80,12 @@ export function enabledOrgSources(disabled: ReadonlySet<Family>): readonly AnyOr
   return ORG_SOURCES.filter((source) => !disabled.has(source.family));
 }
 
-const CADENCE_TEXT: Readonly<Record<Cadence, string>> = {
-  cycle: "every cycle",
-  org: "every `--pulumi.org-interval`",
-};
+function cadenceText(cadence: Cadence): string {
+  if (cadence === "cycle") return "every cycle";
+  if (cadence === "org") return "every `--pulumi.org-interval`";
+  const minutes = cadence.everyMs / 60_000;
+  return minutes % 60 === 0 ? `every ${minutes / 60} h` : `every ${minutes} min`;
+}
 
 /** The README's table of sources: what each reads, how often, and what it costs. */
 export function renderSourcesTable(): string {
@@ -82,7 +93,7 @@ export function renderSourcesTable(): string {
     const families = "families" in source ? source.families : [source.family];
     const operations = source.operations.map((o) => `\`${o}\``).join(", ");
     const scope = source.scope === "org" ? "organization" : "stack";
-    return `| \`${source.name}\` | ${families.join(", ")} | ${scope} | ${CADENCE_TEXT[source.cadence]} | ${operations} | ${source.calls} |`;
+    return `| \`${source.name}\` | ${families.join(", ")} | ${scope} | ${cadenceText(source.cadence)} | ${operations} | ${source.calls} |`;
   });
   return [
     "| Source | Families | Scope | Read | Operations | Calls |",

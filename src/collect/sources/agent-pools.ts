@@ -1,0 +1,78 @@
+/**
+ * Self-hosted deployment agent pools: `ListOrgAgentPool` every cycle, then `GetAgentPool` for each pool (pools are
+ * few) for its agents by status. A pool deleted since the last read is gone from the state, so its series vanish.
+ */
+import type { AgentPoolItem, PulumiApi } from "../../pulumi/api.ts";
+import type { AGENT_STATUSES } from "../label-values.ts";
+import type { OrgSource } from "../source.ts";
+
+/** Pools read per organization: one call each per cycle, so the cost stays bounded whatever the API lists. */
+export const MAX_AGENT_POOLS = 100;
+
+export type AgentStatus = (typeof AGENT_STATUSES)[number];
+
+export interface AgentPoolValues {
+  /** The pool's name: the `pool` label. */
+  readonly name: string;
+  readonly online: boolean;
+  /** Unix seconds. */
+  readonly lastSeen: number;
+  readonly agents: Readonly<Record<AgentStatus, number>>;
+}
+
+export interface AgentPoolsState {
+  readonly pools: readonly AgentPoolValues[];
+}
+
+/**
+ * The pools to read: one per name (the `pool` label; the lowest id wins a clash), the first `MAX_AGENT_POOLS`
+ * by name, so the same pools are kept from one cycle to the next.
+ */
+export function boundedPools(pools: readonly AgentPoolItem[], max = MAX_AGENT_POOLS): AgentPoolItem[] {
+  const byName = new Map<string, AgentPoolItem>();
+  for (const pool of [...pools].sort((a, b) => a.id.localeCompare(b.id))) {
+    if (!byName.has(pool.name)) byName.set(pool.name, pool);
+  }
+  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name)).slice(0, max);
+}
+
+export function countAgents(statuses: readonly { status: string }[]): Record<AgentStatus, number> {
+  const counts: Record<AgentStatus, number> = { online: 0, offline: 0 };
+  for (const { status } of statuses) if (status === "online" || status === "offline") counts[status]++;
+  return counts;
+}
+
+async function readPool(
+  api: PulumiApi,
+  org: string,
+  pool: AgentPoolItem,
+): Promise<AgentPoolValues | undefined> {
+  const agents = await api.getAgentPoolAgents(org, pool.id);
+  // Deleted between the listing and this read: gone, like a pool no longer listed.
+  if (agents === null) return undefined;
+  return {
+    name: pool.name,
+    online: pool.status === "online",
+    lastSeen: pool.lastSeen,
+    agents: countAgents(agents),
+  };
+}
+
+export const agentPoolsSource: OrgSource<AgentPoolsState, never> = {
+  name: "agent-pools",
+  scope: "org",
+  family: "agent-pools",
+  operations: ["ListOrgAgentPool", "GetAgentPool"],
+  cadence: "cycle",
+  calls: "1 per org, + 1 per agent pool (at most 100)",
+  feeds: [
+    "pulumi_agent_pool_up",
+    "pulumi_agent_pool_agents",
+    "pulumi_agent_pool_last_seen_timestamp_seconds",
+  ],
+  async run({ api, org }) {
+    const pools = boundedPools(await api.listAgentPools(org));
+    const read = await Promise.all(pools.map((pool) => readPool(api, org, pool)));
+    return { state: { pools: read.filter((pool) => pool !== undefined) } };
+  },
+};

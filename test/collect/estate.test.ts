@@ -1,0 +1,296 @@
+/**
+ * The estate families through the Collector: agent pools, the plan and access tokens, over several cycles, with
+ * failing calls, a forbidden organization and deleted objects.
+ */
+import { describe, expect, test } from "bun:test";
+import { Collector } from "../../src/collect/collector.ts";
+import { createLogger } from "../../src/log/logger.ts";
+import type { MetricId } from "../../src/metrics/catalog.ts";
+import { snapshotReadings } from "../../src/metrics/readings.ts";
+import { FakeApi, fakeOrg } from "../support/fake-api.ts";
+
+const T0 = Date.UTC(2026, 11, 1, 12, 0, 0);
+const T0S = T0 / 1000;
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY_S = 86_400;
+
+function rig() {
+  const api = new FakeApi();
+  api.orgs.set("acme", fakeOrg());
+  api.orgs.set("beta", fakeOrg());
+  const lines: string[] = [];
+  let clock = T0;
+  const logger = createLogger({
+    level: "info",
+    write: (line) => lines.push(line),
+    now: () => new Date(clock),
+  });
+  const collector = new Collector({
+    api,
+    logger,
+    organizations: ["acme", "beta"],
+    maxConcurrency: 2,
+    cycleBudgetMs: 10_000,
+    now: () => clock,
+    orgIntervalMs: 5 * MINUTE,
+  });
+  /** One cycle `advanceMs` after the last: its calls, errors and log lines (without their time). */
+  const cycle = async (advanceMs: number) => {
+    clock += advanceMs;
+    api.resetCalls();
+    const from = lines.length;
+    const result = await collector.collect();
+    return {
+      calls: Object.fromEntries(api.calls),
+      errors: result.errors,
+      logged: lines.slice(from).map((line) => line.replace(/^time=\S+ /, "")),
+    };
+  };
+  const read = (id: MetricId) => snapshotReadings(collector.snapshot ?? expect.unreachable()).get(id);
+  return { api, cycle, read };
+}
+
+const pool = (id: string, name: string, status: string, lastSeen: number, agents: string[]) => ({
+  id,
+  name,
+  status,
+  lastSeen,
+  agents,
+});
+
+describe("agent pools", () => {
+  test("pools, agents by status and last seen, every cycle; a failed list keeps them; a deleted pool vanishes", async () => {
+    const { api, cycle, read } = rig();
+    const acme = api.orgs.get("acme") ?? expect.unreachable();
+    acme.agentPools = [
+      pool("p1", "runners", "online", 1000, ["online", "online", "offline"]),
+      pool("p2", "gpu", "offline", 900, ["offline"]),
+    ];
+    api.statuses.set("ListOrgAgentPool:beta", 403);
+
+    const first = await cycle(0);
+    expect(first.calls.ListOrgAgentPool).toBe(2);
+    expect(first.calls.GetAgentPool).toBe(2);
+    expect(first.errors).toEqual([{ operation: "ListOrgAgentPool", org: "beta" }]);
+    expect(read("agentPoolUp")).toEqual([
+      { attributes: { org: "acme", pool: "gpu" }, value: 0 },
+      { attributes: { org: "acme", pool: "runners" }, value: 1 },
+    ]);
+    expect(read("agentPoolAgents")).toEqual([
+      { attributes: { org: "acme", pool: "gpu", status: "online" }, value: 0 },
+      { attributes: { org: "acme", pool: "gpu", status: "offline" }, value: 1 },
+      { attributes: { org: "acme", pool: "runners", status: "online" }, value: 2 },
+      { attributes: { org: "acme", pool: "runners", status: "offline" }, value: 1 },
+    ]);
+    expect(read("agentPoolLastSeen")).toEqual([
+      { attributes: { org: "acme", pool: "gpu" }, value: 900 },
+      { attributes: { org: "acme", pool: "runners" }, value: 1000 },
+    ]);
+
+    // The list fails twice: the previous values stay, the error is counted each cycle and logged once.
+    api.failing.add("ListOrgAgentPool:acme");
+    acme.agentPools = [pool("p1", "runners", "offline", 1100, ["offline", "offline", "offline"])];
+    const failed = await cycle(MINUTE);
+    const again = await cycle(MINUTE);
+    expect(failed.errors).toContainEqual({ operation: "ListOrgAgentPool", org: "acme" });
+    expect(again.errors).toContainEqual({ operation: "ListOrgAgentPool", org: "acme" });
+    const warned = [...failed.logged, ...again.logged].filter(
+      (line) => line.includes("operation=ListOrgAgentPool") && line.includes("org=acme"),
+    );
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toStartWith('level=warn msg="collection step failed, keeping previous values"');
+    expect(read("agentPoolUp")).toEqual([
+      { attributes: { org: "acme", pool: "gpu" }, value: 0 },
+      { attributes: { org: "acme", pool: "runners" }, value: 1 },
+    ]);
+
+    // Recovered: p2 was deleted, so its series are gone; p1's agents went offline.
+    api.failing.delete("ListOrgAgentPool:acme");
+    const recovered = await cycle(MINUTE);
+    expect(recovered.calls.GetAgentPool).toBe(1);
+    expect(read("agentPoolUp")).toEqual([{ attributes: { org: "acme", pool: "runners" }, value: 0 }]);
+    expect(read("agentPoolAgents")).toEqual([
+      { attributes: { org: "acme", pool: "runners", status: "online" }, value: 0 },
+      { attributes: { org: "acme", pool: "runners", status: "offline" }, value: 3 },
+    ]);
+    expect(read("agentPoolLastSeen")).toEqual([
+      { attributes: { org: "acme", pool: "runners" }, value: 1100 },
+    ]);
+  });
+
+  test("a pool deleted between the listing and its read (404) is left out", async () => {
+    const { api, cycle, read } = rig();
+    const acme = api.orgs.get("acme") ?? expect.unreachable();
+    acme.agentPools = [pool("p1", "runners", "online", 1000, ["online"])];
+    const realGet = api.getAgentPoolAgents.bind(api);
+    api.getAgentPoolAgents = async (org, id) => (id === "p1" ? null : realGet(org, id));
+    const first = await cycle(0);
+    expect(first.errors).toEqual([]);
+    expect(read("agentPoolUp")).toBeUndefined();
+  });
+});
+
+describe("the plan", () => {
+  test("stacks, limits, period end and info on the org cadence; a 404 for one org; a failed read keeps values", async () => {
+    const { api, cycle, read } = rig();
+    const acme = api.orgs.get("acme") ?? expect.unreachable();
+    acme.metadata = {
+      stackCount: 120,
+      maxStacks: 500,
+      maxMembers: 25,
+      subscriptionPeriodEnd: "2026-12-31T00:00:00Z",
+      product: "team-pro",
+      subscriptionStatus: "active",
+    };
+    api.statuses.set("GetOrganizationMetadata:beta", 404);
+    const first = await cycle(0);
+    expect(first.calls.GetOrganizationMetadata).toBe(2);
+    expect(first.errors).toEqual([{ operation: "GetOrganizationMetadata", org: "beta" }]);
+    expect(read("orgStacks")).toEqual([{ attributes: { org: "acme" }, value: 120 }]);
+    expect(read("orgStacksLimit")).toEqual([{ attributes: { org: "acme" }, value: 500 }]);
+    expect(read("orgMembersLimit")).toEqual([{ attributes: { org: "acme" }, value: 25 }]);
+    expect(read("orgSubscriptionPeriodEnd")).toEqual([
+      { attributes: { org: "acme" }, value: Date.UTC(2026, 11, 31) / 1000 },
+    ]);
+    expect(read("orgInfo")).toEqual([
+      { attributes: { org: "acme", product: "team-pro", subscription_status: "active" }, value: 1 },
+    ]);
+
+    // Not due a minute later (only beta's failed read is retried).
+    acme.metadata = { stackCount: 130 };
+    const second = await cycle(MINUTE);
+    expect(second.calls.GetOrganizationMetadata).toBe(1);
+    expect(read("orgStacks")).toEqual([{ attributes: { org: "acme" }, value: 120 }]);
+
+    // Due, but failing: the values stay.
+    api.failing.add("GetOrganizationMetadata:acme");
+    const failed = await cycle(5 * MINUTE);
+    expect(failed.errors).toContainEqual({ operation: "GetOrganizationMetadata", org: "acme" });
+    expect(read("orgStacks")).toEqual([{ attributes: { org: "acme" }, value: 120 }]);
+
+    // A plan without limits, period or product: those series are absent, the info has empty labels.
+    api.failing.delete("GetOrganizationMetadata:acme");
+    await cycle(MINUTE);
+    expect(read("orgStacks")).toEqual([{ attributes: { org: "acme" }, value: 130 }]);
+    expect(read("orgStacksLimit")).toBeUndefined();
+    expect(read("orgMembersLimit")).toBeUndefined();
+    expect(read("orgSubscriptionPeriodEnd")).toBeUndefined();
+    expect(read("orgInfo")).toEqual([
+      { attributes: { org: "acme", product: "", subscription_status: "" }, value: 1 },
+    ]);
+  });
+
+  test("a product outside the spec's list is reported as other", async () => {
+    const { api, cycle, read } = rig();
+    (api.orgs.get("acme") ?? expect.unreachable()).metadata = { stackCount: 1, product: "galactic" };
+    await cycle(0);
+    expect(read("orgInfo")).toEqual([
+      { attributes: { org: "acme", product: "other", subscription_status: "" }, value: 1 },
+      { attributes: { org: "beta", product: "", subscription_status: "" }, value: 1 },
+    ]);
+  });
+});
+
+const tok = (name: string, expires: number) => ({ name, expires });
+const EXPIRIES = ["never", "expired", "within_7d", "within_30d", "later"] as const;
+const counts = (org: string, values: readonly number[]) =>
+  values.map((value, i) => ({ attributes: { org, expiry: EXPIRIES[i] ?? "missing" }, value }));
+
+describe("access tokens", () => {
+  test("tokens by expiry hourly, the exporter's own team token's expiry, expiring as the clock passes", async () => {
+    const { api, cycle, read } = rig();
+    const acme = api.orgs.get("acme") ?? expect.unreachable();
+    acme.tokens = [
+      tok("ci", 0),
+      tok("old", T0S - 1),
+      tok("soon", T0S + 1800),
+      tok("month", T0S + 20 * DAY_S),
+      tok("year", T0S + 365 * DAY_S),
+    ];
+    acme.teamTokens = { platform: [tok("exporter", T0S + 10 * DAY_S)] };
+    api.tokenInfo = { name: "exporter", organization: "acme", team: "platform" };
+
+    const first = await cycle(0);
+    expect(first.calls).toMatchObject({ ListOrgTokens: 2, GetCurrentUser: 2, ListTeamTokens: 1 });
+    expect(read("orgAccessTokens")).toEqual([
+      ...counts("acme", [1, 1, 1, 1, 1]),
+      ...counts("beta", [0, 0, 0, 0, 0]),
+    ]);
+    expect(read("exporterAccessTokenExpiry")).toEqual([{ attributes: {}, value: T0S + 10 * DAY_S }]);
+
+    // Within the hour: not read again.
+    const second = await cycle(30 * MINUTE);
+    expect(second.calls.ListOrgTokens).toBeUndefined();
+
+    // An hour after the first read: "soon" has expired.
+    await cycle(30 * MINUTE);
+    expect(read("orgAccessTokens")).toEqual([
+      ...counts("acme", [1, 2, 0, 1, 1]),
+      ...counts("beta", [0, 0, 0, 0, 0]),
+    ]);
+
+    // A failed read keeps the values and is retried the next cycle.
+    api.failing.add("ListOrgTokens:acme");
+    const failed = await cycle(HOUR);
+    expect(failed.errors).toEqual([{ operation: "ListOrgTokens", org: "acme" }]);
+    expect(read("orgAccessTokens")).toEqual([
+      ...counts("acme", [1, 2, 0, 1, 1]),
+      ...counts("beta", [0, 0, 0, 0, 0]),
+    ]);
+    api.failing.delete("ListOrgTokens:acme");
+    const retried = await cycle(MINUTE);
+    expect(retried.calls.ListOrgTokens).toBe(1);
+
+    // The exporter's token deleted from its team: its expiry vanishes.
+    acme.teamTokens = { platform: [] };
+    await cycle(HOUR);
+    expect(read("exporterAccessTokenExpiry")).toBeUndefined();
+  });
+
+  test("an organization token is found in the organization's list; a personal one has no expiry", async () => {
+    const { api, cycle, read } = rig();
+    (api.orgs.get("beta") ?? expect.unreachable()).tokens = [tok("exporter", T0S + DAY_S)];
+    api.tokenInfo = { name: "exporter", organization: "beta", team: "" };
+    const first = await cycle(0);
+    expect(first.calls.ListTeamTokens).toBeUndefined();
+    expect(read("exporterAccessTokenExpiry")).toEqual([{ attributes: {}, value: T0S + DAY_S }]);
+    api.tokenInfo = undefined;
+    await cycle(HOUR);
+    expect(read("exporterAccessTokenExpiry")).toBeUndefined();
+  });
+
+  test("a 403 switches the family off for that org with one warning, tried again a day later", async () => {
+    const { api, cycle, read } = rig();
+    (api.orgs.get("acme") ?? expect.unreachable()).tokens = [tok("ci", 0)];
+    api.statuses.set("ListOrgTokens:beta", 403);
+    const first = await cycle(0);
+    expect(first.errors).toEqual([{ operation: "ListOrgTokens", org: "beta" }]);
+    const warnings = first.logged.filter((line) => line.includes("operation=ListOrgTokens"));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("org=beta");
+    expect(warnings[0]).toContain("HTTP 403 Forbidden");
+    expect(read("orgAccessTokens")).toEqual(counts("acme", [1, 0, 0, 0, 0]));
+
+    // Every cycle and every hour of the day after: no call for beta, no error, nothing logged about it.
+    const logged: string[] = [];
+    let betaCalls = 0;
+    for (let hour = 1; hour < 24; hour++) {
+      const { calls, errors, logged: lines } = await cycle(HOUR);
+      expect(errors).toEqual([]);
+      betaCalls += (calls.ListOrgTokens ?? 0) - 1;
+      logged.push(...lines.filter((line) => line.includes("ListOrgTokens")));
+    }
+    expect(betaCalls).toBe(0);
+    expect(logged).toEqual([]);
+
+    // A day after the 403 it is tried again, and now allowed.
+    api.statuses.delete("ListOrgTokens:beta");
+    const retried = await cycle(HOUR);
+    expect(retried.calls.ListOrgTokens).toBe(2);
+    expect(read("orgAccessTokens")).toEqual([
+      ...counts("acme", [1, 0, 0, 0, 0]),
+      ...counts("beta", [0, 0, 0, 0, 0]),
+    ]);
+  });
+});
