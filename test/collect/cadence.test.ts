@@ -63,7 +63,7 @@ describe("the organization cadence", () => {
       ListOrgDeployments: 1,
       ListOrgAgentPool: 1,
     });
-    expect(second.result.stats.apiCalls).toBe(3);
+    expect(second.result.stats.apiCalls).toBe(4);
     const readings = snapshotReadings(collector.snapshot ?? expect.unreachable());
     expect(readings.get("orgMemberCount")).toEqual([{ attributes: { org: "acme" }, value: 7 }]);
     // 4 minutes later: 5 minutes since the first read, so the inventory is due again.

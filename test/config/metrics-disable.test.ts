@@ -51,7 +51,7 @@ describe("an unknown family", () => {
   });
 
   test("the list is the one of src/families.ts", () => {
-    expect(LIST).toBe("stacks, updates, deployments, org, policy, esc, neo");
+    expect(LIST).toBe("stacks, updates, deployments, org, policy, esc, neo, agent-pools, plan, tokens");
   });
 
   test("nothing close: no hint", () => {
