@@ -290,6 +290,102 @@ export const ROWS: readonly RowSpec[] = [
     ],
   },
   {
+    title: "Runners",
+    panels: [
+      {
+        title: "Agent pools",
+        description:
+          "Each deployment agent pool: up (its status is online), agents online and offline, last seen",
+        type: "table",
+        queries: [
+          { expr: `max by (org, pool) (pulumi_agent_pool_up{${SEL}})`, legend: "up", instant: true },
+          {
+            expr: `max by (org, pool) (pulumi_agent_pool_agents{${SEL}, status="online"})`,
+            legend: "online",
+            instant: true,
+          },
+          {
+            expr: `max by (org, pool) (pulumi_agent_pool_agents{${SEL}, status="offline"})`,
+            legend: "offline",
+            instant: true,
+          },
+          {
+            expr: `time() - max by (org, pool) (pulumi_agent_pool_last_seen_timestamp_seconds{${SEL}})`,
+            legend: "seen ago (s)",
+            instant: true,
+          },
+        ],
+        width: 12,
+        height: 8,
+      },
+      series(
+        "Online agents by pool",
+        "Agents online per pool; a pool at 0 runs no deployment (alert PulumiAgentPoolNoOnlineAgents)",
+        [{ expr: `sum by (pool) (pulumi_agent_pool_agents{${SEL}, status="online"})`, legend: "{{pool}}" }],
+        { width: 12 },
+      ),
+    ],
+  },
+  {
+    title: "Plan and tokens",
+    panels: [
+      series(
+        "Stacks against the plan's limit",
+        "The organization's stacks (all, not only those the token sees) and the plan's limit, when it sets one",
+        [
+          { expr: `sum by (org) (pulumi_org_stacks{${SEL}})`, legend: "{{org}} stacks" },
+          { expr: `sum by (org) (pulumi_org_stacks_limit{${SEL}})`, legend: "{{org}} limit" },
+        ],
+        { width: 8 },
+      ),
+      series(
+        "Members against the plan's limit",
+        "Members and the plan's member limit, when it sets one",
+        [
+          { expr: `sum by (org) (pulumi_org_member_count{${SEL}})`, legend: "{{org}} members" },
+          { expr: `sum by (org) (pulumi_org_members_limit{${SEL}})`, legend: "{{org}} limit" },
+        ],
+        { width: 8 },
+      ),
+      {
+        title: "Plan",
+        description: "Product, subscription status and the end of the subscription period, per organization",
+        type: "table",
+        queries: [
+          {
+            expr: `max by (org, product, subscription_status) (pulumi_org_info{${SEL}})`,
+            legend: "info",
+            instant: true,
+          },
+          {
+            expr: `max by (org) (pulumi_org_subscription_period_end_timestamp_seconds{${SEL}}) - time()`,
+            legend: "period ends in (s)",
+            instant: true,
+          },
+        ],
+        width: 8,
+        height: 8,
+      },
+      series(
+        "Organization tokens by expiry",
+        "The organization's access tokens by when they expire; every bucket reported, 0 included",
+        [{ expr: `sum by (expiry) (pulumi_org_access_tokens{${SEL}})`, legend: "{{expiry}}" }],
+        { stacked: true, width: 12 },
+      ),
+      series(
+        "The exporter's token expires in",
+        "Time left on the exporter's own access token (absent for a token that never expires or a personal one)",
+        [
+          {
+            expr: 'min(pulumi_exporter_access_token_expiry_timestamp_seconds{job=~"$job"}) - time()',
+            legend: "expires in",
+          },
+        ],
+        { unit: "s", width: 12 },
+      ),
+    ],
+  },
+  {
     title: "Organization and policy",
     panels: [
       stat("Members", "Organization members", `sum(pulumi_org_member_count{${SEL}})`),

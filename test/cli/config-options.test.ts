@@ -27,7 +27,7 @@ test("an org interval below the collect interval and an unknown family: exit 2, 
     [
       "invalid configuration:",
       "  - --pulumi.org-interval: must not be shorter than the collect interval, 2m (got 1m30s)",
-      '  - --metrics.disable: unknown family "deploymnets" (did you mean "deployments"?); families: stacks, updates, deployments, org, policy, esc, neo',
+      '  - --metrics.disable: unknown family "deploymnets" (did you mean "deployments"?); families: stacks, updates, deployments, org, policy, esc, neo, agent-pools, plan, tokens',
       "",
     ].join("\n"),
   );
@@ -47,7 +47,7 @@ test("the same from the environment names the variables", async () => {
     [
       "invalid configuration:",
       "  - PULUMI_ORG_INTERVAL: must not be shorter than the collect interval, 1m (got 30s)",
-      '  - PULUMI_EXPORTER_METRICS_DISABLE: unknown family "ecs" (did you mean "esc"?); families: stacks, updates, deployments, org, policy, esc, neo',
+      '  - PULUMI_EXPORTER_METRICS_DISABLE: unknown family "ecs" (did you mean "esc"?); families: stacks, updates, deployments, org, policy, esc, neo, agent-pools, plan, tokens',
       "",
     ].join("\n"),
   );

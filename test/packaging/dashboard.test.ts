@@ -137,7 +137,16 @@ describe("dashboard", () => {
         }
       }
     }
-    expect(panels.filter((p) => p.type === "row").length).toBe(6);
+    expect(panels.filter((p) => p.type === "row").map((p) => (p as { title?: string }).title)).toEqual([
+      "Stacks",
+      "Updates",
+      "Deployments",
+      "Runners",
+      "Plan and tokens",
+      "Organization and policy",
+      "Neo",
+      "Exporter",
+    ]);
   });
 
   test("wraps a panel that does not fit the rest of the line and refuses one wider than the grid", () => {

@@ -269,18 +269,20 @@ describe("Pulumi API faults", () => {
     expect(pick(after, TRUTH_FAMILIES)).toEqual(
       stale(current, before, { org: "org-1" }, ["pulumi_deployment_status"]),
     );
-    expect(failedSteps(r.logs)).toEqual([
-      {
-        operation: "OrgDeploymentsMetadata",
-        org: "org-1",
-        stack: undefined,
-        error: "OrgDeploymentsMetadata: HTTP 503 Service Unavailable after 5 attempts",
-      },
+    // The two steps fail side by side: their lines come in either order.
+    const steps = failedSteps(r.logs).sort((x, y) => x.operation.localeCompare(y.operation));
+    expect(steps).toEqual([
       {
         operation: "ListOrgDeployments",
         org: "org-1",
         stack: undefined,
         error: "ListOrgDeployments: HTTP 500 Internal Server Error after 5 attempts (db)",
+      },
+      {
+        operation: "OrgDeploymentsMetadata",
+        org: "org-1",
+        stack: undefined,
+        error: "OrgDeploymentsMetadata: HTTP 503 Service Unavailable after 5 attempts",
       },
     ]);
 
