@@ -1,8 +1,10 @@
 /**
- * The alert rules in a real Prometheus that scrapes the compiled binary in demo mode: every rule loads and
- * evaluates without error on the exporter's real series; the recording rules count what the counters say; the
- * relabelling the runbook documents opts stacks into PulumiStackNotUpdated. And `promtool check metrics` on the
- * demo's `/metrics` flags only the names inherited from the Go exporter.
+ * The alert rules in a real Prometheus that scrapes the compiled binary, run against the demo's simulated fleet
+ * (the same simulator and seed) on manual ticks: every rule loads and evaluates without error on the exporter's real
+ * series; the recording rules count what the counters say; the relabelling the runbook documents opts stacks into
+ * PulumiStackNotUpdated. And `promtool check metrics` on its `/metrics` flags only the names inherited from the Go
+ * exporter. Time moves only when the test ticks the simulator; the waits are for the exporter's log lines and
+ * Prometheus' own scrapes and evaluations, each bounded.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -10,9 +12,11 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse, stringify } from "yaml";
 import { ALERTS_FILE, ROOT } from "../../scripts/alerts.ts";
-import { METRICS } from "../../src/metrics/catalog.ts";
+import { METRICS, UPDATE_DURATION_BUCKETS } from "../../src/metrics/catalog.ts";
+import { type RunningSimulator, startSimulator } from "../../src/sim/server.ts";
 import { e2eBinary } from "../support/e2e-binary.ts";
 import { binaryLauncher, type ExporterProcess, spawnExporter } from "../support/e2e-process.ts";
+import { UpdateLedger } from "../support/e2e-truth.ts";
 import {
   type PrometheusRule,
   type PrometheusSample,
@@ -57,15 +61,60 @@ async function documentedOptIn(): Promise<RelabelConfig[]> {
 
 const DEMO_OPT_IN = "pulumi_stack_last_update_timestamp;org-1;analytics";
 
+const TOKEN = "pul-alerts-prometheus-token-4c1d9e";
+const ORGS = ["org-1", "org-2", "org-3"];
+const CYCLE_LINE = /msg="collection cycle finished"/g;
+
+let sim: RunningSimulator;
+let ledger: UpdateLedger;
 let demo: ExporterProcess;
 let demoUrl: string;
 let prometheus: RunningPrometheus;
 let optIn: RelabelConfig[];
 
+/** Resolves once the exporter has logged `n` finished cycles in all. */
+async function cyclesFinished(process: ExporterProcess, n: number): Promise<void> {
+  await process.waitForOutput(new RegExp(`(msg="collection cycle finished"[\\s\\S]*){${n}}`), 20_000);
+}
+
+function cyclesSoFar(process: ExporterProcess): number {
+  return (
+    (process.stderr().match(CYCLE_LINE) ?? []).length + (process.stdout().match(CYCLE_LINE) ?? []).length
+  );
+}
+
+/** Whether an update other than a preview finished since the ledger's baseline (the recording rules skip previews). */
+function nonPreviewCounted(ledger: UpdateLedger): boolean {
+  return Object.keys(ledger.series(UPDATE_DURATION_BUCKETS)).some(
+    (key) => key.startsWith("pulumi_update_total{") && !key.includes('kind="preview"'),
+  );
+}
+
 beforeAll(async () => {
+  // The demo's fleet (src/cli/demo.ts: 3 organizations, 60 stacks, seed 1, churn 0.1), ticked by the test.
+  sim = await startSimulator({ token: TOKEN, orgs: 3, stacks: 60, seed: 1, churn: 0.1 });
+  ledger = new UpdateLedger(sim.model, ORGS);
   const binary = binaryLauncher(await e2eBinary());
-  demo = spawnExporter(binary, ["demo", "--web.listen-address=127.0.0.1:0", "--pulumi.collect-interval=2s"]);
+  demo = spawnExporter(
+    binary,
+    [
+      "run",
+      `--pulumi.api-url=${sim.url}`,
+      `--pulumi.organizations=${ORGS.join(",")}`,
+      "--pulumi.collect-interval=1s",
+      "--pulumi.org-interval=1s",
+      "--otlp.enabled=false",
+      "--web.listen-address=127.0.0.1:0",
+    ],
+    { env: { PULUMI_ACCESS_TOKEN: TOKEN } },
+  );
   demoUrl = await demo.url(60_000);
+  await cyclesFinished(demo, 1);
+  // Ticks until an update other than a preview has finished: a fixed number for this seed, found, not guessed.
+  for (let tick = 0; tick < 50 && !nonPreviewCounted(ledger); tick++) sim.tick();
+  if (!nonPreviewCounted(ledger)) throw new Error("50 ticks finished no update other than a preview");
+  // The second cycle that ends from now started after the ticks: the exporter holds their counts.
+  await cyclesFinished(demo, cyclesSoFar(demo) + 2);
   optIn = await documentedOptIn();
   prometheus = await startPrometheus([new URL(demoUrl).host], {
     ruleFiles: [ALERTS_FILE],
@@ -73,29 +122,20 @@ beforeAll(async () => {
     // The documented relabelling, for a stack selection of the demo.
     metricRelabelConfigs: optIn.map((c) => ({ ...c, regex: DEMO_OPT_IN })),
   });
-  // The update recording rules leave previews out: wait for another kind. The demo finishes its first within a minute.
-  for (let i = 0; i < 180; i++) {
-    if ((await prometheus.query('pulumi_update_total{kind!="preview"}')).length > 0) return;
-    await Bun.sleep(500);
-  }
-  throw new Error("no update other than a preview was counted by the demo within 90 s");
+  await prometheus.waitForScrape();
 }, 150_000);
 
 afterAll(async () => {
   await demo?.stop();
   await prometheus?.stop();
+  await sim?.stop();
 });
 
-/** The rules once each has been evaluated at least a second after a fresh scrape (bounded: 20 s). */
+/** The rules once each has been evaluated at least a second after a fresh scrape. */
 async function evaluatedAfterScrape(server: RunningPrometheus): Promise<PrometheusRule[]> {
   const since = Date.now();
   await server.waitForScrape();
-  let rules = await server.rules();
-  for (let i = 0; i < 100 && rules.some((r) => r.lastEvaluation <= since + 1000); i++) {
-    await Bun.sleep(200);
-    rules = await server.rules();
-  }
-  return rules;
+  return server.rulesEvaluatedAfter(since + 1000, 20_000);
 }
 
 /** `group/rule` of every rule in alerts.yaml, sorted (the API lists groups by name). */
@@ -147,7 +187,18 @@ describe("the alert rules in Prometheus, on the demo's series", () => {
     const counted = await prometheus.query(
       "pulumi:stack_updates_failed:24h or pulumi:stack_updates_succeeded:24h",
     );
-    expect(counted.length).toBeGreaterThan(0);
+    // Every stack with a finished update other than a preview, as the simulator has them.
+    const stacksOf = (keys: string[]) => [...new Set(keys)].sort();
+    expect(stacksOf(counted.map((c) => `${c.metric.org}/${c.metric.project}/${c.metric.stack}`))).toEqual(
+      stacksOf(
+        Object.keys(ledger.series(UPDATE_DURATION_BUCKETS))
+          .filter((key) => key.startsWith("pulumi_update_total{") && !key.includes('kind="preview"'))
+          .map((key) => {
+            const label = (name: string) => new RegExp(`${name}="([^"]*)"`).exec(key)?.[1];
+            return `${label("org")}/${label("project")}/${label("stack")}`;
+          }),
+      ),
+    );
   });
 
   test("the runbook's relabelling opts exactly the selected stacks into PulumiStackNotUpdated", async () => {
@@ -164,7 +215,14 @@ describe("the alert rules in Prometheus, on the demo's series", () => {
     const selected = await prometheus.query(
       'pulumi_stack_last_update_timestamp{org="org-1", project="analytics"}',
     );
-    expect(selected.length).toBeGreaterThan(0);
+    // Every stack of that project in the simulator (each has a last update).
+    expect(selected.map((s) => s.metric.stack).sort()).toEqual(
+      sim.model
+        .listStacks("org-1")
+        .filter((summary) => summary.projectName === "analytics")
+        .map((summary) => summary.stackName)
+        .sort(),
+    );
     expect(stacks(selected).every((s) => s.endsWith(" true"))).toBe(true);
     const optedIn = await prometheus.query('pulumi_stack_last_update_timestamp{stale_alert="true"}');
     expect(stacks(optedIn)).toEqual(stacks(selected));

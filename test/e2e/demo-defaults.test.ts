@@ -23,14 +23,10 @@ function problemLines(process: ExporterProcess): string[] {
     .map((line) => line.replace(/^time=\S+ /, ""));
 }
 
-/** /metrics once the first collection is in: bounded by the deadline, not by a guess at how long it takes. */
-async function metricsWith(url: string, pattern: RegExp, timeoutMs = 20_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const text = await (await fetch(`${url}/metrics`)).text();
-    if (pattern.test(text) || Date.now() > deadline) return text;
-    await Bun.sleep(100);
-  }
+/** /metrics once the first collection cycle has ended, as its log line says: no polling of the endpoint. */
+async function metricsAfterFirstCycle(process: ExporterProcess, url: string): Promise<string> {
+  await process.waitForOutput(/msg="collection cycle finished"/, 20_000);
+  return (await fetch(`${url}/metrics`)).text();
 }
 
 /** The "serving HTTP" log line, without its timestamp. */
@@ -101,7 +97,7 @@ describe("config.example.yaml", () => {
     );
     const url = await child.url(20_000);
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
-    const metrics = await metricsWith(url, /pulumi_stack_resource_count\{org="org-3"/);
+    const metrics = await metricsAfterFirstCycle(child, url);
     for (const org of ["org-1", "org-2", "org-3"]) {
       expect(metrics).toMatch(
         new RegExp(`\npulumi_stack_resource_count\\{org="${org}",project="[^"]+",stack="[^"]+"\\} \\d+\n`),

@@ -1,28 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { ValueType } from "@opentelemetry/api";
 import { AggregationTemporality, DataPointType, type MetricData } from "@opentelemetry/sdk-metrics";
-import type { DeploymentEvent } from "../../src/collect/sources/deployments.ts";
 import { DeploymentSeries } from "../../src/metrics/deployment-series.ts";
-
-const finished = (
-  fields: Partial<DeploymentEvent> & { result: "succeeded" | "failed" | "skipped" },
-): DeploymentEvent =>
-  ({
-    kind: "finished",
-    org: "acme",
-    operation: "update",
-    agentPool: "pulumi-hosted",
-    ...fields,
-  }) as DeploymentEvent;
-const started = (queueWaitSeconds: number, fields: Partial<DeploymentEvent> = {}): DeploymentEvent =>
-  ({
-    kind: "started",
-    org: "acme",
-    operation: "update",
-    agentPool: "pulumi-hosted",
-    queueWaitSeconds,
-    ...fields,
-  }) as DeploymentEvent;
+import { finished, started } from "../support/deployment-events.ts";
 
 /** A clock the test moves: milliseconds since the epoch. */
 function clock(startMs: number) {

@@ -55,6 +55,8 @@ export interface RunningPrometheus {
   rules(): Promise<PrometheusRule[]>;
   /** Resolves once every target has been scraped successfully after this call (e.g. after changing a value). */
   waitForScrape(timeoutMs?: number): Promise<void>;
+  /** The rules once every one has been evaluated after `sinceMs` (epoch ms); bounded by `timeoutMs`. */
+  rulesEvaluatedAfter(sinceMs: number, timeoutMs?: number): Promise<PrometheusRule[]>;
   stop(): Promise<void>;
 }
 
@@ -280,7 +282,7 @@ export async function startPrometheus(
     throw new Error(`${(error as Error).message}${log === "" ? "" : `\nPrometheus log:\n${log}`}`);
   }
 
-  return {
+  const server: RunningPrometheus = {
     url,
     query,
     targets: targetsNow,
@@ -308,6 +310,13 @@ export async function startPrometheus(
       );
     },
     waitForScrape: (timeoutMs = settings.timeoutMs) => scrapedSince(Date.now(), timeoutMs),
+    rulesEvaluatedAfter(sinceMs, timeoutMs = settings.timeoutMs) {
+      return until(`every rule evaluated after ${new Date(sinceMs).toISOString()}`, timeoutMs, async () => {
+        const rules = await server.rules();
+        return rules.length > 0 && rules.every((r) => r.lastEvaluation > sinceMs) ? rules : undefined;
+      });
+    },
     stop,
   };
+  return server;
 }

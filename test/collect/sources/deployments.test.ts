@@ -14,6 +14,7 @@ import {
 } from "../../../src/collect/sources/deployments.ts";
 import { DropTally } from "../../../src/collect/state-check.ts";
 import type { DeploymentRun, DeploymentRunJob } from "../../../src/pulumi/api.ts";
+import { finished, started } from "../../support/deployment-events.ts";
 import { FakeApi, fakeOrg } from "../../support/fake-api.ts";
 
 /** The exporter's first cycle began here (Unix ms); every time below is relative to it. */
@@ -93,24 +94,6 @@ class Harness {
     return tally;
   }
 }
-
-const finished = (fields: Partial<DeploymentEvent> & { result: string }): DeploymentEvent =>
-  ({
-    kind: "finished",
-    org: "acme",
-    operation: "update",
-    agentPool: "pulumi-hosted",
-    ...fields,
-  }) as DeploymentEvent;
-const started = (queueWaitSeconds: number, fields: Partial<DeploymentEvent> = {}): DeploymentEvent =>
-  ({
-    kind: "started",
-    org: "acme",
-    operation: "update",
-    agentPool: "pulumi-hosted",
-    queueWaitSeconds,
-    ...fields,
-  }) as DeploymentEvent;
 
 /** History at the first look: finished long ago, one running, one queued. */
 function history(): DeploymentRun[] {
