@@ -119,7 +119,14 @@ describe("the deployments family", () => {
     const first = exporter(api, clock);
     await first.collector.collect();
     const saved = encodeState(first.collector.state).text;
-    expect(JSON.parse(saved).sources.deployments.acme).toBeDefined();
+    // The run seen started is saved unfinished, to be counted when it ends.
+    expect(JSON.parse(saved).sources.deployments.acme).toEqual({
+      newestCreatedMs: created,
+      newestIds: ["d1"],
+      unfinished: [{ id: "d1", createdMs: created, started: true, misses: 0 }],
+      pools: ["runners"],
+      abandoned: 0,
+    });
 
     // Down: d1 finishes, d2 runs and finishes.
     const acme = api.orgs.get("acme") ?? expect.unreachable();
