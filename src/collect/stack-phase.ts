@@ -22,6 +22,8 @@ export interface StackPhase {
    * (or failed), `done` once every history read is done too.
    */
   collectOrg(org: string): { readonly listed: Promise<void>; readonly done: Promise<void> };
+  /** Reads the histories of tracked stacks, without a listing (a targeted read: src/collect/targeted.ts). */
+  readStacks(summaries: readonly StackSummary[]): Promise<void>;
   /**
    * The tracked stacks plus, for listed stacks whose first history read is still running, a track with only the
    * listing's resource count: what can be shown before the histories are in. Never part of the state: a
@@ -125,7 +127,11 @@ export function stackPhase(work: CycleWork, state: StackPhaseState, options: Sta
     return view;
   };
 
-  return { collectOrg, listedView, listedOrgs, events, stacksRead: () => stacksRead };
+  const readStacks = async (summaries: readonly StackSummary[]): Promise<void> => {
+    await Promise.all(summaries.map(readStack));
+  };
+
+  return { collectOrg, readStacks, listedView, listedOrgs, events, stacksRead: () => stacksRead };
 }
 
 /**
