@@ -44,6 +44,12 @@ export interface CollectorOptions {
   readonly orgIntervalMs?: number;
   /** Families switched off: their sources make no calls. */
   readonly disabled?: ReadonlySet<Family>;
+  /**
+   * With webhooks on (their events read running updates when they finish): how long after its last read a stack
+   * whose update is running is read again by a cycle, in case its event was lost (the reconcile interval).
+   * `undefined` (no webhooks): every cycle.
+   */
+  readonly runningUpdateRereadMs?: number;
   readonly initialState?: CollectorState;
   readonly now?: () => number;
   readonly wait?: CycleDeps["wait"];
@@ -206,6 +212,11 @@ export class Collector {
     };
   }
 
+  #reread(): { runningRereadMs?: number } {
+    const ms = this.#options.runningUpdateRereadMs;
+    return ms === undefined ? {} : { runningRereadMs: ms };
+  }
+
   async #targeted(triggers: readonly Trigger[], dropped: number): Promise<void> {
     const { logger, organizations, disabled, sources } = this.#options;
     const now = this.#options.now ?? Date.now;
@@ -221,6 +232,7 @@ export class Collector {
       triggers: triggers.length,
       dropped,
       ...(disabled ? { disabled } : {}),
+      ...this.#reread(),
     });
     this.#state = result.state;
     const previous = this.#snapshot;
@@ -253,6 +265,7 @@ export class Collector {
         ...(this.#options.sources ? { sources: this.#options.sources } : {}),
         ...(this.#options.orgIntervalMs ? { orgIntervalMs: this.#options.orgIntervalMs } : {}),
         ...(this.#options.disabled ? { disabled: this.#options.disabled } : {}),
+        ...this.#reread(),
       },
     );
     this.#state = result.state;

@@ -52,6 +52,8 @@ export interface CycleOptions {
   readonly orgIntervalMs?: number;
   /** Families switched off: their sources make no calls. */
   readonly disabled?: ReadonlySet<Family>;
+  /** With webhooks: how often a running update is read again while its listing shows nothing new (see stacks.ts). */
+  readonly runningRereadMs?: number;
 }
 
 /** A collection step that failed after the client's retries. */
@@ -138,6 +140,7 @@ export async function runCycle(
     firstCycle: previous.firstCycleStartedAt === undefined,
     firstCycleStartedAt,
     readHistories: stackSourceEnabled(STACK_HISTORY_SOURCE, disabled),
+    ...(options.runningRereadMs === undefined ? {} : { runningRereadMs: options.runningRereadMs }),
   });
   const orgState = configuredOrgState(previous, configured);
   const orgs = orgPhase(work, orgState, {

@@ -204,6 +204,8 @@ export interface TargetedOptions {
   readonly budgetMs: number;
   readonly plan: TargetPlan;
   readonly disabled?: ReadonlySet<Family>;
+  /** With webhooks: how often a running update is read again by a listing (see stacks.ts). */
+  readonly runningRereadMs?: number;
   /** Reported in the result's stats. */
   readonly triggers: number;
   readonly dropped: number;
@@ -232,6 +234,7 @@ export async function runTargeted(
     firstCycle: false,
     firstCycleStartedAt: baselineSeconds,
     readHistories: stackSourceEnabled(STACK_HISTORY_SOURCE, options.disabled ?? NOTHING_DISABLED),
+    ...(options.runningRereadMs === undefined ? {} : { runningRereadMs: options.runningRereadMs }),
   });
   const orgState = configuredOrgState(previous, configured);
   const sourceEvents = new Map<string, unknown[]>();
