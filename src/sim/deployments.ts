@@ -216,4 +216,31 @@ export function toDeploymentSnapshot(d: DeploymentRecord, paused = false): Deplo
   return snapshot;
 }
 
+/** The share of drift detections that find drift (drawn from the run's id, so a seed's data stays the same). */
+const DRIFT_FOUND_CHANCE = 0.5;
+const DRIFT_OPERATIONS: ReadonlySet<PulumiOperation> = new Set(["detect-drift", "remediate-drift"]);
+
+/**
+ * A stack's drift status as StackDeploymentsMetadata serves it, from its drift deployments: the latest one that
+ * succeeded decides (a detection finds drift or not, a remediation clears it); a queued or running one is a run in
+ * progress. Absent (undefined) while the stack has had no successful drift run.
+ */
+export function driftStatus(
+  records: readonly DeploymentRecord[],
+  target: DeploymentTarget,
+): Schemas["StackDriftStatus"] | undefined {
+  let latest: DeploymentRecord | undefined;
+  let runInProgress = false;
+  for (const d of records) {
+    if (d.project !== target.project || d.stack !== target.stack || !DRIFT_OPERATIONS.has(d.operation))
+      continue;
+    if (!TERMINAL.has(d.status)) runInProgress = true;
+    else if (d.status === "succeeded" && (latest === undefined || d.modifiedMs >= latest.modifiedMs))
+      latest = d;
+  }
+  if (latest === undefined) return undefined;
+  const driftDetected = latest.operation === "detect-drift" && ownRng(latest.id).chance(DRIFT_FOUND_CHANCE);
+  return { driftDetected, latestDriftRun: latest.id, runInProgress };
+}
+
 export { DEPLOYMENT_STATUSES };
