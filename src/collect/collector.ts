@@ -10,6 +10,7 @@ import { type CycleDeps, type CycleResult, runCycle } from "./cycle.ts";
 import { type FailureStreak, FailureStreaks } from "./failures.ts";
 import { Semaphore } from "./semaphore.ts";
 import type { ExporterStatus, Snapshot } from "./snapshot.ts";
+import type { SourceSettings } from "./source.ts";
 import type { AnyOrgSource } from "./sources/index.ts";
 import { type CollectorState, emptyState } from "./state.ts";
 
@@ -37,6 +38,8 @@ export interface CollectorOptions {
   readonly orgIntervalMs?: number;
   /** Families switched off: their sources make no calls. */
   readonly disabled?: ReadonlySet<Family>;
+  /** The settings sources' cadences depend on; DEFAULT_SOURCE_SETTINGS by default. */
+  readonly settings?: SourceSettings;
   readonly initialState?: CollectorState;
   readonly now?: () => number;
   readonly wait?: CycleDeps["wait"];
@@ -141,6 +144,7 @@ export class Collector {
         ...(this.#options.sources ? { sources: this.#options.sources } : {}),
         ...(this.#options.orgIntervalMs ? { orgIntervalMs: this.#options.orgIntervalMs } : {}),
         ...(this.#options.disabled ? { disabled: this.#options.disabled } : {}),
+        ...(this.#options.settings ? { settings: this.#options.settings } : {}),
       },
     );
     this.#state = result.state;

@@ -6,13 +6,14 @@
  */
 import type { Family } from "../families.ts";
 import type { Logger } from "../log/logger.ts";
-import type { Operation, PulumiApi } from "../pulumi/api.ts";
+import type { Operation, PulumiApi, StackRef } from "../pulumi/api.ts";
 import { systemTimers, waitOn } from "../timers.ts";
 import type { CycleWork } from "./cycle-work.ts";
 import { FailureStreaks } from "./failures.ts";
 import type { UnknownValues } from "./label-values.ts";
 import { type OrgPhase, type OrgPhaseState, orgPhase } from "./org-phase.ts";
 import type { Semaphore } from "./semaphore.ts";
+import { DEFAULT_SOURCE_SETTINGS, type SourceSettings } from "./source.ts";
 import {
   type AnyOrgSource,
   ORG_SOURCES,
@@ -52,6 +53,8 @@ export interface CycleOptions {
   readonly orgIntervalMs?: number;
   /** Families switched off: their sources make no calls. */
   readonly disabled?: ReadonlySet<Family>;
+  /** The settings sources' cadences depend on; DEFAULT_SOURCE_SETTINGS by default. */
+  readonly settings?: SourceSettings;
 }
 
 /** A collection step that failed after the client's retries. */
@@ -138,6 +141,7 @@ export async function runCycle(
     orgIntervalMs: options.orgIntervalMs ?? 0,
     baselineSeconds: firstCycleStartedAt,
     startedMs,
+    settings: options.settings ?? DEFAULT_SOURCE_SETTINGS,
   });
 
   const listStacks = stackSourceEnabled(STACK_LIST_SOURCE, disabled);
@@ -189,6 +193,7 @@ export async function runCycle(
 }
 
 const NOTHING_DISABLED: ReadonlySet<Family> = new Set();
+const NOT_LISTED: Promise<undefined> = Promise.resolve(undefined);
 
 /**
  * Starts every organization's work. Each org's stack listing and org sources queue before any stack's history, so
@@ -199,12 +204,14 @@ function startPhases(organizations: readonly string[], stacks: StackPhase | unde
   const listings: Promise<void>[] = [];
   const orgWork: Promise<void>[] = [];
   for (const org of organizations) {
+    let listing: Promise<readonly StackRef[] | undefined> = NOT_LISTED;
     if (stacks) {
       const { listed, done } = stacks.collectOrg(org);
-      listings.push(listed);
+      listing = listed;
+      listings.push(listed.then(() => undefined));
       stackWork.push(done);
     }
-    orgWork.push(...orgs.collectOrg(org));
+    orgWork.push(...orgs.collectOrg(org, listing));
   }
   return { stackWork, listings, orgWork };
 }
