@@ -66,7 +66,8 @@ export function sourceDue(
   startedMs: number,
   orgIntervalMs: number,
 ): boolean {
-  if (source.cadence === "cycle" || lastRunMs === undefined) return true;
+  // A last run after this cycle's start (the clock was set back, or a state file from elsewhere): run now.
+  if (source.cadence === "cycle" || lastRunMs === undefined || lastRunMs > startedMs) return true;
   const intervalMs = source.cadence === "org" ? orgIntervalMs : source.cadence.everyMs;
   return startedMs - lastRunMs >= intervalMs * (1 - ORG_INTERVAL_SLACK);
 }
