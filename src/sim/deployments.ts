@@ -137,6 +137,7 @@ export class OrgDeployments {
 
   /** Moves queued and running deployments along; `nowMs` is the end of the tick. */
   advance(rng: Rng, nowMs: number): void {
+    const found: DeploymentRecord[] = [];
     for (const d of this.records) {
       if (TERMINAL.has(d.status)) continue;
       const before = d.status;
@@ -150,7 +151,34 @@ export class OrgDeployments {
       }
       if (d.status !== before) d.modifiedMs = Math.max(d.modifiedMs + 1, nowMs - rng.int(0, 30_000));
       if (d.status === "running" && before !== "running") d.startedMs = d.modifiedMs;
+      if (d.status === "succeeded" && before !== "succeeded" && driftFound(d)) found.push(d);
     }
+    for (const detection of found) this.#remediate(detection, nowMs);
+  }
+
+  /**
+   * A detection that found drift is followed by a remediation of the stack (auto-remediation), queued at once. Its
+   * randomness is the detection's own, so the model's stream is not shifted by it.
+   */
+  #remediate(detection: DeploymentRecord, nowMs: number): void {
+    const own = ownRng(detection.id);
+    own.float(); // The draw that decided the detection found drift.
+    const target = { project: detection.project, stack: detection.stack };
+    this.records.push({
+      id: own.uuid(),
+      project: detection.project,
+      stack: detection.stack,
+      version: this.#nextVersion(target),
+      status: "not-started",
+      createdMs: nowMs,
+      modifiedMs: nowMs,
+      operation: "remediate-drift",
+      initiator: "schedule",
+      requestedBy: detection.requestedBy,
+      updateId: undefined,
+      agentPool: detection.agentPool,
+      startedMs: undefined,
+    });
   }
 }
 
@@ -239,8 +267,12 @@ export function driftStatus(
       latest = d;
   }
   if (latest === undefined) return undefined;
-  const driftDetected = latest.operation === "detect-drift" && ownRng(latest.id).chance(DRIFT_FOUND_CHANCE);
-  return { driftDetected, latestDriftRun: latest.id, runInProgress };
+  return { driftDetected: driftFound(latest), latestDriftRun: latest.id, runInProgress };
+}
+
+/** Whether a successful drift run left the stack drifted: a detection finds drift half the time, a remediation never. */
+function driftFound(d: DeploymentRecord): boolean {
+  return d.operation === "detect-drift" && ownRng(d.id).chance(DRIFT_FOUND_CHANCE);
 }
 
 export { DEPLOYMENT_STATUSES };
