@@ -379,6 +379,7 @@ describe("drift", () => {
           acme: {
             stacks: [
               { project: "web", stack: "a", drifted: "yes", readMs: 1 },
+              { project: "..", stack: "c", drifted: true, readMs: 1 },
               { project: "web", stack: "b", drifted: true, readMs: 5 },
             ],
           },
@@ -393,6 +394,8 @@ describe("drift", () => {
     expect(drift?.get("acme")).toEqual({
       stacks: new Map([["web/b", { project: "web", stack: "b", drifted: true, readMs: 5 }]]),
     });
+    // beta's entry; the flag that is no boolean and the path-changing project.
+    expect(read.dropped.fields()).toMatchObject({ orgs: 1, values: 2 });
   });
 
   test("--metrics.disable=drift makes no drift calls and exports no drift series", async () => {

@@ -7,6 +7,7 @@
  * vanishes; when the listing failed, the stacks known are kept and read on schedule.
  */
 import type { PulumiApi, StackDrift, StackRef } from "../../pulumi/api.ts";
+import { isPathName } from "../../pulumi/validate.ts";
 import type { ItemFailure, OrgSource, SourceSettings, StateCodec } from "../source.ts";
 import { type DropTally, describeValue, isCount, isRecord } from "../state-check.ts";
 import { type DeploymentEvent, deploymentRunsSource } from "./deployments.ts";
@@ -111,10 +112,11 @@ async function readStack(
 function checkStack(raw: unknown, where: string, tally: DropTally): DriftStack | undefined {
   if (
     isRecord(raw) &&
+    // Names go into request paths when a listing fails: only what a listing could have held.
     typeof raw.project === "string" &&
-    raw.project !== "" &&
+    isPathName(raw.project) &&
     typeof raw.stack === "string" &&
-    raw.stack !== "" &&
+    isPathName(raw.stack) &&
     (raw.drifted === undefined || typeof raw.drifted === "boolean") &&
     (raw.readMs === undefined || isCount(raw.readMs))
   ) {
