@@ -36,8 +36,8 @@ export interface CycleDeps {
   /** Failure streaks across cycles (logged once per streak); a cycle without one logs each problem once. */
   readonly failures?: FailureStreaks;
   /**
-   * The first cycle of a process only: called once its stack listings and organization sources are in while
-   * histories are still being read, with what can be shown already (the listing's stacks and resource counts, the
+   * The first cycle of a process only: called once its stack listings and organization sources are in (those that
+   * need nothing of the cycle: drift's reads come after the listing) while histories are still being read, with what can be shown already (the listing's stacks and resource counts, the
    * organization values). Nothing in it is counted; the cycle's result is unchanged.
    */
   readonly onListed?: (view: CollectorState) => void;
@@ -145,14 +145,15 @@ export async function runCycle(
   });
 
   const listStacks = stackSourceEnabled(STACK_LIST_SOURCE, disabled);
-  const { stackWork, listings, orgWork } = startPhases(
+  const { stackWork, listings, orgWork, orgIndependent } = startPhases(
     options.organizations,
     listStacks ? stacks : undefined,
     orgs,
   );
   const onListed = deps.onListed;
   if (onListed && previous.firstCycleStartedAt === undefined) {
-    void Promise.all([...listings, ...orgWork]).then(() => {
+    // Not the sources that wait for the listing: their calls queue behind every history read of a first cycle.
+    void Promise.all([...listings, ...orgIndependent]).then(() => {
       if (work.isOpen())
         onListed({ firstCycleStartedAt, ...stackState, stacks: stacks.listedView(), ...orgState });
     });
@@ -203,6 +204,7 @@ function startPhases(organizations: readonly string[], stacks: StackPhase | unde
   const stackWork: Promise<void>[] = [];
   const listings: Promise<void>[] = [];
   const orgWork: Promise<void>[] = [];
+  const orgIndependent: Promise<void>[] = [];
   for (const org of organizations) {
     let listing: Promise<readonly StackRef[] | undefined> = NOT_LISTED;
     if (stacks) {
@@ -211,9 +213,11 @@ function startPhases(organizations: readonly string[], stacks: StackPhase | unde
       listings.push(listed.then(() => undefined));
       stackWork.push(done);
     }
-    orgWork.push(...orgs.collectOrg(org, listing));
+    const { all, independent } = orgs.collectOrg(org, listing);
+    orgWork.push(...all);
+    orgIndependent.push(...independent);
   }
-  return { stackWork, listings, orgWork };
+  return { stackWork, listings, orgWork, orgIndependent };
 }
 
 function logPhases(

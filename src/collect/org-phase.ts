@@ -34,9 +34,13 @@ export interface OrgPhase {
   /**
    * Starts every due source of `org`, each once what it needs is in (`listing`: the organization's stacks once
    * this cycle's listing settled, undefined when it failed); each promise settles when its source is done (never
-   * rejects).
+   * rejects). `independent`: those of the sources that need nothing of the cycle (what an early view waits for: the others
+   * wait behind the listing and the stack reads).
    */
-  collectOrg(org: string, listing: Promise<readonly StackRef[] | undefined>): Promise<void>[];
+  collectOrg(
+    org: string,
+    listing: Promise<readonly StackRef[] | undefined>,
+  ): { readonly all: Promise<void>[]; readonly independent: Promise<void>[] };
   /** Source name → the events its runs produced this cycle. */
   readonly events: ReadonlyMap<string, readonly unknown[]>;
   readonly unknown: readonly UnknownValues[];
@@ -148,19 +152,24 @@ export function orgPhase(work: CycleWork, state: OrgPhaseState, options: OrgPhas
     };
   };
 
-  const collectOrg = (org: string, listing: Promise<readonly StackRef[] | undefined>): Promise<void>[] => {
+  const collectOrg = (org: string, listing: Promise<readonly StackRef[] | undefined>) => {
     // Registry order: a source's needs come earlier, so their runs are in the map when it starts.
     const runs = new Map<string, Promise<readonly unknown[]>>();
     const due = options.sources.filter((source) =>
       sourceDue(source, state.sourceRuns.get(runKey(source, org)), options.startedMs, options.orgIntervalMs),
     );
-    return due.map((source) => {
+    const all: Promise<void>[] = [];
+    const independent: Promise<void>[] = [];
+    for (const source of due) {
       const run = source.needs
         ? upstreamOf(source, listing, runs).then((upstream) => runSource(source, org, upstream))
         : runSource(source, org, NO_UPSTREAM);
       runs.set(source.name, run);
-      return run.then(() => undefined);
-    });
+      const done = run.then(() => undefined);
+      all.push(done);
+      if (!source.needs) independent.push(done);
+    }
+    return { all, independent };
   };
 
   return { collectOrg, events, unknown };

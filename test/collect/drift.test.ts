@@ -261,6 +261,42 @@ describe("drift", () => {
     expect(drift()).toHaveLength(3);
   });
 
+  test("the first cycle's early view does not wait for drift reads, which come after the listing", async () => {
+    const api = new FakeApi();
+    api.orgs.set("acme", fakeOrg());
+    addStack(api, "acme", "web", "prod", { driftDetected: true, latestDriftRun: "r1" });
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const read = api.getStackDrift.bind(api);
+    api.getStackDrift = async (ref) => {
+      await held;
+      return read(ref);
+    };
+    let interim: (() => void) | undefined;
+    const early = new Promise<void>((resolve) => {
+      interim = resolve;
+    });
+    const collector = new Collector({
+      api,
+      logger: createLogger({ level: "error", write: () => {} }),
+      organizations: ["acme"],
+      maxConcurrency: 2,
+      cycleBudgetMs: 10_000,
+      now: () => T0,
+      onInterim: () => interim?.(),
+    });
+    const cycle = collector.collect();
+    // The early view came while the drift read is held: it did not wait for it.
+    await early;
+    expect(api.calls.get("StackDeploymentsMetadata")).toBeUndefined();
+    release();
+    await cycle;
+    const readings = snapshotReadings(collector.snapshot ?? expect.unreachable());
+    expect(readings.get("stackDriftDetected")).toEqual([series("acme", "web", "prod", 1)]);
+  });
+
   test("a failing read keeps the stack's value, is counted per read, logged once per streak", async () => {
     const { api, cycle, drift } = rig({ refreshMs: MINUTE });
     const a = addStack(api, "acme", "web", "a", { driftDetected: true, latestDriftRun: "r1" });
