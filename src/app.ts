@@ -10,6 +10,7 @@ import type { Snapshot } from "./collect/snapshot.ts";
 import { StateStore } from "./collect/state-store.ts";
 import type { Config } from "./config/types.ts";
 import type { Logger } from "./log/logger.ts";
+import { ExportThrottle } from "./metrics/export-throttle.ts";
 import { createMetricExporter } from "./metrics/exporters.ts";
 import { resolveOtlpTarget } from "./metrics/otlp-endpoint.ts";
 import type { GaugeReadings } from "./metrics/points.ts";
@@ -101,10 +102,22 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
       })
     : undefined;
 
+  /** Updates counted by this process, for the preview page. */
+  let updatesCounted = 0;
+  // A targeted read's values reach the backend within a second, however many webhooks ask for reads.
+  const triggeredExport = new ExportThrottle(() => metrics.push(), timers);
+
   const collector = collectorFor(options, api, timers, {
     onCycle: (result, taken) => {
       snapshot = taken;
       metrics.instruments.recordCycle(result);
+    },
+    // A targeted read is recorded as a cycle is; /metrics serves its snapshot at once.
+    onTriggered: (result, taken) => {
+      snapshot = taken;
+      metrics.instruments.recordCycle(result);
+      updatesCounted += result.events.length;
+      if (metrics.pushEnabled && !stopping) triggeredExport.request();
     },
     // First data early: the listings' resource counts, the organization gauges and the exporter's own metrics go
     // out while the first cycle still reads every stack's history. Not awaited, as after a cycle.
@@ -113,9 +126,6 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
       void metrics.push();
     },
   });
-
-  /** Updates counted by this process, for the preview page. */
-  let updatesCounted = 0;
 
   const scheduler = new Scheduler({
     collector,
@@ -158,6 +168,7 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
     },
     async stop(deadlineMs = 9_000) {
       stopping = true;
+      triggeredExport.cancel();
       await shutdown({ scheduler, metrics, server, stateStore, logger }, deadlineMs);
     },
   };
@@ -214,7 +225,7 @@ function collectorFor(
   options: StartOptions,
   api: PulumiApi,
   timers: Timers,
-  listeners: Required<Pick<CollectorOptions, "onCycle" | "onInterim">>,
+  listeners: Required<Pick<CollectorOptions, "onCycle" | "onInterim" | "onTriggered">>,
 ): Collector {
   const { config, logger } = options;
   return new Collector({
@@ -224,6 +235,10 @@ function collectorFor(
     maxConcurrency: config.pulumi.maxConcurrency,
     cycleBudgetMs: cycleBudgetMs(config.pulumi.collectIntervalMs),
     orgIntervalMs: config.pulumi.orgIntervalMs,
+    settings: {
+      collectIntervalMs: config.pulumi.collectIntervalMs,
+      driftRefreshMs: config.pulumi.driftRefreshMs,
+    },
     disabled: config.metrics.disable,
     ...listeners,
     now: options.now ?? (() => timers.now()),

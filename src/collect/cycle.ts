@@ -6,13 +6,14 @@
  */
 import type { Family } from "../families.ts";
 import type { Logger } from "../log/logger.ts";
-import type { Operation, PulumiApi } from "../pulumi/api.ts";
+import type { Operation, PulumiApi, StackRef } from "../pulumi/api.ts";
 import { systemTimers, waitOn } from "../timers.ts";
 import type { CycleWork } from "./cycle-work.ts";
 import { FailureStreaks } from "./failures.ts";
 import type { UnknownValues } from "./label-values.ts";
 import { type OrgPhase, type OrgPhaseState, orgPhase } from "./org-phase.ts";
 import type { Semaphore } from "./semaphore.ts";
+import { DEFAULT_SOURCE_SETTINGS, type SourceSettings } from "./source.ts";
 import {
   type AnyOrgSource,
   ORG_SOURCES,
@@ -35,8 +36,8 @@ export interface CycleDeps {
   /** Failure streaks across cycles (logged once per streak); a cycle without one logs each problem once. */
   readonly failures?: FailureStreaks;
   /**
-   * The first cycle of a process only: called once its stack listings and organization sources are in while
-   * histories are still being read, with what can be shown already (the listing's stacks and resource counts, the
+   * The first cycle of a process only: called once its stack listings and organization sources are in (those that
+   * need nothing of the cycle: drift's reads come after the listing) while histories are still being read, with what can be shown already (the listing's stacks and resource counts, the
    * organization values). Nothing in it is counted; the cycle's result is unchanged.
    */
   readonly onListed?: (view: CollectorState) => void;
@@ -52,6 +53,10 @@ export interface CycleOptions {
   readonly orgIntervalMs?: number;
   /** Families switched off: their sources make no calls. */
   readonly disabled?: ReadonlySet<Family>;
+  /** With webhooks: how often a running update is read again while its listing shows nothing new (see stacks.ts). */
+  readonly runningRereadMs?: number;
+  /** The settings sources' cadences depend on; DEFAULT_SOURCE_SETTINGS by default. */
+  readonly settings?: SourceSettings;
 }
 
 /** A collection step that failed after the client's retries. */
@@ -73,9 +78,13 @@ export interface CycleStats {
   readonly durationMs: number;
 }
 
-export interface CycleResult {
+/**
+ * What the metrics record of a cycle or of a targeted read (src/collect/targeted.ts): the state after it, the
+ * events it produced, its failed steps and unknown values. One shape, so both are recorded by the same code.
+ */
+export interface CollectionResult {
   readonly state: CollectorState;
-  /** The updates that finished in the cycle, each once. */
+  /** The updates that finished, each once. */
   readonly events: readonly UpdateEvent[];
   /** Source name → the events its runs produced; read them with `eventsOf`. */
   readonly sourceEvents: ReadonlyMap<string, readonly unknown[]>;
@@ -83,6 +92,9 @@ export interface CycleResult {
   readonly errors: readonly CollectError[];
   /** API values outside the spec's lists, reported as `other`. */
   readonly unknown: readonly UnknownValues[];
+}
+
+export interface CycleResult extends CollectionResult {
   readonly stats: CycleStats;
   /** The configured orgs whose stacks were listed. */
   readonly listedOrgs: ReadonlySet<string>;
@@ -103,7 +115,7 @@ export function cycleBudgetMs(intervalMs: number): number {
   return Math.min(intervalMs, Math.max(10_000, Math.floor(intervalMs * 0.9)));
 }
 
-function defaultWait(ms: number, signal: AbortSignal): Promise<void> {
+export function defaultWait(ms: number, signal: AbortSignal): Promise<void> {
   return waitOn(systemTimers, ms, signal);
 }
 
@@ -131,6 +143,7 @@ export async function runCycle(
     firstCycle: previous.firstCycleStartedAt === undefined,
     firstCycleStartedAt,
     readHistories: stackSourceEnabled(STACK_HISTORY_SOURCE, disabled),
+    ...(options.runningRereadMs === undefined ? {} : { runningRereadMs: options.runningRereadMs }),
   });
   const orgState = configuredOrgState(previous, configured);
   const orgs = orgPhase(work, orgState, {
@@ -138,17 +151,19 @@ export async function runCycle(
     orgIntervalMs: options.orgIntervalMs ?? 0,
     baselineSeconds: firstCycleStartedAt,
     startedMs,
+    settings: options.settings ?? DEFAULT_SOURCE_SETTINGS,
   });
 
   const listStacks = stackSourceEnabled(STACK_LIST_SOURCE, disabled);
-  const { stackWork, listings, orgWork } = startPhases(
+  const { stackWork, listings, orgWork, orgIndependent } = startPhases(
     options.organizations,
     listStacks ? stacks : undefined,
     orgs,
   );
   const onListed = deps.onListed;
   if (onListed && previous.firstCycleStartedAt === undefined) {
-    void Promise.all([...listings, ...orgWork]).then(() => {
+    // Not the sources that wait for the listing: their calls queue behind every history read of a first cycle.
+    void Promise.all([...listings, ...orgIndependent]).then(() => {
       if (work.isOpen())
         onListed({ firstCycleStartedAt, ...stackState, stacks: stacks.listedView(), ...orgState });
     });
@@ -188,7 +203,8 @@ export async function runCycle(
   };
 }
 
-const NOTHING_DISABLED: ReadonlySet<Family> = new Set();
+export const NOTHING_DISABLED: ReadonlySet<Family> = new Set();
+const NOT_LISTED: Promise<undefined> = Promise.resolve(undefined);
 
 /**
  * Starts every organization's work. Each org's stack listing and org sources queue before any stack's history, so
@@ -198,15 +214,20 @@ function startPhases(organizations: readonly string[], stacks: StackPhase | unde
   const stackWork: Promise<void>[] = [];
   const listings: Promise<void>[] = [];
   const orgWork: Promise<void>[] = [];
+  const orgIndependent: Promise<void>[] = [];
   for (const org of organizations) {
+    let listing: Promise<readonly StackRef[] | undefined> = NOT_LISTED;
     if (stacks) {
       const { listed, done } = stacks.collectOrg(org);
-      listings.push(listed);
+      listing = listed;
+      listings.push(listed.then(() => undefined));
       stackWork.push(done);
     }
-    orgWork.push(...orgs.collectOrg(org));
+    const { all, independent } = orgs.collectOrg(org, listing);
+    orgWork.push(...all);
+    orgIndependent.push(...independent);
   }
-  return { stackWork, listings, orgWork };
+  return { stackWork, listings, orgWork, orgIndependent };
 }
 
 function logPhases(
@@ -228,7 +249,7 @@ function logPhases(
 }
 
 /** The shared parts of a cycle's work; `close` ends it: later results and failures are ignored. */
-function cycleWork(deps: CycleDeps, signal: AbortSignal, failures: FailureStreaks, now: () => number) {
+export function cycleWork(deps: CycleDeps, signal: AbortSignal, failures: FailureStreaks, now: () => number) {
   let open = true;
   const errors: CollectError[] = [];
   // Calls still running at the deadline are abandoned, so they cannot hold concurrency slots into the next cycle.
@@ -260,7 +281,7 @@ function cycleWork(deps: CycleDeps, signal: AbortSignal, failures: FailureStreak
 }
 
 /** Waits for both phases or the deadline, whichever comes first; each phase's wall time when it finished in time. */
-async function untilDeadline(
+export async function untilDeadline(
   phases: { readonly stacks: Promise<void>[]; readonly orgs: Promise<void>[] },
   deadline: () => Promise<void>,
   elapsedMs: () => number,
@@ -283,7 +304,10 @@ async function untilDeadline(
 }
 
 /** The previous stack state of the configured organizations, copied for the cycle to change. */
-function configuredStackState(previous: CollectorState, configured: ReadonlySet<string>): StackPhaseState {
+export function configuredStackState(
+  previous: CollectorState,
+  configured: ReadonlySet<string>,
+): StackPhaseState {
   return {
     stacks: new Map([...previous.stacks].filter(([, track]) => configured.has(track.org))),
     tombstones: new Map(previous.tombstones),
@@ -294,7 +318,7 @@ function configuredStackState(previous: CollectorState, configured: ReadonlySet<
 }
 
 /** The previous organization state of the configured organizations, copied for the cycle to change. */
-function configuredOrgState(previous: CollectorState, configured: ReadonlySet<string>): OrgPhaseState {
+export function configuredOrgState(previous: CollectorState, configured: ReadonlySet<string>): OrgPhaseState {
   const sources = new Map<string, Map<string, unknown>>();
   for (const [name, byOrg] of previous.sources ?? []) {
     sources.set(name, new Map([...byOrg].filter(([org]) => configured.has(org))));

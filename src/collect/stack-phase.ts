@@ -2,10 +2,11 @@
  * The stack phase of a cycle: each organization's stack listing, and the history of every stack whose listing
  * changed. Stacks missing from a completed listing are buried; a failed or cut-off listing says nothing about them.
  */
+import type { StackRef } from "../pulumi/api.ts";
 import { timeSlicer } from "../pulumi/time-slice.ts";
 import type { StackSummary } from "../pulumi/types.ts";
 import type { CycleWork } from "./cycle-work.ts";
-import { collectStack, needsHistory, newTrack } from "./stacks.ts";
+import { collectStack, historyDecision, newTrack } from "./stacks.ts";
 import { LISTINGS_MISSED_BEFORE_GONE, MAX_TOMBSTONES, type StackTrack, stackKey } from "./state.ts";
 import type { UpdateEvent } from "./updates.ts";
 
@@ -21,7 +22,13 @@ export interface StackPhase {
    * Lists one organization's stacks and reads the histories that changed: `listed` settles once the listing is in
    * (or failed), `done` once every history read is done too.
    */
-  collectOrg(org: string): { readonly listed: Promise<void>; readonly done: Promise<void> };
+  collectOrg(org: string): {
+    /** Settles once the listing is in (or failed): with the organization's stacks, undefined when it failed. */
+    readonly listed: Promise<readonly StackRef[] | undefined>;
+    readonly done: Promise<void>;
+  };
+  /** Reads the histories of tracked stacks, without a listing (a targeted read: src/collect/targeted.ts). */
+  readStacks(summaries: readonly StackSummary[]): Promise<void>;
   /**
    * The tracked stacks plus, for listed stacks whose first history read is still running, a track with only the
    * listing's resource count: what can be shown before the histories are in. Never part of the state: a
@@ -40,6 +47,11 @@ export interface StackPhaseOptions {
   readonly firstCycleStartedAt: number;
   /** Whether histories are read (the stack families are on); without them only the listing runs. */
   readonly readHistories: boolean;
+  /**
+   * With webhooks: how long after its last read a stack with an update running is read again while its listing
+   * shows nothing new (the reconciliation). `undefined`: every cycle.
+   */
+  readonly runningRereadMs?: number;
 }
 
 export function stackPhase(work: CycleWork, state: StackPhaseState, options: StackPhaseOptions): StackPhase {
@@ -62,7 +74,7 @@ export function stackPhase(work: CycleWork, state: StackPhaseState, options: Sta
         }),
       );
       if (!work.isOpen() || !result) return;
-      stacks.set(key, result.track);
+      stacks.set(key, { ...result.track, historyReadAt: work.now() });
       events.push(...result.events);
       stacksRead++;
       work.succeeded(summary.orgName, "GetStackUpdates");
@@ -76,23 +88,34 @@ export function stackPhase(work: CycleWork, state: StackPhaseState, options: Sta
     }
   };
 
-  const listOrg = async (org: string, reads: Promise<void>[]): Promise<void> => {
+  /** A stack not read this cycle: the listing's resource count, and its `lastUpdate` when already read. */
+  const keepListed = (key: string, track: StackTrack, summary: StackSummary, adopt: boolean): void => {
+    const count = summary.resourceCount ?? track.resourceCount;
+    if (!adopt && count === track.resourceCount) return;
+    stacks.set(key, {
+      ...track,
+      resourceCount: count,
+      ...(adopt ? { listLastUpdate: summary.lastUpdate ?? undefined } : {}),
+    });
+  };
+
+  const listOrg = async (org: string, reads: Promise<void>[]): Promise<readonly StackRef[] | undefined> => {
     const live = new Set<string>();
+    const refs: StackRef[] = [];
     const admit = (summary: StackSummary): void => {
       if (summary.orgName !== org) return;
       const key = stackKey(org, summary.projectName, summary.stackName);
       if (live.has(key)) return;
       live.add(key);
+      refs.push({ org, project: summary.projectName, stack: summary.stackName });
       const track = unbury(state, key, summary);
-      if (options.readHistories && needsHistory(track, summary)) {
+      const policy = { now: work.now(), runningRereadMs: options.runningRereadMs };
+      const decision = options.readHistories ? historyDecision(track, summary, policy) : "keep";
+      if (decision === "read") {
         if (!track) provisional.set(key, { ...newTrack(summary), resourceCount: summary.resourceCount });
         reads.push(readStack(summary));
-      } else if (
-        track &&
-        summary.resourceCount !== undefined &&
-        summary.resourceCount !== track.resourceCount
-      ) {
-        stacks.set(key, { ...track, resourceCount: summary.resourceCount });
+      } else if (track) {
+        keepListed(key, track, summary, decision === "adopt");
       }
     };
     const onPage = pageAdmitter(work, admit);
@@ -105,11 +128,11 @@ export function stackPhase(work: CycleWork, state: StackPhaseState, options: Sta
     }
     // Every page handed over is admitted before deletions are decided and the reads are awaited.
     await onPage.done();
-    if (work.isOpen() && listed) {
-      listedOrgs.add(org);
-      work.succeeded(org, "ListUserStacks");
-      buryMissing(state, org, live);
-    }
+    if (!work.isOpen() || !listed) return undefined;
+    listedOrgs.add(org);
+    work.succeeded(org, "ListUserStacks");
+    buryMissing(state, org, live);
+    return refs;
   };
 
   const collectOrg = (org: string) => {
@@ -125,7 +148,11 @@ export function stackPhase(work: CycleWork, state: StackPhaseState, options: Sta
     return view;
   };
 
-  return { collectOrg, listedView, listedOrgs, events, stacksRead: () => stacksRead };
+  const readStacks = async (summaries: readonly StackSummary[]): Promise<void> => {
+    await Promise.all(summaries.map(readStack));
+  };
+
+  return { collectOrg, readStacks, listedView, listedOrgs, events, stacksRead: () => stacksRead };
 }
 
 /**
