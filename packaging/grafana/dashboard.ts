@@ -265,6 +265,51 @@ export const ROWS: readonly RowSpec[] = [
     ],
   },
   {
+    title: "Drift",
+    panels: [
+      stat(
+        "Stacks with drift",
+        "Stacks whose latest drift detection found drift",
+        `sum(pulumi_stack_drift_detected{${SEL}})`,
+        {
+          thresholds: [
+            { value: null, color: "green" },
+            { value: 1, color: "orange" },
+          ],
+          height: 8,
+          alerts: ["PulumiStackDriftDetected"],
+        },
+      ),
+      stat(
+        "Stacks checked for drift",
+        "Stacks that have had a drift detection run (only those have the drift series)",
+        `count(pulumi_stack_drift_detected{${SEL}})`,
+        { height: 8 },
+      ),
+      series(
+        "Stacks with drift by organization",
+        "Stacks whose latest drift detection found drift, per organization",
+        [{ expr: `sum by (org) (pulumi_stack_drift_detected{${SEL}})`, legend: "{{org}}" }],
+        { width: 16, alerts: ["PulumiStackDriftDetected"] },
+      ),
+      {
+        title: "Drifted stacks",
+        description: "The stacks whose latest drift detection found drift",
+        type: "table",
+        queries: [
+          {
+            expr: `max by (org, project, stack) (pulumi_stack_drift_detected{${SEL}}) == 1`,
+            instant: true,
+          },
+        ],
+        width: 24,
+        height: 8,
+        alerts: ["PulumiStackDriftDetected"],
+        stackLinks: true,
+      },
+    ],
+  },
+  {
     title: "Runners",
     panels: [
       {
@@ -610,7 +655,8 @@ export function buildDashboard(rows: readonly RowSpec[] = ROWS): Record<string, 
     {
       uid: FLEET_UID,
       title: "Pulumi Cloud",
-      description: "Stacks, updates, deployments, organization, policy and Neo from pulumi-exporter",
+      description:
+        "Stacks, updates, deployments, drift, runners, plan, organization, policy and Neo from pulumi-exporter",
       variables: [DATASOURCE_VARIABLE, JOB_VARIABLE, ORG_VARIABLE],
       links: [
         {

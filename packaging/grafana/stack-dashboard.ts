@@ -1,7 +1,7 @@
 /**
  * The per-stack drill-down dashboard: one stack, chosen by the chained `org`, `project` and `stack` variables
  * (each listing what the ones before it allow), with its update history, durations, resources, running updates,
- * and the deployments of its organization. The fleet dashboard's stack tables link here with the variables
+ * drift, and the deployments of its organization. The fleet dashboard's stack tables link here with the variables
  * filled; this one links back. Written by `bun packaging/grafana/dashboard.ts` with the fleet dashboard.
  */
 import { join } from "node:path";
@@ -155,6 +155,32 @@ export const STACK_ROWS: readonly RowSpec[] = [
     ],
   },
   {
+    title: "Drift",
+    panels: [
+      stat(
+        "Drift",
+        "Whether the stack's latest drift detection found drift (no value: the stack has had no drift detection run)",
+        `max(pulumi_stack_drift_detected{${STACK}})`,
+        {
+          mappings: [
+            { value: "0", text: "no drift", color: "green" },
+            { value: "1", text: "drifted", color: "orange" },
+          ],
+          noValue: "not checked",
+          width: 6,
+          height: 6,
+          alerts: ["PulumiStackDriftDetected"],
+        },
+      ),
+      series(
+        "Drift over time",
+        "1 while the stack's latest drift detection has found drift",
+        [{ expr: `max(pulumi_stack_drift_detected{${STACK}})`, legend: "drift" }],
+        { width: 18, height: 6, alerts: ["PulumiStackDriftDetected"] },
+      ),
+    ],
+  },
+  {
     title: "Deployments of the organization",
     panels: [
       series(
@@ -211,7 +237,7 @@ export function buildStackDashboard(rows: readonly RowSpec[] = STACK_ROWS): Reco
       uid: STACK_UID,
       title: "Pulumi Cloud stack",
       description:
-        "One stack from pulumi-exporter: updates, durations, resources and its organization's deployments",
+        "One stack from pulumi-exporter: updates, durations, resources, drift and its organization's deployments",
       variables: [DATASOURCE_VARIABLE, JOB_VARIABLE, ...STACK_VARIABLES],
       links: [
         {

@@ -67,7 +67,7 @@ async function variableValues(
   const match = /^label_values\((.+), (\w+)\)$/.exec(substitute(definition, values));
   if (!match) throw new Error(`variable ${name}: not a label_values query: ${definition}`);
   const [, selector, label = ""] = match;
-  const samples = await server.query(`group by (${label}) (${selector})`);
+  const samples = await server.query(`group by (${label}) (${selector})`, at);
   return samples.map((s) => s.metric[label] ?? "").sort();
 }
 
@@ -75,7 +75,7 @@ async function variableValues(
 async function emptyQueries(queries: Array<{ panel: string; expr: string }>): Promise<string[]> {
   const empty: string[] = [];
   for (const { panel, expr } of queries) {
-    const result = await prometheus?.query(expr);
+    const result = await prometheus?.query(expr, at);
     if (!result || result.length === 0) empty.push(`${panel}: ${expr}`);
   }
   return empty;
@@ -94,9 +94,20 @@ const STACK_WITH_DATA = `
     and on (org, project, stack) group by (org, project, stack) (count_over_time(pulumi_update_duration_seconds_count[1h]) >= 2)
     and on (org, project, stack) group by (org, project, stack) (count_over_time(pulumi_update_resource_changes_total[1h]) >= 2)
     and on (org) group by (org) (count_over_time(pulumi_deployment_duration_seconds_count[1h]) >= 2)
-    and on (org) group by (org) (count_over_time(pulumi_deployments_total[1h]) >= 2)`;
+    and on (org) group by (org) (count_over_time(pulumi_deployments_total[1h]) >= 2)
+    and on (org, project, stack) group by (org, project, stack) (pulumi_stack_drift_detected)`;
+
+/** What the fleet dashboard needs before each of its panels has data: counted updates and a drifted stack. */
+const FLEET_WITH_DATA = `
+  group(count_over_time(pulumi_update_duration_seconds_count[1h]) >= 2)
+    and group(pulumi_stack_drift_detected == 1)`;
 
 let stacksWithData: Array<{ org: string; project: string; stack: string }> = [];
+/**
+ * The one time (Unix seconds) every query is evaluated at: data that has been there since goes on being there
+ * (drift, for one, is cleared by a remediation), and 2 s in the past, every scrape that started by then is stored.
+ */
+let at = 0;
 let exporter: Bun.Subprocess | undefined;
 let prometheus: RunningPrometheus | undefined;
 
@@ -116,9 +127,10 @@ beforeAll(async () => {
   prometheus = await startPrometheus([`127.0.0.1:${port}`]);
   // Update counters need finished updates and two scrapes of them before rate() has a value; the drill-down needs
   // a stack that has them all.
-  for (let i = 0; i < 120; i++) {
-    const ready = await prometheus.query("count_over_time(pulumi_update_duration_seconds_count[1h]) >= 2");
-    stacksWithData = (await prometheus.query(STACK_WITH_DATA)).map(({ metric }) => ({
+  for (let i = 0; i < 240; i++) {
+    at = Math.floor(Date.now() / 1000) - 2;
+    const ready = await prometheus.query(FLEET_WITH_DATA, at);
+    stacksWithData = (await prometheus.query(STACK_WITH_DATA, at)).map(({ metric }) => ({
       org: metric.org ?? "",
       project: metric.project ?? "",
       stack: metric.stack ?? "",
@@ -126,8 +138,8 @@ beforeAll(async () => {
     if (ready.length > 0 && stacksWithData.length > 0) return;
     await Bun.sleep(500);
   }
-  throw new Error("no update was counted by the demo within 60 s");
-}, 120_000);
+  throw new Error("the demo did not count an update and report a drifted stack within 120 s");
+}, 180_000);
 
 afterAll(async () => {
   exporter?.kill();
@@ -157,7 +169,7 @@ describe("the stack drill-down dashboard", () => {
     const orgs = await variableValues(server, dashboard, "org", { job });
     expect(orgs).toEqual(["org-1", "org-2", "org-3"]);
     // The stack to show: the first with the series every panel reads (a finished update, resource changes, a
-    // running or just finished update, deployments in its organization), as the demo has made them by now.
+    // running or just finished update, drift detected or not, deployments in its organization), as the demo has them.
     const stack = stacksWithData[0];
     if (stack === undefined) throw new Error("no stack of the demo has every series the drill-down reads");
     expect(orgs).toContain(stack.org);
@@ -172,6 +184,7 @@ describe("the stack drill-down dashboard", () => {
     // Chained: the org's stacks narrowed to the project, fewer than the org has (every demo org has several projects).
     const orgStacks = await server.query(
       `group by (project, stack) (pulumi_stack_resource_count{org="${stack.org}"})`,
+      at,
     );
     expect(projects.length).toBeGreaterThan(1);
     expect(stacks).toEqual(

@@ -147,6 +147,7 @@ describe("links between the dashboards", () => {
       "Largest stacks",
       "Least recently updated stacks",
       "Updates by stack in the time range",
+      "Drifted stacks",
     ]);
     for (const table of tables) {
       const overrides = table.fieldConfig?.overrides ?? [];

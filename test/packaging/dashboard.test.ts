@@ -217,13 +217,19 @@ describe("dashboard", () => {
       "Stacks",
       "Updates",
       "Deployments",
+      "Drift",
       "Runners",
       "Plan and tokens",
       "Organization and policy",
       "Neo",
       "Exporter",
     ]);
-    expect(rows(buildStackDashboard())).toEqual(["Stack", "Updates", "Deployments of the organization"]);
+    expect(rows(buildStackDashboard())).toEqual([
+      "Stack",
+      "Updates",
+      "Drift",
+      "Deployments of the organization",
+    ]);
   });
 
   test("wraps a panel that does not fit the rest of the line and refuses one wider than the grid", () => {
