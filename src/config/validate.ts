@@ -174,6 +174,36 @@ function orgIntervalProblem(candidate: ConfigCandidate): ValidationProblem[] {
   return [{ field: "pulumi.orgIntervalMs", problem }];
 }
 
+/** The secret is never quoted back, so problems are written without the value. */
+const webhookSecret = type("string").narrow(
+  (s, ctx) => s.trim() !== "" || ctx.reject({ problem: "must not be empty" }),
+);
+
+const webhook = type({
+  secret: webhookSecret,
+  "secretFile?": "string",
+  listenAddress: type("undefined").or(listenAddress),
+  reconcileIntervalMs: positiveDuration,
+}).or("undefined");
+
+/** A running update is re-read at most once per cycle: a shorter reconcile interval could never be honoured. */
+function reconcileIntervalProblem(candidate: ConfigCandidate): ValidationProblem[] {
+  const collect = candidate.pulumi.collectIntervalMs;
+  const reconcile = candidate.webhook?.reconcileIntervalMs ?? 0;
+  if (!(collect > 0 && reconcile > 0) || reconcile >= collect) return [];
+  const problem = `must not be shorter than the collect interval, ${formatDuration(collect)} (got ${formatDuration(reconcile)})`;
+  return [{ field: "webhook.reconcileIntervalMs", problem }];
+}
+
+/** Two listeners cannot share one address. */
+function webhookListenerProblem(candidate: ConfigCandidate): ValidationProblem[] {
+  const own = candidate.webhook?.listenAddress;
+  if (own === undefined || own !== candidate.web.listenAddress) return [];
+  return [
+    { field: "webhook.listenAddress", problem: `must differ from the main listen address (got ${own})` },
+  ];
+}
+
 function schema(command: Command) {
   // Only the demo brings its own token and organizations.
   const required = command !== "demo";
@@ -210,6 +240,7 @@ function schema(command: Command) {
     state: { file: "string | undefined" },
     resource: { serviceName: nonEmpty, attributes },
     metrics: { disable: disabledFamilies },
+    webhook,
     configFile: "string | undefined",
   });
 }
@@ -242,6 +273,8 @@ export type Validation = { ok: true; config: ValidConfig } | { ok: false; proble
 const CROSS_FIELD_RULES: ReadonlyArray<(candidate: ConfigCandidate) => ValidationProblem[]> = [
   orgIntervalProblem,
   headerProblems,
+  reconcileIntervalProblem,
+  webhookListenerProblem,
 ];
 
 export function validateConfig(candidate: ConfigCandidate, command: Command): Validation {
