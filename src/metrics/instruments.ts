@@ -11,6 +11,7 @@ import { retainedStacks } from "../collect/state.ts";
 import type { UpdateEvent } from "../collect/updates.ts";
 import type { Family } from "../families.ts";
 import { type ClientHooks, OPERATIONS, type Operation } from "../pulumi/api.ts";
+import type { WebhookKindLabel, WebhookOutcome } from "../webhooks/receiver.ts";
 import { CATALOG, type MetricDefinition, type MetricId } from "./catalog.ts";
 import { type CatalogSeries, type LiveStacks, metricDescriptor } from "./catalog-series.ts";
 
@@ -32,6 +33,8 @@ export interface Instruments {
   recordExportFailure(): void;
   /** Errors raised while collecting the metrics of an OTLP export. */
   recordExportCollectionErrors(count: number): void;
+  /** One answered webhook delivery. */
+  recordWebhook(kind: WebhookKindLabel, outcome: WebhookOutcome): void;
 }
 
 function options(definition: MetricDefinition) {
@@ -69,6 +72,7 @@ export function createInstruments(
   const exportFailures = counter(meter, "exporterExportFailures");
   const unknownValues = counter(meter, "exporterUnknownValues");
   const exportCollectionErrors = counter(meter, "exporterExportCollectionErrors");
+  const webhooksReceived = counter(meter, "exporterWebhooksReceived");
   // Error counters start at 0, so a query (and rate()) reads 0 instead of "no data" before the first error.
   for (const operation of OPERATIONS) {
     apiRetries.add(0, { operation });
@@ -117,6 +121,9 @@ export function createInstruments(
     },
     recordExportCollectionErrors(count) {
       exportCollectionErrors.add(count);
+    },
+    recordWebhook(kind, outcome) {
+      webhooksReceived.add(1, { kind, outcome });
     },
   };
   return instruments;
