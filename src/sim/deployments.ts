@@ -135,8 +135,8 @@ export class OrgDeployments {
     return countByStatus(this.records);
   }
 
-  /** Moves queued and running deployments along; `nowMs` is the end of the tick. */
-  advance(rng: Rng, nowMs: number): void {
+  /** Moves queued and running deployments along; `nowMs` is the end of the tick. `moved` hears of each change. */
+  advance(rng: Rng, nowMs: number, moved?: (deployment: DeploymentRecord) => void): void {
     for (const d of this.records) {
       if (TERMINAL.has(d.status)) continue;
       const before = d.status;
@@ -150,6 +150,7 @@ export class OrgDeployments {
       }
       if (d.status !== before) d.modifiedMs = Math.max(d.modifiedMs + 1, nowMs - rng.int(0, 30_000));
       if (d.status === "running" && before !== "running") d.startedMs = d.modifiedMs;
+      if (d.status !== before) moved?.(d);
     }
   }
 }
