@@ -316,6 +316,9 @@ export class SimModel {
       if (stack.isRunning || !rng.chance(o.churn)) continue;
       startUpdate(rng, stack, now, o.tickSeconds);
       report.updatesStarted++;
+      // A short update can be over within the tick it started in.
+      if (!stack.isRunning)
+        events?.push({ type: "update-finished", ref: refOf(stack), update: stack.update(stack.updateCount) });
     }
 
     for (const org of this.#orgs.values()) {
