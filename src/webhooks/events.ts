@@ -1,28 +1,60 @@
 /**
  * The Pulumi Cloud webhook events the exporter acts on, and the reads each asks for: one table. An event is only
  * ever a trigger (see src/collect/triggers.ts); what it says (a result, a status) is not counted, the read is.
- *
- * Kinds as Pulumi Cloud names them in `Pulumi-Webhook-Kind` (the event filters in parentheses):
- * - `stack` (stack_created, stack_deleted): the organization's stack list changed.
- * - `stack_update` (update_*, destroy_*, refresh_*) and `stack_preview` (preview_*): an entry of the stack's
- *   history finished.
- * - `deployment` (deployment_queued, _started, _succeeded, _failed): a deployment changed status.
- * - `drift_detection` (drift_detected, drift_detection_*): a drift run finished.
- * - `drift_remediation` (drift_remediation_*): a remediation ran, which is an update of the stack.
- * Any other kind (policy_violation, environment events, ...) is answered 204 and counted as `other`.
+ * Kinds are as Pulumi Cloud names them in `Pulumi-Webhook-Kind`; any other kind (policy_violation, environment
+ * events, ...) is answered 204 and counted as `other`.
  */
 import { ArkErrors, type } from "arktype";
 import type { Trigger, TriggerKind } from "../collect/triggers.ts";
 
-/** The reads each event kind triggers, in order. */
+interface EventSpec {
+  /** Pulumi Cloud's event filters that deliver this kind. */
+  readonly filters: readonly string[];
+  /** The reads it triggers, in order. */
+  readonly reads: readonly TriggerKind[];
+  /** What happened, for the README. */
+  readonly means: string;
+}
+
 export const WEBHOOK_EVENTS = {
-  stack: ["stack-list"],
-  stack_update: ["stack-history"],
-  stack_preview: ["stack-history"],
-  deployment: ["deployments"],
-  drift_detection: ["drift"],
-  drift_remediation: ["drift", "stack-history"],
-} as const satisfies Record<string, readonly TriggerKind[]>;
+  stack: {
+    filters: ["stack_created", "stack_deleted"],
+    reads: ["stack-list"],
+    means: "a stack was created or deleted",
+  },
+  stack_update: {
+    filters: [
+      "update_succeeded",
+      "update_failed",
+      "destroy_succeeded",
+      "destroy_failed",
+      "refresh_succeeded",
+      "refresh_failed",
+    ],
+    reads: ["stack-history"],
+    means: "an update, destroy or refresh finished",
+  },
+  stack_preview: {
+    filters: ["preview_succeeded", "preview_failed"],
+    reads: ["stack-history"],
+    means: "a preview finished",
+  },
+  deployment: {
+    filters: ["deployment_queued", "deployment_started", "deployment_succeeded", "deployment_failed"],
+    reads: ["deployments"],
+    means: "a deployment changed status",
+  },
+  drift_detection: {
+    filters: ["drift_detected", "drift_detection_succeeded", "drift_detection_failed"],
+    reads: ["drift"],
+    means: "a drift detection run finished",
+  },
+  drift_remediation: {
+    filters: ["drift_remediation_succeeded", "drift_remediation_failed"],
+    reads: ["drift", "stack-history"],
+    means: "a drift remediation (an update of the stack) finished",
+  },
+} as const satisfies Record<string, EventSpec>;
 
 export type WebhookKind = keyof typeof WEBHOOK_EVENTS;
 export const WEBHOOK_KINDS = Object.keys(WEBHOOK_EVENTS) as WebhookKind[];
@@ -81,17 +113,28 @@ export function parseWebhookEvent(
 /** The triggers of an event of `kind` in the configured organization `org`. */
 export function triggersOf(kind: WebhookKind, event: WebhookEvent, org: string): Trigger[] {
   const { project, stack } = event;
-  return WEBHOOK_EVENTS[kind].flatMap((reads: TriggerKind): Trigger[] => {
-    if (reads === "stack-list") return [{ kind: reads, org }];
-    if (reads === "deployments") {
+  const reads: readonly TriggerKind[] = WEBHOOK_EVENTS[kind].reads;
+  return reads.flatMap((read): Trigger[] => {
+    if (read === "stack-list") return [{ kind: read, org }];
+    if (read === "deployments") {
       return [
         project !== undefined && stack !== undefined
-          ? { kind: reads, org, project, stack }
-          : { kind: reads, org },
+          ? { kind: read, org, project, stack }
+          : { kind: read, org },
       ];
     }
     // The shapes of the stack-scoped kinds require both names.
     if (project === undefined || stack === undefined) return [];
-    return [{ kind: reads, org, project, stack }];
+    return [{ kind: read, org, project, stack }];
   });
+}
+
+/** The README's table of the events and what each reads. */
+export function renderWebhookEventsTable(): string {
+  const rows = Object.entries(WEBHOOK_EVENTS).map(([kind, spec]: [string, EventSpec]) => {
+    const filters = spec.filters.map((f) => `\`${f}\``).join(", ");
+    const reads = spec.reads.map((r) => `\`${r}\``).join(" + ");
+    return `| \`${kind}\` | ${filters} | ${spec.means} | ${reads} |`;
+  });
+  return ["| Kind | Pulumi Cloud filters | When | Reads now |", "|---|---|---|---|", ...rows].join("\n");
 }
