@@ -48,10 +48,7 @@ describe("the webhooks component", () => {
   });
 
   test("the Service targets the port the patch adds; the Ingress routes only the webhook path to it", () => {
-    const port = added("/spec/template/spec/containers/0/ports/-")[0] as {
-      name: string;
-      containerPort: number;
-    };
+    const port = added("/spec/template/spec/containers/0/ports/-")[0];
     expect(port).toEqual({ name: "webhook", containerPort: 8081, protocol: "TCP" });
     const service = read("service.yaml");
     expect(service.spec.ports).toEqual([
