@@ -332,6 +332,7 @@ async function metricsPipeline(
     readings,
     organizations: config.pulumi.organizations,
     disabled: config.metrics.disable,
+    webhooks: config.webhook !== undefined,
     ...(exporter ? { exporter } : {}),
   });
 }

@@ -11,7 +11,8 @@ import { retainedStacks } from "../collect/state.ts";
 import type { UpdateEvent } from "../collect/updates.ts";
 import type { Family } from "../families.ts";
 import { type ClientHooks, OPERATIONS, type Operation } from "../pulumi/api.ts";
-import type { WebhookKindLabel, WebhookOutcome } from "../webhooks/receiver.ts";
+import { WEBHOOK_KINDS } from "../webhooks/events.ts";
+import { WEBHOOK_OUTCOMES, type WebhookKindLabel, type WebhookOutcome } from "../webhooks/receiver.ts";
 import { CATALOG, type MetricDefinition, type MetricId } from "./catalog.ts";
 import { type CatalogSeries, type LiveStacks, metricDescriptor } from "./catalog-series.ts";
 
@@ -63,6 +64,7 @@ export function createInstruments(
   series: CatalogSeries,
   organizations: readonly string[] = [],
   disabled: ReadonlySet<Family> = new Set(),
+  webhooks = false,
 ): Instruments {
   const apiRequests = counter(meter, "exporterApiRequests");
   const apiDuration = histogram(meter, "exporterApiRequestDuration");
@@ -82,6 +84,10 @@ export function createInstruments(
   exportFailures.add(0);
   exportCollectionErrors.add(0);
   for (const { operation, field } of UNKNOWN_VALUE_FIELDS) unknownValues.add(0, { operation, field });
+  if (webhooks) {
+    for (const kind of [...WEBHOOK_KINDS, "other"])
+      for (const outcome of WEBHOOK_OUTCOMES) webhooksReceived.add(0, { kind, outcome });
+  }
 
   const instruments: Instruments = {
     recordCycle(result) {

@@ -105,6 +105,8 @@ describe.each(PROTOCOLS)("run over %s", (protocol) => {
           env: {
             PULUMI_ACCESS_TOKEN: TOKEN,
             OTEL_RESOURCE_ATTRIBUTES: "deployment.environment=e2e,team=platform%20ops",
+            // Webhooks on: their counter is part of every family too (at 0, no webhook is sent here).
+            PULUMI_EXPORTER_WEBHOOK_SECRET: "whsec-e2e-otlp-run",
           },
         },
       );

@@ -109,7 +109,8 @@ beforeAll(async () => {
       "--otlp.insecure",
       "--web.listen-address=127.0.0.1:0",
     ],
-    { env: { PULUMI_ACCESS_TOKEN: TOKEN } },
+    // Webhooks on: their counter is part of every family too (at 0, no webhook is sent here).
+    { env: { PULUMI_ACCESS_TOKEN: TOKEN, PULUMI_EXPORTER_WEBHOOK_SECRET: "whsec-e2e-prometheus" } },
   );
   demo = spawnExporter(binary, ["demo", "--web.listen-address=127.0.0.1:0"]);
   runTarget = (await run.url(20_000)).replace("http://", "");

@@ -232,6 +232,26 @@ describe("duplicates", () => {
 });
 
 describe("counter", () => {
+  test("with webhooks on, every kind and outcome starts at 0; without, there is no series", async () => {
+    const r = await started();
+    const kinds = [
+      "stack",
+      "stack_update",
+      "stack_preview",
+      "deployment",
+      "drift_detection",
+      "drift_remediation",
+      "other",
+    ];
+    const outcomes = ["accepted", "duplicate", "bad_signature", "malformed", "unsupported", "too_large"];
+    expect(await webhookCounts(r.exporter, true)).toEqual(
+      Object.fromEntries(kinds.flatMap((kind) => outcomes.map((outcome) => [`${kind},${outcome}`, 0]))),
+    );
+    await r.stop();
+    rig = await startRig(null);
+    expect(await webhookCounts(rig.exporter, true)).toEqual({});
+  });
+
   test("exact values and labels for a mix of outcomes", async () => {
     const r = await started();
     const url = urlOf(r);
@@ -260,7 +280,7 @@ describe("where it is served", () => {
     expect((await deliver(url, { kind: "stack_update", body: UPDATE })).status).toBe(404);
     expect((await fetch(url)).status).toBe(404);
     expect(r.triggers).toEqual([]);
-    expect(await webhookCounts(r.exporter)).toEqual({});
+    expect(await webhookCounts(r.exporter, true)).toEqual({});
   });
 
   test("on the main listener by default; other methods of the route are 405", async () => {

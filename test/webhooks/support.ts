@@ -143,15 +143,21 @@ export function deliverJson(url: string, kind: string, payload: unknown, id?: st
   return deliver(url, { kind, body: JSON.stringify(payload), ...(id === undefined ? {} : { id }) });
 }
 
-/** `kind,outcome` → value of every pulumi_exporter_webhooks_received_total series on /metrics. */
-export async function webhookCounts(exporter: RunningExporter): Promise<Record<string, number>> {
+/**
+ * `kind,outcome` → value of the pulumi_exporter_webhooks_received_total series on /metrics: those above 0, or
+ * every one with `zeros` (with webhooks on, each kind and outcome starts at 0).
+ */
+export async function webhookCounts(
+  exporter: RunningExporter,
+  zeros = false,
+): Promise<Record<string, number>> {
   const text = await (await fetch(`${exporter.url}/metrics`)).text();
   const counts: Record<string, number> = {};
   for (const line of text.split("\n")) {
     const match = /^pulumi_exporter_webhooks_received_total\{kind="([^"]+)",outcome="([^"]+)"\} (\d+)$/.exec(
       line,
     );
-    if (match) counts[`${match[1]},${match[2]}`] = Number(match[3]);
+    if (match && (zeros || Number(match[3]) > 0)) counts[`${match[1]},${match[2]}`] = Number(match[3]);
   }
   return counts;
 }
