@@ -3,11 +3,12 @@
 /** Largest webhook body read; Pulumi's payloads are a few KiB. */
 export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
 
-export type BodyRead = { ok: true; body: Uint8Array } | { ok: false; reason: "too-large" };
+export type BodyRead = { ok: true; body: Uint8Array } | { ok: false; reason: "too-large" | "unreadable" };
 
 /**
  * The body, or `too-large` as soon as it is known to exceed `limit`: from `Content-Length` before a byte is read,
- * or while a chunked body streams in (the stream is then cancelled, the rest never read).
+ * or while a chunked body streams in (the stream is then cancelled, the rest never read); `unreadable` when the
+ * stream fails.
  */
 export async function readBodyCapped(request: Request, limit = MAX_WEBHOOK_BODY_BYTES): Promise<BodyRead> {
   const declared = request.headers.get("content-length");
@@ -20,7 +21,14 @@ export async function readBodyCapped(request: Request, limit = MAX_WEBHOOK_BODY_
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let chunk: Awaited<ReturnType<typeof reader.read>>;
+    try {
+      chunk = await reader.read();
+    } catch {
+      // The sender went away mid-body.
+      return { ok: false, reason: "unreadable" };
+    }
+    const { done, value } = chunk;
     if (done) break;
     total += value.byteLength;
     if (total > limit) {

@@ -119,6 +119,7 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookH
     };
 
     const read = await readBodyCapped(request);
+    if (!read.ok && read.reason === "unreadable") return finish("malformed");
     if (!read.ok) {
       streaks.rejected("too_large", "webhook rejected: payload over 1 MiB", { kind: label });
       return finish("too_large");

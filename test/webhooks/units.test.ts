@@ -81,6 +81,18 @@ describe("capped body", () => {
     expect(pulls).toBeLessThanOrEqual(1);
   });
 
+  test("a stream that fails mid-body is unreadable", async () => {
+    let pulls = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (++pulls > 1) controller.error(new Error("connection reset"));
+        else controller.enqueue(new Uint8Array(4));
+      },
+    });
+    const request = new Request("http://x/", { method: "POST", body: stream });
+    expect(await readBodyCapped(request, 10)).toEqual({ ok: false, reason: "unreadable" });
+  });
+
   test("a stream is cancelled as soon as it passes the limit", async () => {
     let pulls = 0;
     let cancelled = false;
