@@ -4,8 +4,8 @@
  * (the sink only queues), so the event loop is never held for long: measured as the longest CPU-time stall of the
  * JavaScript thread, which a busy machine stretches far less than wall time (test/support/event-loop-watch.ts).
  * Seen: 35-75 ms, nearly all of it Bun taking a burst of hundreds of connections in one turn; the bound, 250 ms,
- * leaves room for a loaded machine and still fails a receiver that works for even a quarter millisecond per
- * delivery in the request.
+ * leaves room for a loaded machine and still fails a receiver that did a millisecond of work per delivery in the
+ * request (900 of them arrive in one burst).
  */
 import { afterEach, expect, test } from "bun:test";
 import { resolve } from "node:path";
