@@ -11,6 +11,7 @@ import { StateStore } from "./collect/state-store.ts";
 import type { TriggerSink } from "./collect/triggers.ts";
 import type { Config } from "./config/types.ts";
 import type { Logger } from "./log/logger.ts";
+import { ExportThrottle } from "./metrics/export-throttle.ts";
 import { createMetricExporter } from "./metrics/exporters.ts";
 import { resolveOtlpTarget } from "./metrics/otlp-endpoint.ts";
 import type { GaugeReadings } from "./metrics/points.ts";
@@ -108,10 +109,22 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
       })
     : undefined;
 
+  /** Updates counted by this process, for the preview page. */
+  let updatesCounted = 0;
+  // A targeted read's values reach the backend within a second, however many webhooks ask for reads.
+  const triggeredExport = new ExportThrottle(() => metrics.push(), timers);
+
   const collector = collectorFor(options, api, timers, {
     onCycle: (result, taken) => {
       snapshot = taken;
       metrics.instruments.recordCycle(result);
+    },
+    // A targeted read is recorded as a cycle is; /metrics serves its snapshot at once.
+    onTriggered: (result, taken) => {
+      snapshot = taken;
+      metrics.instruments.recordCycle(result);
+      updatesCounted += result.events.length;
+      if (metrics.pushEnabled && !stopping) triggeredExport.request();
     },
     // First data early: the listings' resource counts, the organization gauges and the exporter's own metrics go
     // out while the first cycle still reads every stack's history. Not awaited, as after a cycle.
@@ -120,9 +133,6 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
       void metrics.push();
     },
   });
-
-  /** Updates counted by this process, for the preview page. */
-  let updatesCounted = 0;
 
   const scheduler = new Scheduler({
     collector,
@@ -186,6 +196,7 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
       stopping = true;
       // No new triggers while the loop winds down.
       const webhookStopped = webhookServer?.stop(Math.min(1_000, deadlineMs));
+      triggeredExport.cancel();
       await shutdown({ scheduler, metrics, server, stateStore, logger }, deadlineMs);
       await webhookStopped;
     },
@@ -296,7 +307,7 @@ function collectorFor(
   options: StartOptions,
   api: PulumiApi,
   timers: Timers,
-  listeners: Required<Pick<CollectorOptions, "onCycle" | "onInterim">>,
+  listeners: Required<Pick<CollectorOptions, "onCycle" | "onInterim" | "onTriggered">>,
 ): Collector {
   const { config, logger } = options;
   return new Collector({

@@ -12,6 +12,8 @@ import { Semaphore } from "./semaphore.ts";
 import type { ExporterStatus, Snapshot } from "./snapshot.ts";
 import type { AnyOrgSource } from "./sources/index.ts";
 import { type CollectorState, emptyState } from "./state.ts";
+import { planTargets, runTargeted, type TargetedResult, TriggerQueue } from "./targeted.ts";
+import type { Trigger } from "./triggers.ts";
 
 export interface CollectorOptions {
   readonly api: PulumiApi;
@@ -26,6 +28,11 @@ export interface CollectorOptions {
    */
   readonly onCycle?: (result: CycleResult, snapshot: Snapshot) => void;
   /**
+   * Told each targeted batch's result (the reads triggers asked for) right after its snapshot is published, as
+   * `onCycle` is told a cycle's: the result has the cycle's shape, so the metrics record it with the same code.
+   */
+  readonly onTriggered?: (result: TargetedResult, snapshot: Snapshot) => void;
+  /**
    * Told once, during the first cycle of the process, when the stack listings and organization sources are in and
    * the histories are still being read: a snapshot of what can be shown already (see `CycleDeps.onListed`), so the
    * first export need not wait for every history. Not the collector's `snapshot`: that is a finished cycle's.
@@ -37,6 +44,12 @@ export interface CollectorOptions {
   readonly orgIntervalMs?: number;
   /** Families switched off: their sources make no calls. */
   readonly disabled?: ReadonlySet<Family>;
+  /**
+   * With webhooks on (their events read running updates when they finish): how long after its last read a stack
+   * whose update is running is read again by a cycle, in case its event was lost (the reconcile interval).
+   * `undefined` (no webhooks): every cycle.
+   */
+  readonly runningUpdateRereadMs?: number;
   readonly initialState?: CollectorState;
   readonly now?: () => number;
   readonly wait?: CycleDeps["wait"];
@@ -63,12 +76,20 @@ export class Collector {
   readonly #failures: FailureStreaks;
   readonly #lastListedAt = new Map<string, number>();
   #listed: ReadonlySet<string> = new Set();
+  readonly #configured: ReadonlySet<string>;
+  readonly #queue = new TriggerQueue();
+  /** The targeted batch running; cycles wait for it, and it never starts during a cycle. */
+  #batch: Promise<void> | undefined;
+  #drainQueued = false;
+  /** Triggers are being dropped because the queue is full (logged once per streak). */
+  #overflowing = false;
 
   constructor(options: CollectorOptions) {
     this.#options = options;
     this.#semaphore = new Semaphore(options.maxConcurrency);
     this.#state = options.initialState ?? emptyState();
     this.#failures = new FailureStreaks(options.logger);
+    this.#configured = new Set(options.organizations);
   }
 
   /** Every configured org's status as of the last cycle; empty until a cycle ended. */
@@ -99,14 +120,72 @@ export class Collector {
     return this.#snapshot;
   }
 
-  /** Runs one cycle. Cycles never overlap: a call during a running cycle waits for it and returns its result. */
+  /**
+   * Runs one cycle. Cycles never overlap: a call during a running cycle waits for it and returns its result. A
+   * targeted batch that is running finishes first; triggers that arrive meanwhile are read after the cycle.
+   */
   collect(): Promise<CycleResult> {
     if (!this.#running) {
-      this.#running = this.#cycle().finally(() => {
+      const batch = this.#batch;
+      this.#running = (batch ? batch.then(() => this.#cycle()) : this.#cycle()).finally(() => {
         this.#running = undefined;
+        this.#drain();
       });
     }
     return this.#running;
+  }
+
+  /**
+   * Asks for a read now (a webhook's event): queued, never blocking. Triggers for the same target coalesce into one
+   * read; a trigger for an organization not configured is ignored. The read runs at once, or after the running
+   * cycle; before the first cycle has ended, after it (the first cycle reads everything anyway).
+   */
+  trigger(trigger: Trigger): void {
+    if (!this.#configured.has(trigger.org)) return;
+    if (this.#queue.add(trigger) === "dropped" && !this.#overflowing) {
+      this.#overflowing = true;
+      this.#options.logger.warn(
+        "too many targets waiting for a targeted read; further triggers are dropped and left to polling",
+        { pending: this.#queue.size },
+      );
+    }
+    if (this.#drainQueued) return;
+    // A microtask later: triggers handed over in one go are read in one batch.
+    this.#drainQueued = true;
+    queueMicrotask(() => {
+      this.#drainQueued = false;
+      this.#drain();
+    });
+  }
+
+  /** Resolves once the running cycle and every trigger queued so far have been read (tests, shutdown). */
+  async triggersRead(): Promise<void> {
+    for (;;) {
+      this.#drain();
+      const busy = this.#batch ?? this.#running;
+      if (!busy) return;
+      await busy.then(
+        () => undefined,
+        () => undefined,
+      );
+    }
+  }
+
+  /** Starts a targeted batch of the waiting triggers, unless a cycle or a batch runs (they drain when they end). */
+  #drain(): void {
+    if (this.#running || this.#batch || this.#snapshot === undefined || this.#queue.size === 0) return;
+    const { triggers, dropped } = this.#queue.take();
+    this.#overflowing = false;
+    this.#batch = this.#targeted(triggers, dropped)
+      .catch((error: unknown) => {
+        this.#options.logger.error("a targeted read failed", {
+          error: error instanceof Error ? error.message : String(error),
+        });
+      })
+      .finally(() => {
+        this.#batch = undefined;
+        this.#drain();
+      });
   }
 
   /** An interim snapshot: no cycle has ended, so the cycle's own status gauges have no value yet. */
@@ -121,18 +200,63 @@ export class Collector {
     this.#options.onInterim?.({ takenAt: now(), state, exporter });
   }
 
+  /** What cycles and targeted batches share: the API, the concurrency bound, the clock and the failure streaks. */
+  #deps(now: () => number) {
+    return {
+      api: this.#options.api,
+      semaphore: this.#semaphore,
+      logger: this.#options.logger,
+      now,
+      ...(this.#options.wait ? { wait: this.#options.wait } : {}),
+      failures: this.#failures,
+    };
+  }
+
+  #reread(): { runningRereadMs?: number } {
+    const ms = this.#options.runningUpdateRereadMs;
+    return ms === undefined ? {} : { runningRereadMs: ms };
+  }
+
+  async #targeted(triggers: readonly Trigger[], dropped: number): Promise<void> {
+    const { logger, organizations, disabled, sources } = this.#options;
+    const now = this.#options.now ?? Date.now;
+    const plan = planTargets(triggers, this.#state, {
+      organizations,
+      ...(sources ? { sources } : {}),
+      ...(disabled ? { disabled } : {}),
+    });
+    const result = await runTargeted(this.#state, this.#deps(now), {
+      organizations,
+      budgetMs: this.#options.cycleBudgetMs,
+      plan,
+      triggers: triggers.length,
+      dropped,
+      ...(disabled ? { disabled } : {}),
+      ...this.#reread(),
+    });
+    this.#state = result.state;
+    const previous = this.#snapshot;
+    if (previous === undefined) return;
+    const snapshot: Snapshot = { takenAt: now(), state: result.state, exporter: previous.exporter };
+    this.#snapshot = snapshot;
+    if (dropped > 0) logger.warn("triggers were dropped while too many targets waited", { dropped });
+    logger.debug("targeted read finished", {
+      triggers: result.stats.triggers,
+      stacks_read: result.stats.stacksRead,
+      updates_counted: result.stats.events,
+      errors: result.stats.errors,
+      api_calls: result.stats.apiCalls,
+      duration_ms: result.stats.durationMs,
+    });
+    this.#options.onTriggered?.(result, snapshot);
+  }
+
   async #cycle(): Promise<CycleResult> {
-    const { api, logger } = this.#options;
     const now = this.#options.now ?? Date.now;
     const result = await runCycle(
       this.#state,
       {
-        api,
-        semaphore: this.#semaphore,
-        logger,
-        now,
-        ...(this.#options.wait ? { wait: this.#options.wait } : {}),
-        failures: this.#failures,
+        ...this.#deps(now),
         ...(this.#options.onInterim ? { onListed: (view: CollectorState) => this.#interim(view, now) } : {}),
       },
       {
@@ -141,6 +265,7 @@ export class Collector {
         ...(this.#options.sources ? { sources: this.#options.sources } : {}),
         ...(this.#options.orgIntervalMs ? { orgIntervalMs: this.#options.orgIntervalMs } : {}),
         ...(this.#options.disabled ? { disabled: this.#options.disabled } : {}),
+        ...this.#reread(),
       },
     );
     this.#state = result.state;

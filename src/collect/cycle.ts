@@ -52,6 +52,8 @@ export interface CycleOptions {
   readonly orgIntervalMs?: number;
   /** Families switched off: their sources make no calls. */
   readonly disabled?: ReadonlySet<Family>;
+  /** With webhooks: how often a running update is read again while its listing shows nothing new (see stacks.ts). */
+  readonly runningRereadMs?: number;
 }
 
 /** A collection step that failed after the client's retries. */
@@ -73,9 +75,13 @@ export interface CycleStats {
   readonly durationMs: number;
 }
 
-export interface CycleResult {
+/**
+ * What the metrics record of a cycle or of a targeted read (src/collect/targeted.ts): the state after it, the
+ * events it produced, its failed steps and unknown values. One shape, so both are recorded by the same code.
+ */
+export interface CollectionResult {
   readonly state: CollectorState;
-  /** The updates that finished in the cycle, each once. */
+  /** The updates that finished, each once. */
   readonly events: readonly UpdateEvent[];
   /** Source name → the events its runs produced; read them with `eventsOf`. */
   readonly sourceEvents: ReadonlyMap<string, readonly unknown[]>;
@@ -83,6 +89,9 @@ export interface CycleResult {
   readonly errors: readonly CollectError[];
   /** API values outside the spec's lists, reported as `other`. */
   readonly unknown: readonly UnknownValues[];
+}
+
+export interface CycleResult extends CollectionResult {
   readonly stats: CycleStats;
   /** The configured orgs whose stacks were listed. */
   readonly listedOrgs: ReadonlySet<string>;
@@ -103,7 +112,7 @@ export function cycleBudgetMs(intervalMs: number): number {
   return Math.min(intervalMs, Math.max(10_000, Math.floor(intervalMs * 0.9)));
 }
 
-function defaultWait(ms: number, signal: AbortSignal): Promise<void> {
+export function defaultWait(ms: number, signal: AbortSignal): Promise<void> {
   return waitOn(systemTimers, ms, signal);
 }
 
@@ -131,6 +140,7 @@ export async function runCycle(
     firstCycle: previous.firstCycleStartedAt === undefined,
     firstCycleStartedAt,
     readHistories: stackSourceEnabled(STACK_HISTORY_SOURCE, disabled),
+    ...(options.runningRereadMs === undefined ? {} : { runningRereadMs: options.runningRereadMs }),
   });
   const orgState = configuredOrgState(previous, configured);
   const orgs = orgPhase(work, orgState, {
@@ -188,7 +198,7 @@ export async function runCycle(
   };
 }
 
-const NOTHING_DISABLED: ReadonlySet<Family> = new Set();
+export const NOTHING_DISABLED: ReadonlySet<Family> = new Set();
 
 /**
  * Starts every organization's work. Each org's stack listing and org sources queue before any stack's history, so
@@ -228,7 +238,7 @@ function logPhases(
 }
 
 /** The shared parts of a cycle's work; `close` ends it: later results and failures are ignored. */
-function cycleWork(deps: CycleDeps, signal: AbortSignal, failures: FailureStreaks, now: () => number) {
+export function cycleWork(deps: CycleDeps, signal: AbortSignal, failures: FailureStreaks, now: () => number) {
   let open = true;
   const errors: CollectError[] = [];
   // Calls still running at the deadline are abandoned, so they cannot hold concurrency slots into the next cycle.
@@ -260,7 +270,7 @@ function cycleWork(deps: CycleDeps, signal: AbortSignal, failures: FailureStreak
 }
 
 /** Waits for both phases or the deadline, whichever comes first; each phase's wall time when it finished in time. */
-async function untilDeadline(
+export async function untilDeadline(
   phases: { readonly stacks: Promise<void>[]; readonly orgs: Promise<void>[] },
   deadline: () => Promise<void>,
   elapsedMs: () => number,
@@ -283,7 +293,10 @@ async function untilDeadline(
 }
 
 /** The previous stack state of the configured organizations, copied for the cycle to change. */
-function configuredStackState(previous: CollectorState, configured: ReadonlySet<string>): StackPhaseState {
+export function configuredStackState(
+  previous: CollectorState,
+  configured: ReadonlySet<string>,
+): StackPhaseState {
   return {
     stacks: new Map([...previous.stacks].filter(([, track]) => configured.has(track.org))),
     tombstones: new Map(previous.tombstones),
@@ -294,7 +307,7 @@ function configuredStackState(previous: CollectorState, configured: ReadonlySet<
 }
 
 /** The previous organization state of the configured organizations, copied for the cycle to change. */
-function configuredOrgState(previous: CollectorState, configured: ReadonlySet<string>): OrgPhaseState {
+export function configuredOrgState(previous: CollectorState, configured: ReadonlySet<string>): OrgPhaseState {
   const sources = new Map<string, Map<string, unknown>>();
   for (const [name, byOrg] of previous.sources ?? []) {
     sources.set(name, new Map([...byOrg].filter(([org]) => configured.has(org))));

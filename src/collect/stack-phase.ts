@@ -5,7 +5,7 @@
 import { timeSlicer } from "../pulumi/time-slice.ts";
 import type { StackSummary } from "../pulumi/types.ts";
 import type { CycleWork } from "./cycle-work.ts";
-import { collectStack, needsHistory, newTrack } from "./stacks.ts";
+import { collectStack, historyDecision, newTrack } from "./stacks.ts";
 import { LISTINGS_MISSED_BEFORE_GONE, MAX_TOMBSTONES, type StackTrack, stackKey } from "./state.ts";
 import type { UpdateEvent } from "./updates.ts";
 
@@ -22,6 +22,8 @@ export interface StackPhase {
    * (or failed), `done` once every history read is done too.
    */
   collectOrg(org: string): { readonly listed: Promise<void>; readonly done: Promise<void> };
+  /** Reads the histories of tracked stacks, without a listing (a targeted read: src/collect/targeted.ts). */
+  readStacks(summaries: readonly StackSummary[]): Promise<void>;
   /**
    * The tracked stacks plus, for listed stacks whose first history read is still running, a track with only the
    * listing's resource count: what can be shown before the histories are in. Never part of the state: a
@@ -40,6 +42,11 @@ export interface StackPhaseOptions {
   readonly firstCycleStartedAt: number;
   /** Whether histories are read (the stack families are on); without them only the listing runs. */
   readonly readHistories: boolean;
+  /**
+   * With webhooks: how long after its last read a stack with an update running is read again while its listing
+   * shows nothing new (the reconciliation). `undefined`: every cycle.
+   */
+  readonly runningRereadMs?: number;
 }
 
 export function stackPhase(work: CycleWork, state: StackPhaseState, options: StackPhaseOptions): StackPhase {
@@ -62,7 +69,7 @@ export function stackPhase(work: CycleWork, state: StackPhaseState, options: Sta
         }),
       );
       if (!work.isOpen() || !result) return;
-      stacks.set(key, result.track);
+      stacks.set(key, { ...result.track, historyReadAt: work.now() });
       events.push(...result.events);
       stacksRead++;
       work.succeeded(summary.orgName, "GetStackUpdates");
@@ -76,6 +83,17 @@ export function stackPhase(work: CycleWork, state: StackPhaseState, options: Sta
     }
   };
 
+  /** A stack not read this cycle: the listing's resource count, and its `lastUpdate` when already read. */
+  const keepListed = (key: string, track: StackTrack, summary: StackSummary, adopt: boolean): void => {
+    const count = summary.resourceCount ?? track.resourceCount;
+    if (!adopt && count === track.resourceCount) return;
+    stacks.set(key, {
+      ...track,
+      resourceCount: count,
+      ...(adopt ? { listLastUpdate: summary.lastUpdate ?? undefined } : {}),
+    });
+  };
+
   const listOrg = async (org: string, reads: Promise<void>[]): Promise<void> => {
     const live = new Set<string>();
     const admit = (summary: StackSummary): void => {
@@ -84,15 +102,13 @@ export function stackPhase(work: CycleWork, state: StackPhaseState, options: Sta
       if (live.has(key)) return;
       live.add(key);
       const track = unbury(state, key, summary);
-      if (options.readHistories && needsHistory(track, summary)) {
+      const policy = { now: work.now(), runningRereadMs: options.runningRereadMs };
+      const decision = options.readHistories ? historyDecision(track, summary, policy) : "keep";
+      if (decision === "read") {
         if (!track) provisional.set(key, { ...newTrack(summary), resourceCount: summary.resourceCount });
         reads.push(readStack(summary));
-      } else if (
-        track &&
-        summary.resourceCount !== undefined &&
-        summary.resourceCount !== track.resourceCount
-      ) {
-        stacks.set(key, { ...track, resourceCount: summary.resourceCount });
+      } else if (track) {
+        keepListed(key, track, summary, decision === "adopt");
       }
     };
     const onPage = pageAdmitter(work, admit);
@@ -125,7 +141,11 @@ export function stackPhase(work: CycleWork, state: StackPhaseState, options: Sta
     return view;
   };
 
-  return { collectOrg, listedView, listedOrgs, events, stacksRead: () => stacksRead };
+  const readStacks = async (summaries: readonly StackSummary[]): Promise<void> => {
+    await Promise.all(summaries.map(readStack));
+  };
+
+  return { collectOrg, readStacks, listedView, listedOrgs, events, stacksRead: () => stacksRead };
 }
 
 /**

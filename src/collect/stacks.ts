@@ -32,12 +32,62 @@ export function newTrack(summary: StackSummary): StackTrack {
   };
 }
 
-/** Whether the stack's update history must be read this cycle. */
-export function needsHistory(track: StackTrack | undefined, summary: StackSummary): boolean {
-  if (!track) return true;
-  if (track.id !== undefined && summary.id !== undefined && track.id !== summary.id) return true;
-  if (track.pending.length > 0) return true;
-  return (summary.lastUpdate ?? undefined) !== track.listLastUpdate;
+/**
+ * When a stack with an update running is read again while its listing shows nothing new. Without webhooks: every
+ * cycle, since nothing in the listing changes when an update finishes. With webhooks, the update's event reads it;
+ * the cycle reads it again only `runningRereadMs` after its last read, in case that event was lost.
+ */
+export interface RereadPolicy {
+  /** Epoch ms now. */
+  readonly now: number;
+  /** `undefined`: every cycle (no webhooks). */
+  readonly runningRereadMs: number | undefined;
+}
+
+/**
+ * What the listing's view of a tracked stack calls for: `read` its history; `adopt` the listing's `lastUpdate`
+ * without a read (a targeted read already saw the update it announces); or `keep` the track as it is.
+ */
+export type HistoryDecision = "read" | "adopt" | "keep";
+
+export function historyDecision(
+  track: StackTrack | undefined,
+  summary: StackSummary,
+  policy?: RereadPolicy,
+): HistoryDecision {
+  if (!track) return "read";
+  if (track.id !== undefined && summary.id !== undefined && track.id !== summary.id) return "read";
+  const reconciling = policy?.runningRereadMs !== undefined;
+  const listed = summary.lastUpdate ?? undefined;
+  if (listed !== track.listLastUpdate) {
+    // `lastUpdate` is the newest update's start. An update read by its webhook before the listing showed it is not
+    // read again; with webhooks only, so that polling alone behaves as it always has.
+    return reconciling && listed !== undefined && listed === track.newestStart ? "adopt" : "read";
+  }
+  if (track.pending.length === 0) return "keep";
+  if (!policy || policy.runningRereadMs === undefined) return "read";
+  return rereadDue(track.historyReadAt, policy.now, policy.runningRereadMs) ? "read" : "keep";
+}
+
+/** The share of the reconcile interval a re-read may come early (as ORG_INTERVAL_SLACK for the org cadence). */
+export const REREAD_SLACK = 0.05;
+
+/**
+ * Whether the reconciliation read of a running update is due. The read's time and the check's are both taken
+ * within a cycle, so the same share of slack as the organization cadence keeps "every 5 minutes" from slipping
+ * to every 6 cycles of a minute.
+ */
+export function rereadDue(readAt: number | undefined, now: number, rereadMs: number): boolean {
+  return readAt === undefined || now - readAt >= rereadMs * (1 - REREAD_SLACK);
+}
+
+/** Whether the stack's history must be read this cycle. */
+export function needsHistory(
+  track: StackTrack | undefined,
+  summary: StackSummary,
+  policy?: RereadPolicy,
+): boolean {
+  return historyDecision(track, summary, policy) === "read";
 }
 
 export function refOf(summary: StackSummary): StackRef {
@@ -111,5 +161,21 @@ export async function collectStack(input: StackCollectInput): Promise<HistoryRes
 
   const resourceCount = summary.resourceCount ?? (await api.getStackResourceCount(ref));
   const result = applyHistory(track, updates, mode, summary.lastUpdate);
-  return { track: { ...result.track, id: summary.id, resourceCount }, events: result.events };
+  const newestStart = newestStartOf(updates) ?? result.track.newestStart;
+  return {
+    track: {
+      ...result.track,
+      id: summary.id,
+      resourceCount,
+      ...(newestStart === undefined ? {} : { newestStart }),
+    },
+    events: result.events,
+  };
+}
+
+/** The start of the newest update (the highest version) in a history read. */
+function newestStartOf(updates: readonly StackUpdate[]): number | undefined {
+  let newest: StackUpdate | undefined;
+  for (const update of updates) if (!newest || update.version > newest.version) newest = update;
+  return newest?.startTime;
 }

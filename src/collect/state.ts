@@ -24,6 +24,16 @@ export interface StackTrack {
   readonly resourceCount: number | undefined;
   /** Exported as pulumi_stack_last_update_timestamp; never goes backwards. */
   readonly lastUpdateTimestamp: number | undefined;
+  /**
+   * The start (Unix seconds) of the newest update a history read saw: when the listing's `lastUpdate` moves to it,
+   * the update it announces was read already. Not saved in the state file (a restart reads again).
+   */
+  readonly newestStart?: number;
+  /**
+   * Epoch ms of the last successful history read: with webhooks, a running update is read again by the cycle only
+   * once the reconcile interval has passed since. Not saved in the state file (a restart reads again).
+   */
+  readonly historyReadAt?: number;
 }
 
 export interface PolicyResults {

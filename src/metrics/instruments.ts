@@ -4,7 +4,7 @@
  * to the catalog series (src/metrics/catalog-series.ts), which also serve the gauges from the snapshot.
  */
 import type { Meter } from "@opentelemetry/api";
-import { type CycleResult, eventsOf } from "../collect/cycle.ts";
+import { type CollectionResult, eventsOf } from "../collect/cycle.ts";
 import { UNKNOWN_VALUE_FIELDS, type UnknownValues } from "../collect/label-values.ts";
 import { deploymentRunsSource } from "../collect/sources/deployments.ts";
 import { retainedStacks } from "../collect/state.ts";
@@ -21,7 +21,7 @@ export interface Instruments {
    * Records what a cycle produced: its failed steps, unknown values and finished events, and drops the series of
    * stacks that are gone. The app hands every cycle's result here.
    */
-  recordCycle(result: CycleResult): void;
+  recordCycle(result: CollectionResult): void;
   /** Counts the updates that finished in a cycle: total, resource changes and duration, together. */
   recordUpdates(events: readonly UpdateEvent[]): void;
   /** Drops the update series of every stack not in `live` (called after each cycle with the collector's stacks). */

@@ -10,6 +10,7 @@ import { type Logger, silentLogger } from "../log/logger.ts";
 import type { Timers } from "../timers.ts";
 import type { ApiScope, ClientHooks, PulumiApi, UserApi } from "./api.ts";
 import { bindEndpoints } from "./endpoints.ts";
+import { GARBAGE_POLICY, garbagePacer, RUNTIME_COLLECTORS } from "./garbage.ts";
 import { DEFAULT_MAX_PAGES } from "./paginate.ts";
 import { createReader } from "./read.ts";
 import { type RetryOptions, retryPolicy } from "./retry.ts";
@@ -50,6 +51,8 @@ export interface PulumiClientOptions {
   now?: () => number;
   /** The per-attempt timeout's clock (tests drive it); the system's by default. */
   timers?: Timers;
+  /** Told the size of every response body read; by default collects garbage by {@link GARBAGE_POLICY}. */
+  onBody?: (bytes: number) => void;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -89,6 +92,7 @@ function transportOf(options: PulumiClientOptions): { transport: Transport; maxP
       random: options.random ?? Math.random,
       now: options.now ?? Date.now,
       timers: options.timers,
+      onBody: options.onBody ?? garbagePacer(GARBAGE_POLICY, RUNTIME_COLLECTORS),
     },
     secrets,
   );

@@ -87,6 +87,8 @@ export interface TransportOptions {
   random: () => number;
   now: () => number;
   timers: Timers | undefined;
+  /** Told the size of every response body read (src/pulumi/garbage.ts collects garbage by it). */
+  onBody: (bytes: number) => void;
 }
 
 export interface Transport {
@@ -292,6 +294,7 @@ async function attemptOnce(ctx: Context, call: Call, lifetime: AbortSignal | und
     status = response.status;
     // The timeout covers the body too: it stays armed while the body streams in.
     const body = data ? await readBody(data, ctx.maxResponseBytes, timeSlicer()) : undefined;
+    if (body !== undefined) ctx.onBody(body.byteLength);
     return {
       kind: "response",
       status,

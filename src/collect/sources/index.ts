@@ -54,7 +54,7 @@ export const STACK_HISTORY_SOURCE: StackSourceDeclaration = {
     "pulumi_update_resource_changes",
   ],
   calls:
-    "1 per stack that is new, whose `lastUpdate` changed or with an update running (more pages only after a long gap); the resource count is the listing's",
+    "1 per stack that is new, whose `lastUpdate` changed or with an update running (with webhooks: once per `--webhook.reconcile-interval` while running, + 1 per update event); more pages only after a long gap; the resource count is the listing's",
 };
 
 export const STACK_SOURCES: readonly StackSourceDeclaration[] = [STACK_LIST_SOURCE, STACK_HISTORY_SOURCE];
