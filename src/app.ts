@@ -149,7 +149,13 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
 
   /** The secret of the latest reload; the receiver asks for it on every request. */
   let webhookSecret = config.webhook?.secret ?? "";
-  const webhook = webhookReceiver(options, timers, () => webhookSecret, metrics.instruments.recordWebhook);
+  const webhook = webhookReceiver(
+    options,
+    timers,
+    () => webhookSecret,
+    metrics.instruments.recordWebhook,
+    (trigger) => collector.trigger(trigger),
+  );
   const ownListener = config.webhook?.listenAddress;
 
   const app = createServerApp({
@@ -239,16 +245,14 @@ function webhookReceiver(
   timers: Timers,
   secret: () => string,
   record: Parameters<typeof createWebhookReceiver>[0]["record"],
+  collector: TriggerSink,
 ): WebhookHandler | undefined {
   const { config, logger } = options;
   if (config.webhook === undefined) return undefined;
-  const sink: TriggerSink =
-    options.triggerSink ??
-    ((trigger) => logger.debug("webhook trigger", { kind: trigger.kind, org: trigger.org }));
   return createWebhookReceiver({
     secret,
     organizations: config.pulumi.organizations,
-    sink,
+    sink: options.triggerSink ?? collector,
     record,
     logger,
     now: () => timers.now(),
@@ -318,6 +322,8 @@ function collectorFor(
     cycleBudgetMs: cycleBudgetMs(config.pulumi.collectIntervalMs),
     orgIntervalMs: config.pulumi.orgIntervalMs,
     disabled: config.metrics.disable,
+    // With webhooks on, a running update is read when its event comes, and by a cycle only to reconcile.
+    ...(config.webhook === undefined ? {} : { runningUpdateRereadMs: config.webhook.reconcileIntervalMs }),
     ...listeners,
     now: options.now ?? (() => timers.now()),
     wait: (ms, signal) => waitOn(timers, ms, signal),
