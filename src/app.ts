@@ -321,6 +321,10 @@ function collectorFor(
     maxConcurrency: config.pulumi.maxConcurrency,
     cycleBudgetMs: cycleBudgetMs(config.pulumi.collectIntervalMs),
     orgIntervalMs: config.pulumi.orgIntervalMs,
+    settings: {
+      collectIntervalMs: config.pulumi.collectIntervalMs,
+      driftRefreshMs: config.pulumi.driftRefreshMs,
+    },
     disabled: config.metrics.disable,
     // With webhooks on, a running update is read when its event comes, and by a cycle only to reconcile.
     ...(config.webhook === undefined ? {} : { runningUpdateRereadMs: config.webhook.reconcileIntervalMs }),

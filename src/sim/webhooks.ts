@@ -8,7 +8,7 @@
  * seed gives the same deliveries. Sending never blocks a tick, and a failed delivery is counted, never thrown.
  */
 import { signWebhook } from "../webhooks/signature.ts";
-import type { DeploymentRecord } from "./deployments.ts";
+import { type DeploymentRecord, driftFound } from "./deployments.ts";
 import type { SimEvent, SimModel } from "./model.ts";
 import { hashSeed, Rng } from "./random.ts";
 import { RESOURCE_OPS, type StackRef, type UpdateRecord } from "./stacks.ts";
@@ -138,7 +138,7 @@ function deploymentEvents(org: string, d: DeploymentRecord): WebhookEvent[] {
   if (!FINISHED.has(d.status)) return events;
   // A drift run is a deployment of its own operation; its end is also a drift event.
   if (d.operation === "detect-drift") {
-    const driftDetected = new Rng(hashSeed(Number.parseInt(d.id.slice(0, 8), 16) || 0, 9)).chance(0.3);
+    const driftDetected = d.status === "succeeded" && driftFound(d);
     events.push({
       kind: "drift_detection",
       payload: {
