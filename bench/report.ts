@@ -156,12 +156,14 @@ export const MISSED_NOTES: Readonly<Partial<Record<TargetId, string>>> = {
     "is small because the gauges are served straight from the collector's snapshot and a deleted stack's series " +
     "are dropped (src/metrics/catalog-series.ts); the rest is the runtime's and arktype's (see RSS at start).",
   "rss-peak":
-    "The peak is reached in the first cycle, which reads, parses and validates a history page for every stack: at " +
-    "10,000 stacks ~10,000 responses, and JavaScriptCore grows its heap rather than collect that often; the peak " +
-    "sits ~110 MiB above the start. Parsing and dropping each history page as it arrives, and keeping per stack " +
-    "only the fields the counting needs, is work in src/collect and the Pulumi client, not done here. Forcing " +
-    "collections (`Bun.gc(true)` after every cycle, or `BUN_OPTIONS=--smol`) moved the peak by under 10 % in " +
-    "profiling.",
+    "At 10,000 stacks the peak comes when the cycles' exports and the `/metrics` scrapes of the 10,000-stack page " +
+    "(~46,000 lines, rendered as one string, then gzipped) follow one another: the steady RSS's maximum is within " +
+    "a few MiB of it. The first cycle's own peak (a history page read, parsed and validated per stack) is lower " +
+    "with this benchmark's 50 ms latency; with a fast API it was ~90 MiB above the start, nearly all garbage, and " +
+    "an eden collection every 256 KiB of response bodies (src/pulumi/garbage.ts) takes ~30 MiB off it. Full " +
+    "collections as often took more off but cost a fifth to a third more CPU and pause a big heap; forcing " +
+    "collections after every cycle, or `BUN_OPTIONS=--smol`, moved the peak by under 10 % (docs/benchmarks.md, " +
+    "Footprint levers: the first cycle's peak).",
   "first-export":
     "By design the first export no longer waits for the first cycle: it goes out as soon as every stack " +
     "list and organization source is in (src/collect/cycle.ts `onListed`; resource counts, organization " +

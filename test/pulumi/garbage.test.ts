@@ -3,66 +3,28 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { GARBAGE_POLICY, garbagePacer } from "../../src/pulumi/garbage.ts";
 import { type LocalApi, observedClient, startLocalApi } from "./support.ts";
 
-function countingCollectors(live = { bytes: 0 }) {
+function countingCollector() {
   const calls: string[] = [];
-  const collectors = {
-    eden: () => calls.push("eden"),
-    full: () => calls.push("full"),
-    liveBytes: () => live.bytes,
-  };
-  return { calls, collectors };
+  return { calls, collectors: { eden: () => calls.push("eden") } };
 }
 
 describe("the pacer", () => {
-  test("an eden collection each time the eden budget fills, a full one (and both budgets reset) when the full budget fills", () => {
-    const { calls, collectors } = countingCollectors();
-    const pace = garbagePacer({ edenEveryBytes: 100, fullEveryBytes: 350 }, collectors);
-    const steps = [60, 39, 1, 99, 1, 100, 50, 100];
-    const after = steps.map((bytes) => {
+  test("an eden collection each time the budget fills; the count starts again after each", () => {
+    const { calls, collectors } = countingCollector();
+    const pace = garbagePacer({ edenEveryBytes: 100 }, collectors);
+    const after = [60, 39, 1, 99, 1, 250, 10].map((bytes) => {
       pace(bytes);
-      return calls.join(",");
+      return calls.length;
     });
-    expect(after).toEqual([
-      "",
-      "",
-      "eden", // 100 bytes
-      "eden", // 99 since the eden one
-      "eden,eden", // 100 since it
-      "eden,eden,eden", // 100 again; 300 in all
-      "eden,eden,eden,full", // 350: the full budget, the eden budget restarts with it
-      "eden,eden,eden,full,eden", // 100 since the full one
-    ]);
+    // 99 bytes: none yet; 100: one; 199: still one; 200: two; 450: three (one body, one collection); 10: three.
+    expect(after).toEqual([0, 0, 1, 1, 2, 3, 3]);
   });
 
-  test("one body larger than both budgets makes one full collection, not several", () => {
-    const { calls, collectors } = countingCollectors();
-    const pace = garbagePacer({ edenEveryBytes: 10, fullEveryBytes: 20 }, collectors);
-    pace(1_000);
-    expect(calls).toEqual(["full"]);
-  });
-
-  test("a full collection waits for as many bytes as the live heap holds, when that is more than the policy's", () => {
-    const live = { bytes: 1_000 };
-    const { calls, collectors } = countingCollectors(live);
-    const pace = garbagePacer({ edenEveryBytes: 400, fullEveryBytes: 500 }, collectors);
-    pace(600); // past the policy's 500, below the live heap's 1,000
-    expect(calls).toEqual(["eden"]);
-    pace(400); // 1,000 since the last full one
-    expect(calls).toEqual(["eden", "full"]);
-    live.bytes = 100; // a small heap: the policy's bound again
-    pace(499);
-    expect(calls).toEqual(["eden", "full", "eden"]);
-    pace(1);
-    expect(calls).toEqual(["eden", "full", "eden", "full"]);
-  });
-
-  test("the default policy: an eden collection every 256 KiB of bodies, a full one every 2 MiB", () => {
-    expect(GARBAGE_POLICY).toEqual({ edenEveryBytes: 262_144, fullEveryBytes: 2_097_152 });
-    const { calls, collectors } = countingCollectors();
+  test("the default policy: an eden collection every 256 KiB of bodies", () => {
+    expect(GARBAGE_POLICY).toEqual({ edenEveryBytes: 262_144 });
+    const { calls, collectors } = countingCollector();
     const pace = garbagePacer(GARBAGE_POLICY, collectors);
     for (let i = 0; i < 64; i++) pace(32 * 1024); // 2 MiB in 32 KiB bodies
-    expect(calls.filter((c) => c === "eden")).toHaveLength(7);
-    expect(calls.at(-1)).toBe("full");
     expect(calls).toHaveLength(8);
   });
 });
