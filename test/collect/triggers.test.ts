@@ -288,10 +288,13 @@ describe("Collector.trigger", () => {
     });
   });
 
-  test("the drift trigger reads nothing while no drift source exists", async () => {
+  test("the drift trigger reads nothing while no drift source exists, and publishes nothing", async () => {
+    const before = r.collector.snapshot;
     r.collector.trigger({ kind: "drift", ...prod });
     await r.collector.triggersRead();
     expect(r.api.totalCalls).toBe(0);
+    expect(r.order).toEqual([]);
+    expect(r.collector.snapshot).toBe(before as never);
   });
 
   test("triggers before the first cycle wait for it, then are read", async () => {
