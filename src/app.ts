@@ -244,6 +244,10 @@ function collectorFor(
     maxConcurrency: config.pulumi.maxConcurrency,
     cycleBudgetMs: cycleBudgetMs(config.pulumi.collectIntervalMs),
     orgIntervalMs: config.pulumi.orgIntervalMs,
+    settings: {
+      collectIntervalMs: config.pulumi.collectIntervalMs,
+      driftRefreshMs: config.pulumi.driftRefreshMs,
+    },
     disabled: config.metrics.disable,
     ...listeners,
     now: options.now ?? (() => timers.now()),

@@ -14,6 +14,7 @@ export const FAMILIES = [
   "agent-pools",
   "plan",
   "tokens",
+  "drift",
 ] as const;
 
 export type Family = (typeof FAMILIES)[number];

@@ -15,6 +15,7 @@ const SETTINGS: ReadonlyArray<readonly [string, (c: Config) => unknown]> = [
   ["pulumi.organizations", (c) => c.pulumi.organizations],
   ["pulumi.collect-interval", (c) => c.pulumi.collectIntervalMs],
   ["pulumi.org-interval", (c) => c.pulumi.orgIntervalMs],
+  ["pulumi.drift-refresh", (c) => c.pulumi.driftRefreshMs],
   ["pulumi.max-concurrency", (c) => c.pulumi.maxConcurrency],
   ["pulumi.request-timeout", (c) => c.pulumi.requestTimeoutMs],
   ["pulumi.max-response-bytes", (c) => c.pulumi.maxResponseBytes],

@@ -14,6 +14,7 @@ moduleLoaded("simulator");
 export const DEMO_INTERVAL_MS = 10_000;
 const DEFAULT_INTERVAL_MS = 60_000;
 const DEFAULT_ORG_INTERVAL_MS = 5 * 60_000;
+const DEFAULT_DRIFT_REFRESH_MS = 60 * 60_000;
 
 export interface DemoOptions {
   readonly orgs?: number;
@@ -54,6 +55,11 @@ export async function startDemo(
         config.pulumi.orgIntervalMs === DEFAULT_ORG_INTERVAL_MS
           ? 5 * intervalMs
           : config.pulumi.orgIntervalMs,
+      // Likewise every stack's drift is read once per 60 cycles.
+      driftRefreshMs:
+        config.pulumi.driftRefreshMs === DEFAULT_DRIFT_REFRESH_MS
+          ? 60 * intervalMs
+          : config.pulumi.driftRefreshMs,
     },
   };
   const exporter = await startExporter({ config: demoConfig, logger });

@@ -10,6 +10,7 @@ import { type CycleDeps, type CycleResult, runCycle } from "./cycle.ts";
 import { type FailureStreak, FailureStreaks } from "./failures.ts";
 import { Semaphore } from "./semaphore.ts";
 import type { ExporterStatus, Snapshot } from "./snapshot.ts";
+import type { SourceSettings } from "./source.ts";
 import type { AnyOrgSource } from "./sources/index.ts";
 import { type CollectorState, emptyState } from "./state.ts";
 import { planTargets, runTargeted, type TargetedResult, TriggerQueue } from "./targeted.ts";
@@ -50,6 +51,8 @@ export interface CollectorOptions {
    * `undefined` (no webhooks): every cycle.
    */
   readonly runningUpdateRereadMs?: number;
+  /** The settings sources' cadences depend on; DEFAULT_SOURCE_SETTINGS by default. */
+  readonly settings?: SourceSettings;
   readonly initialState?: CollectorState;
   readonly now?: () => number;
   readonly wait?: CycleDeps["wait"];
@@ -237,6 +240,7 @@ export class Collector {
       triggers: triggers.length,
       dropped,
       ...(disabled ? { disabled } : {}),
+      ...(this.#options.settings ? { settings: this.#options.settings } : {}),
       ...this.#reread(),
     });
     this.#state = result.state;
@@ -271,6 +275,7 @@ export class Collector {
         ...(this.#options.orgIntervalMs ? { orgIntervalMs: this.#options.orgIntervalMs } : {}),
         ...(this.#options.disabled ? { disabled: this.#options.disabled } : {}),
         ...this.#reread(),
+        ...(this.#options.settings ? { settings: this.#options.settings } : {}),
       },
     );
     this.#state = result.state;

@@ -6,13 +6,14 @@
  */
 import type { Family } from "../families.ts";
 import type { Logger } from "../log/logger.ts";
-import type { Operation, PulumiApi } from "../pulumi/api.ts";
+import type { Operation, PulumiApi, StackRef } from "../pulumi/api.ts";
 import { systemTimers, waitOn } from "../timers.ts";
 import type { CycleWork } from "./cycle-work.ts";
 import { FailureStreaks } from "./failures.ts";
 import type { UnknownValues } from "./label-values.ts";
 import { type OrgPhase, type OrgPhaseState, orgPhase } from "./org-phase.ts";
 import type { Semaphore } from "./semaphore.ts";
+import { DEFAULT_SOURCE_SETTINGS, type SourceSettings } from "./source.ts";
 import {
   type AnyOrgSource,
   ORG_SOURCES,
@@ -35,8 +36,8 @@ export interface CycleDeps {
   /** Failure streaks across cycles (logged once per streak); a cycle without one logs each problem once. */
   readonly failures?: FailureStreaks;
   /**
-   * The first cycle of a process only: called once its stack listings and organization sources are in while
-   * histories are still being read, with what can be shown already (the listing's stacks and resource counts, the
+   * The first cycle of a process only: called once its stack listings and organization sources are in (those that
+   * need nothing of the cycle: drift's reads come after the listing) while histories are still being read, with what can be shown already (the listing's stacks and resource counts, the
    * organization values). Nothing in it is counted; the cycle's result is unchanged.
    */
   readonly onListed?: (view: CollectorState) => void;
@@ -54,6 +55,8 @@ export interface CycleOptions {
   readonly disabled?: ReadonlySet<Family>;
   /** With webhooks: how often a running update is read again while its listing shows nothing new (see stacks.ts). */
   readonly runningRereadMs?: number;
+  /** The settings sources' cadences depend on; DEFAULT_SOURCE_SETTINGS by default. */
+  readonly settings?: SourceSettings;
 }
 
 /** A collection step that failed after the client's retries. */
@@ -148,17 +151,19 @@ export async function runCycle(
     orgIntervalMs: options.orgIntervalMs ?? 0,
     baselineSeconds: firstCycleStartedAt,
     startedMs,
+    settings: options.settings ?? DEFAULT_SOURCE_SETTINGS,
   });
 
   const listStacks = stackSourceEnabled(STACK_LIST_SOURCE, disabled);
-  const { stackWork, listings, orgWork } = startPhases(
+  const { stackWork, listings, orgWork, orgIndependent } = startPhases(
     options.organizations,
     listStacks ? stacks : undefined,
     orgs,
   );
   const onListed = deps.onListed;
   if (onListed && previous.firstCycleStartedAt === undefined) {
-    void Promise.all([...listings, ...orgWork]).then(() => {
+    // Not the sources that wait for the listing: their calls queue behind every history read of a first cycle.
+    void Promise.all([...listings, ...orgIndependent]).then(() => {
       if (work.isOpen())
         onListed({ firstCycleStartedAt, ...stackState, stacks: stacks.listedView(), ...orgState });
     });
@@ -199,6 +204,7 @@ export async function runCycle(
 }
 
 export const NOTHING_DISABLED: ReadonlySet<Family> = new Set();
+const NOT_LISTED: Promise<undefined> = Promise.resolve(undefined);
 
 /**
  * Starts every organization's work. Each org's stack listing and org sources queue before any stack's history, so
@@ -208,15 +214,20 @@ function startPhases(organizations: readonly string[], stacks: StackPhase | unde
   const stackWork: Promise<void>[] = [];
   const listings: Promise<void>[] = [];
   const orgWork: Promise<void>[] = [];
+  const orgIndependent: Promise<void>[] = [];
   for (const org of organizations) {
+    let listing: Promise<readonly StackRef[] | undefined> = NOT_LISTED;
     if (stacks) {
       const { listed, done } = stacks.collectOrg(org);
-      listings.push(listed);
+      listing = listed;
+      listings.push(listed.then(() => undefined));
       stackWork.push(done);
     }
-    orgWork.push(...orgs.collectOrg(org));
+    const { all, independent } = orgs.collectOrg(org, listing);
+    orgWork.push(...all);
+    orgIndependent.push(...independent);
   }
-  return { stackWork, listings, orgWork };
+  return { stackWork, listings, orgWork, orgIndependent };
 }
 
 function logPhases(

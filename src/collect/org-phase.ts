@@ -3,9 +3,10 @@
  * source on the organization cadence runs again only once `orgIntervalMs` has passed since its last success; its
  * values are kept (and exported) in between. A failed run keeps the previous state and is retried next cycle.
  */
+import type { StackRef } from "../pulumi/api.ts";
 import type { CycleWork } from "./cycle-work.ts";
 import type { UnknownValues } from "./label-values.ts";
-import type { OrgSource } from "./source.ts";
+import type { OrgSource, OrgSourceInput, OrgSourceOutput, SourceSettings } from "./source.ts";
 import type { AnyOrgSource } from "./sources/index.ts";
 import type { OrgValues } from "./state.ts";
 
@@ -26,15 +27,30 @@ export interface OrgPhaseOptions {
   readonly baselineSeconds: number;
   /** The cycle's start, epoch ms: what cadences are measured from. */
   readonly startedMs: number;
+  readonly settings: SourceSettings;
 }
 
 export interface OrgPhase {
-  /** Starts every due source of `org`; each promise settles when its source is done (never rejects). */
-  collectOrg(org: string): Promise<void>[];
+  /**
+   * Starts every due source of `org`, each once what it needs is in (`listing`: the organization's stacks once
+   * this cycle's listing settled, undefined when it failed); each promise settles when its source is done (never
+   * rejects). `independent`: those of the sources that need nothing of the cycle (what an early view waits for: the others
+   * wait behind the listing and the stack reads).
+   */
+  collectOrg(
+    org: string,
+    listing: Promise<readonly StackRef[] | undefined>,
+  ): { readonly all: Promise<void>[]; readonly independent: Promise<void>[] };
   /** Source name → the events its runs produced this cycle. */
   readonly events: ReadonlyMap<string, readonly unknown[]>;
   readonly unknown: readonly UnknownValues[];
 }
+
+const NO_EVENTS: Promise<readonly unknown[]> = Promise.resolve([]);
+const NO_UPSTREAM: Pick<OrgSourceInput<unknown>, "listing" | "events"> = {
+  listing: undefined,
+  events: new Map(),
+};
 
 export function runKey(source: Pick<OrgSource, "name">, org: string): string {
   return `${source.name}|${org}`;
@@ -54,7 +70,8 @@ export function sourceDue(
   startedMs: number,
   orgIntervalMs: number,
 ): boolean {
-  if (source.cadence === "cycle" || lastRunMs === undefined) return true;
+  // A last run after this cycle's start (the clock was set back, or a state file from elsewhere): run now.
+  if (source.cadence === "cycle" || lastRunMs === undefined || lastRunMs > startedMs) return true;
   const intervalMs = source.cadence === "org" ? orgIntervalMs : source.cadence.everyMs;
   return startedMs - lastRunMs >= intervalMs * (1 - ORG_INTERVAL_SLACK);
 }
@@ -79,43 +96,81 @@ export function orgPhase(work: CycleWork, state: OrgPhaseState, options: OrgPhas
     byOrg.set(org, next);
   };
 
-  const runSource = async (source: AnyOrgSource, org: string): Promise<void> => {
+  /** What a run reports: its failures counted and logged; a run with none that made calls ends their streaks. */
+  const report = (source: AnyOrgSource, org: string, output: OrgSourceOutput<unknown, unknown>): void => {
     const operation = source.operations[0];
+    const failures =
+      output.failure !== undefined ? [{ fields: {}, error: output.failure }] : (output.failures ?? []);
+    for (const { fields, error } of failures) work.fail(operation, org, fields, error);
+    if (failures.length === 0 && !output.idle) work.succeeded(org, operation);
+  };
+
+  /** Runs one source for `org`; resolves to the events of its run (none when it failed or came too late). */
+  const runSource = async (
+    source: AnyOrgSource,
+    org: string,
+    upstream: Pick<OrgSourceInput<unknown>, "listing" | "events">,
+  ): Promise<readonly unknown[]> => {
     try {
-      const output = await work.slot(() =>
+      const run = () =>
         source.run({
           api: work.api,
           org,
           previous: previousOf(source, org),
           now: new Date(options.startedMs),
           baselineSeconds: options.baselineSeconds,
-        }),
-      );
-      if (!work.isOpen() || !output) return;
+          settings: options.settings,
+          ...upstream,
+          slot: work.slot,
+        });
+      const output = source.concurrency === "per-call" ? await run() : await work.slot(run);
+      if (!work.isOpen() || !output) return [];
       keep(source, org, output.state);
       state.sourceRuns.set(runKey(source, org), options.startedMs);
-      if (output.events && output.events.length > 0) {
-        events.set(source.name, [...(events.get(source.name) ?? []), ...output.events]);
-      }
+      const produced = output.events ?? [];
+      if (produced.length > 0) events.set(source.name, [...(events.get(source.name) ?? []), ...produced]);
       if (output.unknown) unknown.push(...output.unknown);
-      if (output.failure !== undefined) work.fail(operation, org, {}, output.failure);
-      else if (!output.idle) work.succeeded(org, operation);
+      report(source, org, output);
+      return produced;
     } catch (error) {
-      work.fail(operation, org, {}, error);
+      work.fail(source.operations[0], org, {}, error);
+      return [];
     }
   };
 
-  const collectOrg = (org: string): Promise<void>[] =>
-    options.sources
-      .filter((source) =>
-        sourceDue(
-          source,
-          state.sourceRuns.get(runKey(source, org)),
-          options.startedMs,
-          options.orgIntervalMs,
-        ),
-      )
-      .map((source) => runSource(source, org));
+  /** What `source` needs, once it is in: the listing, and the events of this org's runs it reads. */
+  const upstreamOf = async (
+    source: AnyOrgSource,
+    listing: Promise<readonly StackRef[] | undefined>,
+    runs: ReadonlyMap<string, Promise<readonly unknown[]>>,
+  ): Promise<Pick<OrgSourceInput<unknown>, "listing" | "events">> => {
+    const names = source.needs?.events ?? [];
+    const produced = await Promise.all(names.map((name) => runs.get(name) ?? NO_EVENTS));
+    return {
+      listing: source.needs?.listing ? await listing : undefined,
+      events: new Map(names.map((name, i) => [name, produced[i] ?? []])),
+    };
+  };
+
+  const collectOrg = (org: string, listing: Promise<readonly StackRef[] | undefined>) => {
+    // Registry order: a source's needs come earlier, so their runs are in the map when it starts.
+    const runs = new Map<string, Promise<readonly unknown[]>>();
+    const due = options.sources.filter((source) =>
+      sourceDue(source, state.sourceRuns.get(runKey(source, org)), options.startedMs, options.orgIntervalMs),
+    );
+    const all: Promise<void>[] = [];
+    const independent: Promise<void>[] = [];
+    for (const source of due) {
+      const run = source.needs
+        ? upstreamOf(source, listing, runs).then((upstream) => runSource(source, org, upstream))
+        : runSource(source, org, NO_UPSTREAM);
+      runs.set(source.name, run);
+      const done = run.then(() => undefined);
+      all.push(done);
+      if (!source.needs) independent.push(done);
+    }
+    return { all, independent };
+  };
 
   return { collectOrg, events, unknown };
 }

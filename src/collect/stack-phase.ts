@@ -2,6 +2,7 @@
  * The stack phase of a cycle: each organization's stack listing, and the history of every stack whose listing
  * changed. Stacks missing from a completed listing are buried; a failed or cut-off listing says nothing about them.
  */
+import type { StackRef } from "../pulumi/api.ts";
 import { timeSlicer } from "../pulumi/time-slice.ts";
 import type { StackSummary } from "../pulumi/types.ts";
 import type { CycleWork } from "./cycle-work.ts";
@@ -21,7 +22,11 @@ export interface StackPhase {
    * Lists one organization's stacks and reads the histories that changed: `listed` settles once the listing is in
    * (or failed), `done` once every history read is done too.
    */
-  collectOrg(org: string): { readonly listed: Promise<void>; readonly done: Promise<void> };
+  collectOrg(org: string): {
+    /** Settles once the listing is in (or failed): with the organization's stacks, undefined when it failed. */
+    readonly listed: Promise<readonly StackRef[] | undefined>;
+    readonly done: Promise<void>;
+  };
   /** Reads the histories of tracked stacks, without a listing (a targeted read: src/collect/targeted.ts). */
   readStacks(summaries: readonly StackSummary[]): Promise<void>;
   /**
@@ -94,13 +99,15 @@ export function stackPhase(work: CycleWork, state: StackPhaseState, options: Sta
     });
   };
 
-  const listOrg = async (org: string, reads: Promise<void>[]): Promise<void> => {
+  const listOrg = async (org: string, reads: Promise<void>[]): Promise<readonly StackRef[] | undefined> => {
     const live = new Set<string>();
+    const refs: StackRef[] = [];
     const admit = (summary: StackSummary): void => {
       if (summary.orgName !== org) return;
       const key = stackKey(org, summary.projectName, summary.stackName);
       if (live.has(key)) return;
       live.add(key);
+      refs.push({ org, project: summary.projectName, stack: summary.stackName });
       const track = unbury(state, key, summary);
       const policy = { now: work.now(), runningRereadMs: options.runningRereadMs };
       const decision = options.readHistories ? historyDecision(track, summary, policy) : "keep";
@@ -121,11 +128,11 @@ export function stackPhase(work: CycleWork, state: StackPhaseState, options: Sta
     }
     // Every page handed over is admitted before deletions are decided and the reads are awaited.
     await onPage.done();
-    if (work.isOpen() && listed) {
-      listedOrgs.add(org);
-      work.succeeded(org, "ListUserStacks");
-      buryMissing(state, org, live);
-    }
+    if (!work.isOpen() || !listed) return undefined;
+    listedOrgs.add(org);
+    work.succeeded(org, "ListUserStacks");
+    buryMissing(state, org, live);
+    return refs;
   };
 
   const collectOrg = (org: string) => {

@@ -8,7 +8,15 @@ import * as nodeFs from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { type AnyOrgSource, ORG_SOURCES } from "./sources/index.ts";
 import { type CollectorState, type OrgValues, type StackTrack, stackKey } from "./state.ts";
-import { checkBaseline, checkOrg, checkTrack, DropTally, describeValue, isRecord } from "./state-check.ts";
+import {
+  checkBaseline,
+  checkOrg,
+  checkTrack,
+  DropTally,
+  describeValue,
+  isCount,
+  isRecord,
+} from "./state-check.ts";
 import { StateFileError } from "./state-file-error.ts";
 
 export const STATE_FORMAT = 1;
@@ -42,6 +50,11 @@ interface StateDocument {
   orgs: Record<string, OrgValues>;
   /** Source name → organization → the state its codec saved (src/collect/source.ts); absent in older files. */
   sources?: Record<string, Record<string, unknown>>;
+  /**
+   * Source name → organization → epoch ms of the cycle of its last successful run, for the sources with a codec:
+   * their cadence (an hourly read) survives a restart. Absent in older files: those sources run at once.
+   */
+  sourceRuns?: Record<string, Record<string, number>>;
 }
 
 /** The sources whose state the file holds under `sources`, by name. */
@@ -70,6 +83,49 @@ function encodeSources(
     out[name] = saved;
   }
   return Object.keys(out).length === 0 ? undefined : out;
+}
+
+/** The last runs of the sources with a codec, by source and organization (run keys are `source|org`). */
+function encodeSourceRuns(
+  runs: CollectorState["sourceRuns"],
+  dropped: DropTally,
+): Record<string, Record<string, number>> | undefined {
+  const persisted = persistedSources(ORG_SOURCES);
+  const out: Record<string, Record<string, number>> = {};
+  for (const [key, ms] of runs ?? []) {
+    const bar = key.indexOf("|");
+    const name = key.slice(0, bar);
+    if (bar < 0 || !persisted.has(name)) continue;
+    if (!isCount(ms)) {
+      dropped.note("values", `sourceRuns.${name} must be epoch milliseconds (was ${describeValue(ms)})`);
+      continue;
+    }
+    out[name] ??= {};
+    (out[name] as Record<string, number>)[key.slice(bar + 1)] = ms;
+  }
+  return Object.keys(out).length === 0 ? undefined : out;
+}
+
+function decodeSourceRuns(raw: unknown, dropped: DropTally): Map<string, number> {
+  const out = new Map<string, number>();
+  if (raw === undefined) return out;
+  if (!isRecord(raw)) {
+    dropped.note("values", `sourceRuns must be an object (was ${describeValue(raw)})`);
+    return out;
+  }
+  const persisted = persistedSources(ORG_SOURCES);
+  for (const [name, byOrg] of Object.entries(raw)) {
+    if (!persisted.has(name)) continue;
+    if (!isRecord(byOrg)) {
+      dropped.note("values", `sourceRuns.${name} must be an object (was ${describeValue(byOrg)})`);
+      continue;
+    }
+    for (const [org, ms] of Object.entries(byOrg)) {
+      if (isCount(ms)) out.set(`${name}|${org}`, ms);
+      else dropped.note("values", `sourceRuns.${name}[${JSON.stringify(org)}] must be epoch milliseconds`);
+    }
+  }
+  return out;
 }
 
 /** Each known source's saved states, checked by its codec; a source this exporter does not know is left out. */
@@ -124,6 +180,7 @@ export function encodeState(state: CollectorState): EncodedState {
   }
   const firstCycleStartedAt = checkBaseline(state.firstCycleStartedAt, dropped);
   const sources = encodeSources(state.sources, dropped);
+  const sourceRuns = encodeSourceRuns(state.sourceRuns, dropped);
   const document: StateDocument = {
     format: STATE_FORMAT,
     ...(firstCycleStartedAt === undefined ? {} : { firstCycleStartedAt }),
@@ -131,6 +188,7 @@ export function encodeState(state: CollectorState): EncodedState {
     tombstones,
     orgs: Object.fromEntries(orgs),
     ...(sources ? { sources } : {}),
+    ...(sourceRuns ? { sourceRuns } : {}),
   };
   return { text: JSON.stringify(document), dropped };
 }
@@ -218,9 +276,17 @@ export function* decodeState(json: unknown): Generator<void, StateRead, void> {
   }
   const firstCycleStartedAt = checkBaseline(document.firstCycleStartedAt, dropped);
   const sources = decodeSources(document.sources, dropped);
+  const sourceRuns = decodeSourceRuns(document.sourceRuns, dropped);
   return {
     kind: "loaded",
-    state: { firstCycleStartedAt, stacks, tombstones, orgs, ...(sources.size > 0 ? { sources } : {}) },
+    state: {
+      firstCycleStartedAt,
+      stacks,
+      tombstones,
+      orgs,
+      ...(sources.size > 0 ? { sources } : {}),
+      ...(sourceRuns.size > 0 ? { sourceRuns } : {}),
+    },
     dropped,
   };
 }

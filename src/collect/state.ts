@@ -98,7 +98,8 @@ export interface CollectorState {
   readonly sources?: ReadonlyMap<string, ReadonlyMap<string, unknown>>;
   /**
    * `source|org` → epoch ms of the cycle start of the source's last successful run, for the organization cadence.
-   * Not saved: a new process reads every source once.
+   * Saved for the sources with a codec (their state is saved with it, so an hourly read stays hourly across a
+   * restart); the others' are not: a new process reads them once.
    */
   readonly sourceRuns?: ReadonlyMap<string, number>;
 }

@@ -7,6 +7,7 @@
  * polling that reads it anyway).
  */
 import type { Family } from "../families.ts";
+import type { StackRef } from "../pulumi/api.ts";
 import type { StackSummary } from "../pulumi/types.ts";
 import {
   type CollectionResult,
@@ -21,6 +22,7 @@ import {
 import { FailureStreaks } from "./failures.ts";
 import type { UnknownValues } from "./label-values.ts";
 import { orgPhase } from "./org-phase.ts";
+import { DEFAULT_SOURCE_SETTINGS, type SourceSettings } from "./source.ts";
 import {
   type AnyOrgSource,
   ORG_SOURCES,
@@ -206,6 +208,8 @@ export interface TargetedOptions {
   readonly disabled?: ReadonlySet<Family>;
   /** With webhooks: how often a running update is read again by a listing (see stacks.ts). */
   readonly runningRereadMs?: number;
+  /** The settings sources' cadences depend on; DEFAULT_SOURCE_SETTINGS by default. */
+  readonly settings?: SourceSettings;
   /** Reported in the result's stats. */
   readonly triggers: number;
   readonly dropped: number;
@@ -243,9 +247,17 @@ export async function runTargeted(
   for (const [org, sources] of plan.sources) {
     // Run now whatever their cadence: the trigger says their data changed.
     const due = sources.map((source): AnyOrgSource => ({ ...source, cadence: "cycle" }));
-    const phase = orgPhase(work, orgState, { sources: due, orgIntervalMs: 0, baselineSeconds, startedMs });
+    const phase = orgPhase(work, orgState, {
+      sources: due,
+      orgIntervalMs: 0,
+      baselineSeconds,
+      startedMs,
+      settings: options.settings ?? DEFAULT_SOURCE_SETTINGS,
+    });
+    // No listing in a targeted read: a source that needs one gets the stacks the state knows.
+    const known = Promise.resolve(knownStacks(stackState.stacks, org));
     orgWork.push(
-      Promise.all(phase.collectOrg(org)).then(() => {
+      Promise.all(phase.collectOrg(org, known).all).then(() => {
         for (const [name, events] of phase.events)
           sourceEvents.set(name, [...(sourceEvents.get(name) ?? []), ...events]);
         unknown.push(...phase.unknown);
@@ -286,4 +298,12 @@ export async function runTargeted(
       durationMs: now() - startedMs,
     },
   };
+}
+
+/** The organization's stacks as the state knows them (the last listing's, and those read since). */
+function knownStacks(stacks: ReadonlyMap<string, StackTrack>, org: string): StackRef[] {
+  const refs: StackRef[] = [];
+  for (const track of stacks.values())
+    if (track.org === org) refs.push({ org, project: track.project, stack: track.stack });
+  return refs;
 }

@@ -118,9 +118,22 @@ function deriveListenAddress(r: Resolution): string {
  * default is only a default, so it follows a longer collect interval rather than failing.
  */
 function deriveOrgInterval(r: Resolution, out: Findings): number {
-  const orgIntervalMs = r.get("pulumi.org-interval") ?? 0;
-  const explicit = isSet(r.winner("pulumi.org-interval")) && !out.failed.has("pulumi.org-interval");
-  return explicit ? orgIntervalMs : Math.max(orgIntervalMs, r.get("pulumi.collect-interval") ?? 0);
+  return atLeastCollectInterval(r, out, "pulumi.org-interval");
+}
+
+/** The drift refresh: as the organization interval, an explicit value is validated, the default follows. */
+function deriveDriftRefresh(r: Resolution, out: Findings): number {
+  return atLeastCollectInterval(r, out, "pulumi.drift-refresh");
+}
+
+function atLeastCollectInterval(
+  r: Resolution,
+  out: Findings,
+  name: "pulumi.org-interval" | "pulumi.drift-refresh",
+): number {
+  const ms = r.get(name) ?? 0;
+  const explicit = isSet(r.winner(name)) && !out.failed.has(name);
+  return explicit ? ms : Math.max(ms, r.get("pulumi.collect-interval") ?? 0);
 }
 
 /** Certificates must be readable now rather than at the first request. Derives nothing. */
@@ -142,6 +155,7 @@ export const DERIVATIONS = {
   resource: deriveResource,
   listenAddress: deriveListenAddress,
   orgIntervalMs: deriveOrgInterval,
+  driftRefreshMs: deriveDriftRefresh,
   certificates: checkCertificatesReadable,
 } as const satisfies Record<string, (r: Resolution, out: Findings) => unknown>;
 
@@ -162,6 +176,7 @@ export function buildCandidate(r: Resolution, d: Derived): ConfigCandidate {
       organizations: r.get("pulumi.organizations") ?? [],
       collectIntervalMs: r.get("pulumi.collect-interval") ?? 0,
       orgIntervalMs: d.orgIntervalMs,
+      driftRefreshMs: d.driftRefreshMs,
       maxConcurrency: r.get("pulumi.max-concurrency") ?? 0,
       requestTimeoutMs: r.get("pulumi.request-timeout") ?? 0,
       maxResponseBytes: r.get("pulumi.max-response-bytes") ?? 0,

@@ -108,6 +108,16 @@ export const OPTIONS = [
       "Time between reads of organization inventory; never shorter than --pulumi.collect-interval (the default is raised to it).",
   },
   {
+    name: "pulumi.drift-refresh",
+    env: ["PULUMI_DRIFT_REFRESH"],
+    yaml: "pulumi.drift-refresh",
+    kind: "duration",
+    default: "1h",
+    field: "pulumi.driftRefreshMs",
+    description:
+      "Every stack's drift status is read at least this often, the reads spread over the cycles (a stack whose drift deployment finished is read at once); never shorter than --pulumi.collect-interval (the default is raised to it; equal: every stack every cycle).",
+  },
+  {
     name: "pulumi.max-concurrency",
     env: ["PULUMI_MAX_CONCURRENCY"],
     yaml: "pulumi.max-concurrency",

@@ -24,6 +24,8 @@ export interface PulumiConfig {
   collectIntervalMs: number;
   /** How often organization inventory is read; never below `collectIntervalMs`. */
   orgIntervalMs: number;
+  /** Every stack's drift status is read at least this often; never below `collectIntervalMs`. */
+  driftRefreshMs: number;
   maxConcurrency: number;
   /** Per-request timeout. */
   requestTimeoutMs: number;

@@ -168,10 +168,22 @@ const disabledFamilies = type("string[]")
  * valid intervals, so it is listed with every other problem and never beside a problem of either interval.
  */
 function orgIntervalProblem(candidate: ConfigCandidate): ValidationProblem[] {
-  const { collectIntervalMs: collect, orgIntervalMs: org } = candidate.pulumi;
-  if (!(collect > 0 && org > 0) || org >= collect) return [];
-  const problem = `must not be shorter than the collect interval, ${formatDuration(collect)} (got ${formatDuration(org)})`;
-  return [{ field: "pulumi.orgIntervalMs", problem }];
+  return notShorterThanCollect(candidate, "orgIntervalMs");
+}
+
+/** The same rule for the drift refresh: reads once per cycle at most, so it can be no shorter. */
+function driftRefreshProblem(candidate: ConfigCandidate): ValidationProblem[] {
+  return notShorterThanCollect(candidate, "driftRefreshMs");
+}
+
+function notShorterThanCollect(
+  candidate: ConfigCandidate,
+  field: "orgIntervalMs" | "driftRefreshMs",
+): ValidationProblem[] {
+  const { collectIntervalMs: collect, [field]: value } = candidate.pulumi;
+  if (!(collect > 0 && value > 0) || value >= collect) return [];
+  const problem = `must not be shorter than the collect interval, ${formatDuration(collect)} (got ${formatDuration(value)})`;
+  return [{ field: `pulumi.${field}`, problem }];
 }
 
 function schema(command: Command) {
@@ -185,6 +197,7 @@ function schema(command: Command) {
     organizations: organizations(required),
     collectIntervalMs: positiveDuration,
     orgIntervalMs: positiveDuration,
+    driftRefreshMs: positiveDuration,
     maxConcurrency: concurrency,
     requestTimeoutMs: positiveDuration,
     maxResponseBytes: byteCount,
@@ -241,6 +254,7 @@ export type Validation = { ok: true; config: ValidConfig } | { ok: false; proble
 /** Rules over more than one field, checked apart from the schema so their problems come with all the others. */
 const CROSS_FIELD_RULES: ReadonlyArray<(candidate: ConfigCandidate) => ValidationProblem[]> = [
   orgIntervalProblem,
+  driftRefreshProblem,
   headerProblems,
 ];
 

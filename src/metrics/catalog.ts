@@ -358,6 +358,15 @@ export const CATALOG = {
     labels: [],
     family: "tokens",
   },
+  stackDriftDetected: {
+    name: "pulumi_stack_drift_detected",
+    kind: "gauge",
+    valueType: "int",
+    description:
+      "1 when the stack's latest drift detection found drift, 0 when it found none; only stacks that have had a drift run",
+    labels: STACK,
+    family: "drift",
+  },
   exporterUp: {
     name: "pulumi_exporter_up",
     kind: "gauge",

@@ -11,6 +11,7 @@ import {
 import { violationKey } from "../collect/orgs.ts";
 import type { Snapshot } from "../collect/snapshot.ts";
 import type { AgentPoolsState } from "../collect/sources/agent-pools.ts";
+import type { DriftState } from "../collect/sources/drift.ts";
 import type { PlanState } from "../collect/sources/plan.ts";
 import type { TokensState } from "../collect/sources/tokens.ts";
 import type { CollectorState, OrgValues } from "../collect/state.ts";
@@ -91,7 +92,7 @@ function sourceStates<S>(state: CollectorState, source: string): [string, S][] {
   return [...(state.sources?.get(source) ?? new Map<string, unknown>())].map(([org, s]) => [org, s as S]);
 }
 
-/** Agent pools, the plan and access tokens (src/collect/sources/agent-pools.ts, plan.ts, tokens.ts). */
+/** Agent pools, the plan, access tokens and drift (src/collect/sources/agent-pools.ts, plan.ts, tokens.ts, drift.ts). */
 function recordEstate({ add }: GaugeRecorder, state: CollectorState): void {
   for (const [org, { pools }] of sourceStates<AgentPoolsState>(state, "agent-pools")) {
     for (const pool of pools) {
@@ -117,6 +118,12 @@ function recordEstate({ add }: GaugeRecorder, state: CollectorState): void {
     exporterExpires ??= read.exporterExpires;
   }
   add("exporterAccessTokenExpiry", {}, exporterExpires);
+  for (const [org, { stacks }] of sourceStates<DriftState>(state, "drift")) {
+    for (const s of stacks.values()) {
+      if (s.drifted !== undefined)
+        add("stackDriftDetected", { org, project: s.project, stack: s.stack }, s.drifted ? 1 : 0);
+    }
+  }
 }
 
 function recordExporter({ add }: GaugeRecorder, exporter: Snapshot["exporter"]): void {

@@ -55,6 +55,13 @@ export interface TokenInfo {
   team: string;
 }
 
+/** A stack's latest drift detection (StackDeploymentsMetadata's `drift`), for a stack that has had one. */
+export interface StackDrift {
+  readonly driftDetected: boolean;
+  /** The id of the latest drift run. */
+  readonly latestDriftRun: string;
+}
+
 /** One job of a deployment run: its times as Unix milliseconds, parsed from the API's RFC 3339 strings. */
 export interface DeploymentRunJob {
   readonly startedMs?: number;
@@ -75,6 +82,9 @@ export interface DeploymentRun {
   readonly operation: string;
   /** The agent pool's name; absent when Pulumi's hosted runners ran it. */
   readonly agentPool?: string;
+  /** The stack it ran on; absent when the API names none. */
+  readonly project?: string;
+  readonly stack?: string;
   readonly jobs: readonly DeploymentRunJob[];
 }
 
@@ -161,6 +171,8 @@ export interface PulumiApi {
   listTeamTokens(org: string, team: string): Promise<AccessTokenItem[]>;
   /** GetCurrentUser's `tokenInfo`; undefined when it has none (a personal token). */
   getTokenInfo(): Promise<TokenInfo | undefined>;
+  /** The stack's latest drift detection (StackDeploymentsMetadata); undefined when it has had none. */
+  getStackDrift(ref: StackRef): Promise<StackDrift | undefined>;
   /**
    * A view of the same API for one user of it (a collection cycle): its requests, and every wait between retries,
    * are abandoned once `scope.signal` aborts, so a cycle that reaches its deadline stops its calls instead of
@@ -203,6 +215,7 @@ export const OPERATIONS = [
   "ListOrgTokens",
   "ListPersonalTokens",
   "ListTeamTokens",
+  "StackDeploymentsMetadata",
 ] as const;
 
 export type Operation = (typeof OPERATIONS)[number];

@@ -28,6 +28,7 @@ import {
   policyResultsMetadata,
   readOptionalCount,
   resourceCount,
+  stackDrift,
   stackItem,
   stackUpdateItem,
   userTokenInfo,
@@ -345,6 +346,13 @@ export const ENDPOINTS: { readonly [K in keyof Methods]: Endpoint<K> } = {
     validator: accessTokenItem,
   }),
   getTokenInfo,
+  getStackDrift: object({
+    operation: "StackDeploymentsMetadata",
+    path: "/api/stacks/{orgName}/{projectName}/{stackName}/deployments/metadata",
+    params: (ref: StackRef) => ({ path: stackPath(ref) }),
+    validator: stackDrift,
+    map: (drift) => drift,
+  }),
 };
 
 /** Every method of the table, its requests made with `read`. */

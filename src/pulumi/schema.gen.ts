@@ -355,6 +355,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/stacks/{orgName}/{projectName}/{stackName}/deployments/metadata": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * StackDeploymentsMetadata
+         * @description Returns metadata about the Pulumi Deployments state for a specific stack. The response distinguishes the source of any pause:
+         *
+         *     - `paused`: overall pause status (true if either stack or org is paused)
+         *     - `stackPaused`: whether the stack itself is paused
+         *     - `organizationPaused`: whether the containing organization is paused
+         *
+         *     This is useful for determining whether new deployments will be processed or held in the queue.
+         */
+        get: operations["StackDeploymentsMetadata"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/stacks/{orgName}/{projectName}/{stackName}/resources/count": {
         parameters: {
             query?: never;
@@ -1544,6 +1570,34 @@ export interface components {
              */
             stackVersion?: number;
         };
+        /**
+         * @description Metadata related to all of a stack's deployments. This is different from settings in that
+         *     it applies to all deployments with the same ProgramID; it's not configurable per deployment.
+         */
+        StackDeploymentsMetadataResponse: {
+            /** @description Drift contains the drift status of the stack and associated metadata */
+            drift?: components["schemas"]["StackDriftStatus"];
+            /** @description HasSchedules is true if the stack has at least one schedule. */
+            hasSchedules: boolean;
+            /** @description OrgPaused is true if all deployments are paused for the org. */
+            organizationPaused: boolean;
+            /**
+             * @description Paused is true if new deployments for this stack right now would be paused. This could
+             *     be due to a stack-level or org-level pause.
+             */
+            paused: boolean;
+            /** @description StackPaused is true if deployments for this stack specifically are paused. */
+            stackPaused: boolean;
+        };
+        /** @description The drift detection status for a stack. */
+        StackDriftStatus: {
+            /** @description Whether drift was detected in the latest run. */
+            driftDetected: boolean;
+            /** @description The identifier of the latest drift detection run. */
+            latestDriftRun: string;
+            /** @description Whether a drift detection run is currently in progress. */
+            runInProgress: boolean;
+        };
         /** @description One update of a stack (the fields the exporter reads). */
         StackUpdateInfo: {
             /**
@@ -2316,6 +2370,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    StackDeploymentsMetadata: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization name */
+                orgName: string;
+                /** @description The project name */
+                projectName: string;
+                /** @description The stack name */
+                stackName: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StackDeploymentsMetadataResponse"];
+                };
             };
         };
     };

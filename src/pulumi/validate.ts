@@ -124,6 +124,8 @@ export const deploymentRunItem = lazy(() =>
     status: "string",
     pulumiOperation: "string",
     "agentPool?": type({ name: "string" }).onUndeclaredKey("delete"),
+    "projectName?": "string",
+    "stackName?": "string",
     "jobs?": deploymentJob().array(),
   })
     .onUndeclaredKey("delete")
@@ -133,6 +135,9 @@ export const deploymentRunItem = lazy(() =>
       status: d.status,
       operation: d.pulumiOperation,
       ...(d.agentPool === undefined ? {} : { agentPool: d.agentPool.name }),
+      ...(d.projectName === undefined || d.stackName === undefined
+        ? {}
+        : { project: d.projectName, stack: d.stackName }),
       jobs: d.jobs ?? [],
     })),
 );
@@ -247,6 +252,24 @@ export const orgMetadata = lazy(() => {
     "subscriptionStatus?": "string",
   }).onUndeclaredKey("delete");
 });
+
+/**
+ * StackDeploymentsMetadata's drift status alone: undefined when the stack has had no drift run (no `drift`, or an
+ * empty `latestDriftRun`). `paused`, required by the spec, is checked so that a body that is no metadata at all
+ * (`{}`) is malformed rather than read as "no drift run", which would end the stack's series.
+ */
+export const stackDrift = lazy(() =>
+  type({
+    paused: "boolean",
+    "drift?": type({ driftDetected: "boolean", latestDriftRun: "string" }).onUndeclaredKey("delete"),
+  })
+    .onUndeclaredKey("delete")
+    .pipe((m) =>
+      m.drift === undefined || m.drift.latestDriftRun === ""
+        ? undefined
+        : { driftDetected: m.drift.driftDetected, latestDriftRun: m.drift.latestDriftRun },
+    ),
+);
 
 export const accessTokenItem = lazy(() => {
   const { unixSeconds } = scalars();

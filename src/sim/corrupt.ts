@@ -25,6 +25,7 @@ const TARGETS: Record<Operation, { list: string | undefined; field: string }> = 
   ListOrgTokens: { list: "tokens", field: "expires" },
   ListPersonalTokens: { list: "tokens", field: "expires" },
   ListTeamTokens: { list: "tokens", field: "expires" },
+  StackDeploymentsMetadata: { list: undefined, field: "paused" },
 };
 
 function isRecord(value: unknown): value is Record<string, unknown> {

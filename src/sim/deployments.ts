@@ -137,6 +137,7 @@ export class OrgDeployments {
 
   /** Moves queued and running deployments along; `nowMs` is the end of the tick. */
   advance(rng: Rng, nowMs: number): void {
+    const found: DeploymentRecord[] = [];
     for (const d of this.records) {
       if (TERMINAL.has(d.status)) continue;
       const before = d.status;
@@ -150,7 +151,34 @@ export class OrgDeployments {
       }
       if (d.status !== before) d.modifiedMs = Math.max(d.modifiedMs + 1, nowMs - rng.int(0, 30_000));
       if (d.status === "running" && before !== "running") d.startedMs = d.modifiedMs;
+      if (d.status === "succeeded" && before !== "succeeded" && driftFound(d)) found.push(d);
     }
+    for (const detection of found) this.#remediate(detection, nowMs);
+  }
+
+  /**
+   * A detection that found drift is followed by a remediation of the stack (auto-remediation), queued at once. Its
+   * randomness is the detection's own, so the model's stream is not shifted by it.
+   */
+  #remediate(detection: DeploymentRecord, nowMs: number): void {
+    const own = ownRng(detection.id);
+    own.float(); // The draw that decided the detection found drift.
+    const target = { project: detection.project, stack: detection.stack };
+    this.records.push({
+      id: own.uuid(),
+      project: detection.project,
+      stack: detection.stack,
+      version: this.#nextVersion(target),
+      status: "not-started",
+      createdMs: nowMs,
+      modifiedMs: nowMs,
+      operation: "remediate-drift",
+      initiator: "schedule",
+      requestedBy: detection.requestedBy,
+      updateId: undefined,
+      agentPool: detection.agentPool,
+      startedMs: undefined,
+    });
   }
 }
 
@@ -214,6 +242,37 @@ export function toDeploymentSnapshot(d: DeploymentRecord, paused = false): Deplo
     });
   }
   return snapshot;
+}
+
+/** The share of drift detections that find drift (drawn from the run's id, so a seed's data stays the same). */
+const DRIFT_FOUND_CHANCE = 0.5;
+const DRIFT_OPERATIONS: ReadonlySet<PulumiOperation> = new Set(["detect-drift", "remediate-drift"]);
+
+/**
+ * A stack's drift status as StackDeploymentsMetadata serves it, from its drift deployments: the latest one that
+ * succeeded decides (a detection finds drift or not, a remediation clears it); a queued or running one is a run in
+ * progress. Absent (undefined) while the stack has had no successful drift run.
+ */
+export function driftStatus(
+  records: readonly DeploymentRecord[],
+  target: DeploymentTarget,
+): Schemas["StackDriftStatus"] | undefined {
+  let latest: DeploymentRecord | undefined;
+  let runInProgress = false;
+  for (const d of records) {
+    if (d.project !== target.project || d.stack !== target.stack || !DRIFT_OPERATIONS.has(d.operation))
+      continue;
+    if (!TERMINAL.has(d.status)) runInProgress = true;
+    else if (d.status === "succeeded" && (latest === undefined || d.modifiedMs >= latest.modifiedMs))
+      latest = d;
+  }
+  if (latest === undefined) return undefined;
+  return { driftDetected: driftFound(latest), latestDriftRun: latest.id, runInProgress };
+}
+
+/** Whether a successful drift run left the stack drifted: a detection finds drift half the time, a remediation never. */
+function driftFound(d: DeploymentRecord): boolean {
+  return d.operation === "detect-drift" && ownRng(d.id).chance(DRIFT_FOUND_CHANCE);
 }
 
 export { DEPLOYMENT_STATUSES };

@@ -2,7 +2,7 @@
 import type { Operation } from "../pulumi/api.ts";
 import type { NeoTask } from "../pulumi/types.ts";
 import { ApiError, orgNotFound, stackNotFound } from "./api-error.ts";
-import { toDeploymentSnapshot } from "./deployments.ts";
+import { driftStatus, toDeploymentSnapshot } from "./deployments.ts";
 import {
   getAgentPool,
   listAgentPools,
@@ -282,4 +282,17 @@ export const HANDLERS: Record<Operation, Handler> = {
   },
 
   ListPersonalTokens: (model) => personalTokens(model, SIM_USER),
+
+  StackDeploymentsMetadata: (model, request) => {
+    const stack = requireStack(model, request.params);
+    const deployments = requireOrg(model, stack.org).deployments;
+    const drift = driftStatus(deployments.records, { project: stack.project, stack: stack.name });
+    return {
+      paused: deployments.paused,
+      stackPaused: false,
+      organizationPaused: deployments.paused,
+      hasSchedules: false,
+      ...(drift ? { drift } : {}),
+    };
+  },
 };

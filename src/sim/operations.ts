@@ -35,6 +35,10 @@ export const ROUTES: readonly Route[] = [
   { operation: "ListOrgTokens", path: "/api/orgs/{orgName}/tokens" },
   { operation: "ListPersonalTokens", path: "/api/user/tokens" },
   { operation: "ListTeamTokens", path: "/api/orgs/{orgName}/teams/{teamName}/tokens" },
+  {
+    operation: "StackDeploymentsMetadata",
+    path: "/api/stacks/{orgName}/{projectName}/{stackName}/deployments/metadata",
+  },
 ];
 
 export const OPERATIONS: readonly Operation[] = ROUTES.map((r) => r.operation);

@@ -194,9 +194,28 @@ describe("summarize", () => {
     // Every cycle logged what the simulator counted; one call more on one side is a disagreement.
     expect(s.callsAgree).toBe(true);
     expect(summarize({ ...row, main: run([firstCycle, cycle(2, { calls: 151 })]) }).callsAgree).toBe(false);
-    // The start-up check's GetCurrentUser comes before the first cycle: the cycle does not count it.
-    const withCheck = cycle(2, { calls: 151, byOperation: { GetCurrentUser: 1, ListUserStacks: 150 } });
-    expect(summarize({ ...row, main: run([firstCycle, withCheck]) }).callsAgree).toBe(true);
+    // The start-up check's GetCurrentUser comes before the first cycle: the cycle does not count it; the tokens
+    // source's (one per organization) are the first cycle's own.
+    const withCheck = (tokenReads: number) =>
+      cycle(1, {
+        calls: 1_068 + tokenReads,
+        loggedCalls: 1_067 + tokenReads,
+        byOperation: {
+          ListUserStacks: 10,
+          GetStackUpdates: 1_000,
+          ListTeams: 57,
+          GetCurrentUser: 1 + tokenReads,
+        },
+      });
+    expect(summarize({ ...row, main: run([withCheck(0), cycle(2, {})]) }).callsAgree).toBe(true);
+    expect(summarize({ ...row, main: run([withCheck(3), cycle(2, {})]) }).callsAgree).toBe(true);
+    // A later cycle's GetCurrentUser (the hourly token read) is that cycle's.
+    const hourly = cycle(2, {
+      calls: 151,
+      loggedCalls: 150,
+      byOperation: { GetCurrentUser: 1, ListUserStacks: 150 },
+    });
+    expect(summarize({ ...row, main: run([firstCycle, hourly]) }).callsAgree).toBe(false);
     expect(s.warnings).toBe(1);
   });
 

@@ -1,5 +1,5 @@
 /**
- * The org interval and the disabled families through the command line: a bad value exits 2 with one message
+ * The org interval, the drift refresh and the disabled families through the command line: a bad value exits 2 with one message
  * listing every problem, as every other configuration error does (test/e2e/cli.test.ts).
  */
 import { expect, setDefaultTimeout, test } from "bun:test";
@@ -9,7 +9,7 @@ setDefaultTimeout(30_000);
 
 const TOKEN = "pul-cli-config-options-4f0c2b7a";
 
-test("an org interval below the collect interval and an unknown family: exit 2, both listed", async () => {
+test("an org interval and a drift refresh below the collect interval and an unknown family: exit 2, all listed", async () => {
   const { code, stdout, stderr } = await runToExit(
     await launcher("source"),
     [
@@ -17,6 +17,7 @@ test("an org interval below the collect interval and an unknown family: exit 2, 
       "--pulumi.organizations=acme",
       "--pulumi.collect-interval=2m",
       "--pulumi.org-interval=90s",
+      "--pulumi.drift-refresh=1m",
       "--metrics.disable=stacks",
       "--metrics.disable=deploymnets",
     ],
@@ -27,7 +28,8 @@ test("an org interval below the collect interval and an unknown family: exit 2, 
     [
       "invalid configuration:",
       "  - --pulumi.org-interval: must not be shorter than the collect interval, 2m (got 1m30s)",
-      '  - --metrics.disable: unknown family "deploymnets" (did you mean "deployments"?); families: stacks, updates, deployments, org, policy, esc, neo, agent-pools, plan, tokens',
+      "  - --pulumi.drift-refresh: must not be shorter than the collect interval, 2m (got 1m)",
+      '  - --metrics.disable: unknown family "deploymnets" (did you mean "deployments"?); families: stacks, updates, deployments, org, policy, esc, neo, agent-pools, plan, tokens, drift',
       "",
     ].join("\n"),
   );
@@ -47,7 +49,7 @@ test("the same from the environment names the variables", async () => {
     [
       "invalid configuration:",
       "  - PULUMI_ORG_INTERVAL: must not be shorter than the collect interval, 1m (got 30s)",
-      '  - PULUMI_EXPORTER_METRICS_DISABLE: unknown family "ecs" (did you mean "esc"?); families: stacks, updates, deployments, org, policy, esc, neo, agent-pools, plan, tokens',
+      '  - PULUMI_EXPORTER_METRICS_DISABLE: unknown family "ecs" (did you mean "esc"?); families: stacks, updates, deployments, org, policy, esc, neo, agent-pools, plan, tokens, drift',
       "",
     ].join("\n"),
   );

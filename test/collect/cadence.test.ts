@@ -35,7 +35,7 @@ describe("the organization cadence", () => {
   test("inventory is read once per org interval, deployment counts and stacks every cycle; values stay", async () => {
     const { api, collector, cycle } = setup({ orgIntervalMs: 5 * MINUTE });
     const first = await cycle(0);
-    expect(first.result.stats.apiCalls).toBe(17);
+    expect(first.result.stats.apiCalls).toBe(18);
     expect(first.calls).toEqual({
       ListUserStacks: 1,
       GetStackUpdates: 1,
@@ -54,6 +54,8 @@ describe("the organization cadence", () => {
       GetOrganizationMetadata: 1,
       ListOrgTokens: 1,
       GetCurrentUser: 1,
+      // The one stack's drift: never read before. Not again within the refresh (1 h by default).
+      StackDeploymentsMetadata: 1,
     });
     api.orgs.set("acme", fakeOrg({ members: 9, teams: 2 }));
     const second = await cycle(MINUTE);
@@ -96,7 +98,7 @@ describe("the organization cadence", () => {
 
 describe("--metrics.disable", () => {
   test("disabled families make no API calls and export no series", async () => {
-    const off: Family[] = ["policy", "neo", "esc", "deployments", "agent-pools", "plan", "tokens"];
+    const off: Family[] = ["policy", "neo", "esc", "deployments", "agent-pools", "plan", "tokens", "drift"];
     const { collector, cycle } = setup({ disabled: off });
     const first = await cycle(0);
     expect(first.calls).toEqual({
@@ -120,11 +122,20 @@ describe("--metrics.disable", () => {
   });
 
   test("with stacks and updates off no stack is listed, and the exporter is still up", async () => {
-    const { cycle } = setup({ disabled: ["stacks", "updates"] });
+    const { cycle } = setup({ disabled: ["stacks", "updates", "drift"] });
     const first = await cycle(0);
     expect(first.calls.ListUserStacks).toBeUndefined();
     expect(first.calls.GetStackUpdates).toBeUndefined();
     expect(first.result.up).toBe(true);
+    expect(first.result.state.stacks.size).toBe(0);
+  });
+
+  test("with stacks and updates off and drift on, the stacks are listed for drift, their histories not read", async () => {
+    const { cycle } = setup({ disabled: ["stacks", "updates"] });
+    const first = await cycle(0);
+    expect(first.calls.ListUserStacks).toBe(1);
+    expect(first.calls.GetStackUpdates).toBeUndefined();
+    expect(first.calls.StackDeploymentsMetadata).toBe(1);
     expect(first.result.state.stacks.size).toBe(0);
   });
 

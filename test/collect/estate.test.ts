@@ -4,6 +4,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import { Collector } from "../../src/collect/collector.ts";
+import { type CollectorState, emptyState } from "../../src/collect/state.ts";
+import { encodeState, parseState } from "../../src/collect/state-file.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import type { MetricId } from "../../src/metrics/catalog.ts";
 import { snapshotReadings } from "../../src/metrics/readings.ts";
@@ -15,12 +17,14 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY_S = 86_400;
 
-function rig() {
-  const api = new FakeApi();
-  api.orgs.set("acme", fakeOrg());
-  api.orgs.set("beta", fakeOrg());
+function rig(restart?: { api: FakeApi; state: CollectorState; atMs: number }) {
+  const api = restart?.api ?? new FakeApi();
+  if (!restart) {
+    api.orgs.set("acme", fakeOrg());
+    api.orgs.set("beta", fakeOrg());
+  }
   const lines: string[] = [];
-  let clock = T0;
+  let clock = restart?.atMs ?? T0;
   const logger = createLogger({
     level: "info",
     write: (line) => lines.push(line),
@@ -34,6 +38,7 @@ function rig() {
     cycleBudgetMs: 10_000,
     now: () => clock,
     orgIntervalMs: 5 * MINUTE,
+    ...(restart ? { initialState: restart.state } : {}),
   });
   /** One cycle `advanceMs` after the last: its calls, errors and log lines (without their time). */
   const cycle = async (advanceMs: number) => {
@@ -48,7 +53,14 @@ function rig() {
     };
   };
   const read = (id: MetricId) => snapshotReadings(collector.snapshot ?? expect.unreachable()).get(id);
-  return { api, cycle, read };
+  /** The state as a restart reads it back from the state file. */
+  const saved = (): { text: string; state: CollectorState } => {
+    const text = encodeState(collector.state).text;
+    const loaded = parseState(text);
+    if (loaded.kind !== "loaded") throw new Error(loaded.reason);
+    return { text, state: loaded.state };
+  };
+  return { api, cycle, read, saved, now: () => clock };
 }
 
 const pool = (id: string, name: string, status: string, lastSeen: number, agents: string[]) => ({
@@ -292,5 +304,143 @@ describe("access tokens", () => {
       ...counts("acme", [1, 0, 0, 0, 0]),
       ...counts("beta", [0, 0, 0, 0, 0]),
     ]);
+  });
+});
+
+describe("a restart with the state file", () => {
+  test("the tokens' 403 switch-off and hourly cadence survive: no second warning, no call before their time", async () => {
+    const before = rig();
+    (before.api.orgs.get("acme") ?? expect.unreachable()).tokens = [tok("ci", 0)];
+    before.api.statuses.set("ListOrgTokens:beta", 403);
+    const first = await before.cycle(0);
+    expect(first.logged.filter((line) => line.includes("ListOrgTokens"))).toHaveLength(1);
+    await before.cycle(30 * MINUTE);
+    const { text, state } = before.saved();
+    const file = JSON.parse(text);
+    expect(file.sources.tokens).toEqual({
+      acme: { counts: { never: 1, expired: 0, within_7d: 0, within_30d: 0, later: 0 } },
+      beta: { offUntilMs: T0 + 24 * HOUR },
+    });
+    expect(file.sourceRuns.tokens).toEqual({ acme: T0, beta: T0 });
+
+    // Restarted 10 minutes later (40 minutes after the tokens were read).
+    const after = rig({ api: before.api, state, atMs: before.now() + 10 * MINUTE });
+    const restarted = await after.cycle(0);
+    expect(restarted.calls.ListOrgTokens).toBeUndefined();
+    expect(restarted.calls.GetCurrentUser).toBeUndefined();
+    expect(restarted.errors).toEqual([]);
+    expect(restarted.logged.filter((line) => line.includes("ListOrgTokens"))).toEqual([]);
+    expect(after.read("orgAccessTokens")).toEqual(counts("acme", [1, 0, 0, 0, 0]));
+
+    // An hour after the last read: acme only; beta not until the day is over, and never warned about again.
+    const hourly = await after.cycle(20 * MINUTE);
+    expect(hourly.calls.ListOrgTokens).toBe(1);
+    let betaCalls = 0;
+    const logged: string[] = [];
+    for (let hour = 2; hour < 24; hour++) {
+      const { calls, errors, logged: lines } = await after.cycle(HOUR);
+      expect(errors).toEqual([]);
+      betaCalls += (calls.ListOrgTokens ?? 0) - 1;
+      logged.push(...lines.filter((line) => line.includes("ListOrgTokens")));
+    }
+    expect(betaCalls).toBe(0);
+    expect(logged).toEqual([]);
+    after.api.statuses.delete("ListOrgTokens:beta");
+    expect((await after.cycle(HOUR)).calls.ListOrgTokens).toBe(2);
+  });
+
+  test("the plan and the agent pools are exported from the saved state while their first read fails", async () => {
+    const before = rig();
+    const acme = before.api.orgs.get("acme") ?? expect.unreachable();
+    acme.metadata = { stackCount: 12, maxStacks: 50, product: "enterprise", subscriptionStatus: "active" };
+    acme.agentPools = [pool("p1", "runners", "online", 1000, ["online", "offline"])];
+    await before.cycle(0);
+    const { text, state } = before.saved();
+    expect(JSON.parse(text).sources.plan.acme).toEqual({
+      stacks: 12,
+      stacksLimit: 50,
+      product: "enterprise",
+      subscriptionStatus: "active",
+    });
+    expect(JSON.parse(text).sourceRuns.plan).toEqual({ acme: T0, beta: T0 });
+
+    const after = rig({ api: before.api, state, atMs: before.now() + MINUTE });
+    after.api.failing.add("GetOrganizationMetadata");
+    after.api.failing.add("ListOrgAgentPool");
+    // Within the organization interval the plan is not read at all; the pools are, and fail.
+    const restarted = await after.cycle(0);
+    expect(restarted.calls.GetOrganizationMetadata).toBeUndefined();
+    expect(restarted.errors).toEqual([
+      { operation: "ListOrgAgentPool", org: "acme" },
+      { operation: "ListOrgAgentPool", org: "beta" },
+    ]);
+    expect(after.read("orgStacks")).toEqual([
+      { attributes: { org: "acme" }, value: 12 },
+      { attributes: { org: "beta" }, value: 0 },
+    ]);
+    expect(after.read("agentPoolAgents")).toEqual([
+      { attributes: { org: "acme", pool: "runners", status: "online" }, value: 1 },
+      { attributes: { org: "acme", pool: "runners", status: "offline" }, value: 1 },
+    ]);
+  });
+});
+
+describe("the estate sources' saved state is checked on load", () => {
+  const fileWith = (extra: Record<string, unknown>) =>
+    JSON.stringify({
+      ...JSON.parse(encodeState({ ...emptyState(), firstCycleStartedAt: T0S }).text),
+      ...extra,
+    });
+
+  test("a damaged entry or value is dropped alone, noted, the rest kept", () => {
+    const read = parseState(
+      fileWith({
+        sources: {
+          tokens: {
+            acme: { offUntilMs: -1 },
+            beta: {
+              counts: { never: 1, expired: 0, within_7d: 0, within_30d: 0, later: 2 },
+              exporterExpires: "x",
+            },
+            gamma: { counts: { never: 1 } },
+          },
+          plan: { acme: { stacks: 3, stacksLimit: -5, product: "free-beer", subscriptionStatus: "active" } },
+          "agent-pools": {
+            acme: {
+              pools: [
+                { name: "ok", online: true, lastSeen: 5, agents: { online: 1, offline: 0 } },
+                { name: "bad", online: "yes", lastSeen: 5, agents: { online: 1, offline: 0 } },
+              ],
+            },
+          },
+        },
+        sourceRuns: { tokens: { acme: T0, beta: "soon" }, unknown: { acme: T0 } },
+      }),
+    );
+    if (read.kind !== "loaded") throw new Error(read.reason);
+    const sources = read.state.sources ?? expect.unreachable();
+    expect([...(sources.get("tokens") ?? [])]).toEqual([
+      [
+        "beta",
+        {
+          counts: { never: 1, expired: 0, within_7d: 0, within_30d: 0, later: 2 },
+          exporterExpires: undefined,
+        },
+      ],
+    ]);
+    expect(sources.get("plan")?.get("acme")).toEqual({
+      stacks: 3,
+      stacksLimit: undefined,
+      membersLimit: undefined,
+      periodEnd: undefined,
+      product: "",
+      subscriptionStatus: "active",
+    });
+    expect(sources.get("agent-pools")?.get("acme")).toEqual({
+      pools: [{ name: "ok", online: true, lastSeen: 5, agents: { online: 1, offline: 0 } }],
+    });
+    expect([...(read.state.sourceRuns ?? [])]).toEqual([["tokens|acme", T0]]);
+    // tokens acme and gamma; beta's expiry, plan's limit and product, the bad pool, beta's run.
+    expect(read.dropped.fields()).toMatchObject({ orgs: 2, values: 5 });
   });
 });

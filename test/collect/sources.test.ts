@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { sourceDue } from "../../src/collect/org-phase.ts";
-import { ORG_SOURCES, STACK_SOURCES } from "../../src/collect/sources/index.ts";
+import { ORG_SOURCES, STACK_LIST_SOURCE, STACK_SOURCES } from "../../src/collect/sources/index.ts";
 import { FAMILIES } from "../../src/families.ts";
 import { METRICS } from "../../src/metrics/catalog.ts";
 
@@ -31,6 +31,18 @@ describe("the source registry", () => {
     expect(unfed).toEqual([]);
   });
 
+  test("a source's needs are declared data the cycle can meet: earlier sources, and the listing for its family", () => {
+    const needing = ORG_SOURCES.filter((source) => source.needs !== undefined);
+    expect(needing.map((source) => [source.name, source.needs])).toEqual([
+      ["drift", { listing: true, events: ["deployments"] }],
+    ]);
+    for (const source of needing) {
+      const earlier = ORG_SOURCES.slice(0, ORG_SOURCES.indexOf(source)).map((s) => s.name);
+      for (const name of source.needs?.events ?? []) expect(earlier).toContain(name);
+      if (source.needs?.listing) expect(STACK_LIST_SOURCE.families).toContain(source.family);
+    }
+  });
+
   test("every family has a source", () => {
     const families = new Set(
       declared.flatMap((source) => ("families" in source ? source.families : [source.family])),
@@ -52,6 +64,7 @@ describe("the source registry", () => {
       "neo-tasks": "org",
       "neo-budget": "org",
       deployments: "cycle",
+      drift: "cycle",
       "agent-pools": "cycle",
       plan: "org",
       tokens: { everyMs: 3_600_000 },

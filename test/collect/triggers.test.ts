@@ -413,7 +413,7 @@ describe("planTargets", () => {
     const plan = planTargets(
       [history(prod), { kind: "stack-list", org: "acme" }, { kind: "deployments", org: "acme" }],
       state,
-      { organizations: ["acme"], disabled: new Set(["stacks", "updates", "deployments"]) },
+      { organizations: ["acme"], disabled: new Set(["stacks", "updates", "deployments", "drift"]) },
     );
     expect(plan).toEqual({ listOrgs: [], stacks: [], sources: new Map() });
   });

@@ -51,7 +51,9 @@ describe("an unknown family", () => {
   });
 
   test("the list is the one of src/families.ts", () => {
-    expect(LIST).toBe("stacks, updates, deployments, org, policy, esc, neo, agent-pools, plan, tokens");
+    expect(LIST).toBe(
+      "stacks, updates, deployments, org, policy, esc, neo, agent-pools, plan, tokens, drift",
+    );
   });
 
   test("nothing close: no hint", () => {

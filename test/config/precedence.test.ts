@@ -85,6 +85,12 @@ const FIXTURES: Record<Exclude<OptionName, "config.file">, Fixture> = {
     yaml: "1h",
     expect: { flag: 600_000, env: 900_000, yaml: 3_600_000, default: 300_000 },
   },
+  "pulumi.drift-refresh": {
+    flag: "2h",
+    env: "3h",
+    yaml: "30m",
+    expect: { flag: 7_200_000, env: 10_800_000, yaml: 1_800_000, default: 3_600_000 },
+  },
   "pulumi.max-concurrency": {
     flag: "7",
     env: "8",

@@ -96,6 +96,7 @@ describe.each(PROTOCOLS)("run over %s", (protocol) => {
           "--pulumi.collect-interval=500ms",
           // The organization inventory every cycle too: the test compares it with the simulator's current values.
           "--pulumi.org-interval=500ms",
+          "--pulumi.drift-refresh=500ms",
           `--otlp.endpoint=${receiver.endpoint}`,
           `--otlp.protocol=${protocol}`,
           "--otlp.insecure",

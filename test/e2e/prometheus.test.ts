@@ -105,6 +105,7 @@ beforeAll(async () => {
       "--pulumi.collect-interval=500ms",
       // The organization inventory every cycle too: the test compares it with the simulator's current values.
       "--pulumi.org-interval=500ms",
+      "--pulumi.drift-refresh=500ms",
       `--otlp.endpoint=${receiver.endpoint}`,
       "--otlp.insecure",
       "--web.listen-address=127.0.0.1:0",

@@ -117,6 +117,8 @@ describe("listOrgDeploymentsPage", () => {
           status: "succeeded",
           operation: "update",
           agentPool: "runners",
+          project: "web",
+          stack: "prod",
           jobs: [
             {
               startedMs: Date.UTC(2026, 4, 20, 11, 57, 10, 250),
@@ -129,6 +131,8 @@ describe("listOrgDeploymentsPage", () => {
           createdMs: Date.UTC(2026, 4, 20, 11, 57, 5, 650),
           status: "not-started",
           operation: "preview",
+          project: "web",
+          stack: "prod",
           jobs: [],
         },
       ],

@@ -3,9 +3,14 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { GARBAGE_POLICY, garbagePacer } from "../../src/pulumi/garbage.ts";
 import { type LocalApi, observedClient, startLocalApi } from "./support.ts";
 
-function countingCollectors() {
+function countingCollectors(live = { bytes: 0 }) {
   const calls: string[] = [];
-  return { calls, collectors: { eden: () => calls.push("eden"), full: () => calls.push("full") } };
+  const collectors = {
+    eden: () => calls.push("eden"),
+    full: () => calls.push("full"),
+    liveBytes: () => live.bytes,
+  };
+  return { calls, collectors };
 }
 
 describe("the pacer", () => {
@@ -34,6 +39,21 @@ describe("the pacer", () => {
     const pace = garbagePacer({ edenEveryBytes: 10, fullEveryBytes: 20 }, collectors);
     pace(1_000);
     expect(calls).toEqual(["full"]);
+  });
+
+  test("a full collection waits for as many bytes as the live heap holds, when that is more than the policy's", () => {
+    const live = { bytes: 1_000 };
+    const { calls, collectors } = countingCollectors(live);
+    const pace = garbagePacer({ edenEveryBytes: 400, fullEveryBytes: 500 }, collectors);
+    pace(600); // past the policy's 500, below the live heap's 1,000
+    expect(calls).toEqual(["eden"]);
+    pace(400); // 1,000 since the last full one
+    expect(calls).toEqual(["eden", "full"]);
+    live.bytes = 100; // a small heap: the policy's bound again
+    pace(499);
+    expect(calls).toEqual(["eden", "full", "eden"]);
+    pace(1);
+    expect(calls).toEqual(["eden", "full", "eden", "full"]);
   });
 
   test("the default policy: an eden collection every 256 KiB of bodies, a full one every 2 MiB", () => {

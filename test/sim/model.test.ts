@@ -208,9 +208,14 @@ describe("tick", () => {
   test("deployments move through their statuses and new ones arrive", () => {
     const model = new SimModel({ ...SMALL, deploymentsPerTick: 1 });
     const before = model.deploymentCounts("org-1");
+    const known = new Set(model.org("org-1")?.deployments.records.map((d) => d.id));
     model.tick(30);
     const after = model.deploymentCounts("org-1");
-    expect(after?.total).toBe((before?.total ?? 0) + 30);
+    // One a tick, and a remediation queued after each detection that found drift (one for this seed).
+    const added = model.org("org-1")?.deployments.records.filter((d) => !known.has(d.id)) ?? [];
+    const followUps = added.filter((d) => d.operation === "remediate-drift" && d.createdMs % 1000 === 0);
+    expect(followUps).toHaveLength(1);
+    expect(after?.total).toBe((before?.total ?? 0) + 30 + followUps.length);
     const sum = (c: typeof after) =>
       (c?.notStarted ?? 0) +
       (c?.accepted ?? 0) +

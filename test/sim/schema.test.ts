@@ -26,6 +26,11 @@ function samples(): Record<string, string[]> {
   const picks = [stacks[0], stacks[stacks.length - 1], running].filter((s) => s !== undefined);
   const stackPaths = picks.map((s) => `/api/stacks/${s.orgName}/${s.projectName}/${s.stackName}`);
   const orgs = model.orgNames();
+  const drifted = orgs.flatMap((org) =>
+    (model.org(org)?.deployments.records ?? [])
+      .filter((d) => d.operation === "detect-drift" && d.status === "succeeded")
+      .map((d) => `/api/stacks/${org}/${d.project}/${d.stack}`),
+  );
   const perOrg = (suffix: string) => orgs.map((org) => suffix.replace("{org}", org));
   return {
     ListUserStacks: [
@@ -65,6 +70,8 @@ function samples(): Record<string, string[]> {
     GetOrganizationMetadata: perOrg("/api/orgs/{org}/metadata"),
     ListOrgTokens: perOrg("/api/orgs/{org}/tokens"),
     ListPersonalTokens: ["/api/user/tokens", "/api/user/tokens?filter=laptop"],
+    // Stacks with a drift run (its `drift`) and without.
+    StackDeploymentsMetadata: [...drifted.slice(0, 2), ...stackPaths].map((p) => `${p}/deployments/metadata`),
     ListTeamTokens: perOrg(`/api/orgs/{org}/teams/${teamOf(model, "org-1")}/tokens`)
       .slice(0, 1)
       .concat(`/api/orgs/org-2/teams/${teamOf(model, "org-2")}/tokens`),

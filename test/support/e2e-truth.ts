@@ -9,6 +9,8 @@
  * every update of a known stack that reaches a terminal result later is counted once. Scenarios used with this
  * truth create and delete no stacks, so that is the whole rule.
  */
+
+import { driftStatus } from "../../src/sim/deployments.ts";
 import {
   getAgentPool,
   listAgentPools,
@@ -72,6 +74,9 @@ export function expectedGauges(model: SimModel, organizations: readonly string[]
       if (timestamp !== undefined) set("pulumi_stack_last_update_timestamp", labels, timestamp);
       const running = updates.find((u) => !TERMINAL.has(u.result));
       if (running) set("pulumi_stack_update_in_progress", { ...labels, kind: running.kind }, 1);
+      // As read when every stack is read every cycle (--pulumi.drift-refresh equal to the collect interval).
+      const drift = driftStatus(model.org(org)?.deployments.records ?? [], labels);
+      if (drift) set("pulumi_stack_drift_detected", labels, drift.driftDetected ? 1 : 0);
     }
 
     const counts = model.deploymentCounts(org);

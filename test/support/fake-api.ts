@@ -18,6 +18,7 @@ import type {
   PolicyGroupItem,
   PolicyPackItem,
   PulumiApi,
+  StackDrift,
   StackRef,
   TeamItem,
   TokenInfo,
@@ -42,6 +43,8 @@ export interface FakeStack {
   resourceCount?: number;
   /** Newest last. */
   updates: StackUpdate[];
+  /** Its latest drift detection (StackDeploymentsMetadata); absent when it has had none. */
+  drift?: StackDrift;
 }
 
 export interface FakeOrg {
@@ -336,6 +339,12 @@ export class FakeApi implements PulumiApi {
   async listTeamTokens(org: string, team: string): Promise<AccessTokenItem[]> {
     this.#call("ListTeamTokens", org);
     return [...(this.#org(org).teamTokens[team] ?? [])];
+  }
+
+  async getStackDrift(ref: StackRef): Promise<StackDrift | undefined> {
+    this.#call("StackDeploymentsMetadata", ref.org);
+    const { drift } = this.#stack(ref);
+    return drift && { ...drift };
   }
 
   async getTokenInfo(): Promise<TokenInfo | undefined> {

@@ -8,6 +8,7 @@
 import { Collector } from "../../src/collect/collector.ts";
 import type { CycleResult } from "../../src/collect/cycle.ts";
 import type { OtlpConfig } from "../../src/config/types.ts";
+import type { Family } from "../../src/families.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { CATALOG, prometheusName } from "../../src/metrics/catalog.ts";
 import { createMetricExporter } from "../../src/metrics/exporters.ts";
@@ -88,6 +89,9 @@ export interface Rig {
   stop(): Promise<void>;
 }
 
+/** The families the rig switches off. */
+export const RIG_DISABLED: ReadonlySet<Family> = new Set(["drift"]);
+
 export async function startRig(options: RigOptions = {}): Promise<Rig> {
   const sim = await startSimulator(options.scenario ?? FLEET);
   const timeoutMs = options.timeoutMs ?? 1000;
@@ -131,6 +135,9 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
     maxConcurrency: options.maxConcurrency ?? 4,
     cycleBudgetMs: options.cycleBudgetMs ?? 10_000,
     onCycle: (result) => instruments.recordCycle(result),
+    // Drift reads are per stack and spread over the refresh, not one step per organization as the fault tests
+    // count them; their failures are covered in test/collect/drift.test.ts.
+    disabled: RIG_DISABLED,
     now: () => truth.clockMs(),
     wait: (ms, signal) => waitOn(clock, ms, signal),
   });

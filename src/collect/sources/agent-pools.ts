@@ -3,8 +3,9 @@
  * few) for its agents by status. A pool deleted since the last read is gone from the state, so its series vanish.
  */
 import type { AgentPoolItem, PulumiApi } from "../../pulumi/api.ts";
-import type { AGENT_STATUSES } from "../label-values.ts";
-import type { OrgSource } from "../source.ts";
+import { AGENT_STATUSES } from "../label-values.ts";
+import type { OrgSource, StateCodec } from "../source.ts";
+import { type DropTally, describeValue, isCount, isRecord } from "../state-check.ts";
 
 /** Pools read per organization: one call each per cycle, so the cost stays bounded whatever the API lists. */
 export const MAX_AGENT_POOLS = 100;
@@ -58,6 +59,46 @@ async function readPool(
   };
 }
 
+function checkPool(raw: unknown, where: string, tally: DropTally): AgentPoolValues | undefined {
+  const agents = isRecord(raw) && isRecord(raw.agents) ? raw.agents : undefined;
+  if (
+    isRecord(raw) &&
+    typeof raw.name === "string" &&
+    typeof raw.online === "boolean" &&
+    isCount(raw.lastSeen) &&
+    agents !== undefined &&
+    AGENT_STATUSES.every((status) => isCount(agents[status]))
+  ) {
+    const counts = Object.fromEntries(AGENT_STATUSES.map((status) => [status, agents[status]]));
+    return {
+      name: raw.name,
+      online: raw.online,
+      lastSeen: raw.lastSeen,
+      agents: counts as Record<AgentStatus, number>,
+    };
+  }
+  tally.note("values", `${where} must be a name, an online flag, a last-seen time and agent counts`);
+  return undefined;
+}
+
+/** The pools cross a restart, so their series are exported from the first moment, as the other families'. */
+export const agentPoolsCodec: StateCodec<AgentPoolsState> = {
+  save: (state) => ({ pools: state.pools.map((pool) => ({ ...pool, agents: { ...pool.agents } })) }),
+  load(raw, where, tally) {
+    if (!isRecord(raw) || !Array.isArray(raw.pools)) {
+      tally.note(
+        "orgs",
+        `${where}.pools must be an array (was ${describeValue(isRecord(raw) ? raw.pools : raw)})`,
+      );
+      return undefined;
+    }
+    const pools = raw.pools.flatMap((pool, i) => checkPool(pool, `${where}.pools[${i}]`, tally) ?? []);
+    if (pools.length > MAX_AGENT_POOLS)
+      tally.note("values", `${where}.pools must hold at most ${MAX_AGENT_POOLS}`);
+    return { pools: pools.slice(0, MAX_AGENT_POOLS) };
+  },
+};
+
 export const agentPoolsSource: OrgSource<AgentPoolsState, never> = {
   name: "agent-pools",
   scope: "org",
@@ -70,6 +111,7 @@ export const agentPoolsSource: OrgSource<AgentPoolsState, never> = {
     "pulumi_agent_pool_agents",
     "pulumi_agent_pool_last_seen_timestamp_seconds",
   ],
+  persist: agentPoolsCodec,
   async run({ api, org }) {
     const pools = boundedPools(await api.listAgentPools(org));
     const read = await Promise.all(pools.map((pool) => readPool(api, org, pool)));

@@ -59,6 +59,9 @@ export interface DeploymentFinished extends DeploymentLabels {
   readonly result: DeploymentResult;
   /** First job `started` to last job `lastUpdated`; absent without jobs or either time. */
   readonly durationSeconds?: number;
+  /** The stack it ran on (not a label: what other sources, e.g. drift, react to); absent when the API names none. */
+  readonly project?: string;
+  readonly stack?: string;
 }
 
 /** A deployment's first job seen started: `pulumi_deployment_queue_wait_seconds`. */
@@ -221,6 +224,7 @@ class RunChanges {
       ...this.labels(d),
       result,
       ...(duration === undefined ? {} : { durationSeconds: duration }),
+      ...(d.project === undefined || d.stack === undefined ? {} : { project: d.project, stack: d.stack }),
     });
     if (!DEPLOYMENT_OPERATION.isKnown(d.operation)) this.unknownOperations++;
   }

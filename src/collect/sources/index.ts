@@ -8,6 +8,7 @@ import type { Operation } from "../../pulumi/api.ts";
 import type { Cadence, OrgSource } from "../source.ts";
 import { agentPoolsSource } from "./agent-pools.ts";
 import { deploymentRunsSource } from "./deployments.ts";
+import { driftSource } from "./drift.ts";
 import { INVENTORY_SOURCES } from "./org-inventory.ts";
 import { planSource } from "./plan.ts";
 import { tokensSource } from "./tokens.ts";
@@ -24,11 +25,14 @@ export interface StackSourceDeclaration {
   readonly calls: string;
 }
 
-/** One listing per organization per cycle: what exists, resource counts, and which stacks changed. */
+/**
+ * One listing per organization per cycle: what exists, resource counts, and which stacks changed. It runs for the
+ * families of every organization source that needs it (`needs.listing`), too.
+ */
 export const STACK_LIST_SOURCE: StackSourceDeclaration = {
   name: "stack-list",
   scope: "org",
-  families: ["stacks", "updates"],
+  families: ["stacks", "updates", "drift"],
   operations: ["ListUserStacks"],
   cadence: "cycle",
   feeds: ["pulumi_stack_resource_count"],
@@ -66,6 +70,7 @@ export type AnyOrgSource = OrgSource<unknown, unknown>;
 export const ORG_SOURCES: readonly AnyOrgSource[] = [
   ...INVENTORY_SOURCES,
   deploymentRunsSource,
+  driftSource,
   agentPoolsSource,
   planSource,
   tokensSource,

@@ -2,7 +2,8 @@
 
 import type { OrgMetadata } from "../../pulumi/api.ts";
 import { PLAN_PRODUCT, SUBSCRIPTION_STATUS, type UnknownValues } from "../label-values.ts";
-import type { OrgSource } from "../source.ts";
+import type { OrgSource, StateCodec } from "../source.ts";
+import { type DropTally, describeValue, isCount, isRecord, type Raw } from "../state-check.ts";
 
 export interface PlanState {
   readonly stacks: number;
@@ -42,6 +43,41 @@ export function planState(m: OrgMetadata): { state: PlanState; unknown: UnknownV
   };
 }
 
+/** An optional count: absent stays absent; a bad value is dropped alone (noted). */
+function optionalCount(raw: Raw, field: string, where: string, tally: DropTally): number | undefined {
+  const value = raw[field];
+  if (value === undefined || isCount(value)) return value;
+  tally.note("values", `${where}.${field} must be a non-negative safe integer (was ${describeValue(value)})`);
+  return undefined;
+}
+
+/** A bounded label value, or "" (unset); anything else is dropped to "" (noted). */
+function boundedLabel(raw: Raw, field: string, known: readonly string[], where: string, tally: DropTally) {
+  const value = raw[field];
+  if (value === "" || (typeof value === "string" && known.includes(value))) return value;
+  tally.note("values", `${where}.${field} must be one of the bounded label values`);
+  return "";
+}
+
+/** The plan crosses a restart with its organization cadence, so a restart does not read it again at once. */
+export const planCodec: StateCodec<PlanState> = {
+  save: (state) => ({ ...state }),
+  load(raw, where, tally) {
+    if (!isRecord(raw) || !isCount(raw.stacks)) {
+      tally.note("orgs", `${where}.stacks must be a non-negative safe integer`);
+      return undefined;
+    }
+    return {
+      stacks: raw.stacks,
+      stacksLimit: optionalCount(raw, "stacksLimit", where, tally),
+      membersLimit: optionalCount(raw, "membersLimit", where, tally),
+      periodEnd: optionalCount(raw, "periodEnd", where, tally),
+      product: boundedLabel(raw, "product", PLAN_PRODUCT.values, where, tally),
+      subscriptionStatus: boundedLabel(raw, "subscriptionStatus", SUBSCRIPTION_STATUS.values, where, tally),
+    };
+  },
+};
+
 export const planSource: OrgSource<PlanState, never> = {
   name: "plan",
   scope: "org",
@@ -56,5 +92,6 @@ export const planSource: OrgSource<PlanState, never> = {
     "pulumi_org_subscription_period_end_timestamp_seconds",
     "pulumi_org_info",
   ],
+  persist: planCodec,
   run: async ({ api, org }) => planState(await api.getOrgMetadata(org)),
 };

@@ -6,7 +6,8 @@
 import type { AccessTokenItem, PulumiApi, TokenInfo } from "../../pulumi/api.ts";
 import { PulumiApiError } from "../../pulumi/pulumi-api-error.ts";
 import { TOKEN_EXPIRY } from "../label-values.ts";
-import type { OrgSource } from "../source.ts";
+import type { OrgSource, StateCodec } from "../source.ts";
+import { type DropTally, describeValue, isCount, isRecord, type Raw } from "../state-check.ts";
 
 const DAY_SECONDS = 86_400;
 export const TOKENS_INTERVAL_MS = 3_600_000;
@@ -70,6 +71,45 @@ async function exporterExpiry(
 
 const isForbidden = (error: unknown): boolean => error instanceof PulumiApiError && error.status === 403;
 
+function checkCounts(raw: Raw, where: string, tally: DropTally): TokensState | undefined {
+  const counts = isRecord(raw.counts) ? raw.counts : undefined;
+  if (counts === undefined || !TOKEN_EXPIRY.every((expiry) => isCount(counts[expiry]))) {
+    tally.note("orgs", `${where}.counts must hold a count for each of ${TOKEN_EXPIRY.join(", ")}`);
+    return undefined;
+  }
+  let exporterExpires: number | undefined;
+  if (isCount(raw.exporterExpires)) exporterExpires = raw.exporterExpires;
+  else if (raw.exporterExpires !== undefined)
+    tally.note(
+      "values",
+      `${where}.exporterExpires must be Unix seconds (was ${describeValue(raw.exporterExpires)})`,
+    );
+  const checked = Object.fromEntries(TOKEN_EXPIRY.map((expiry) => [expiry, counts[expiry]]));
+  return { counts: checked as Record<TokenExpiry, number>, exporterExpires };
+}
+
+/**
+ * The counts, or the off state after a 403, cross a restart with the hourly cadence: a restarted exporter neither
+ * warns again about an organization it may not read nor asks before the day is over.
+ */
+export const tokensCodec: StateCodec<TokensState> = {
+  save: (state) =>
+    "offUntilMs" in state ? { offUntilMs: state.offUntilMs } : { ...state, counts: { ...state.counts } },
+  load(raw, where, tally) {
+    if (!isRecord(raw)) {
+      tally.note("orgs", `${where} must be an object (was ${describeValue(raw)})`);
+      return undefined;
+    }
+    if (!("offUntilMs" in raw)) return checkCounts(raw, where, tally);
+    if (isCount(raw.offUntilMs)) return { offUntilMs: raw.offUntilMs };
+    tally.note(
+      "orgs",
+      `${where}.offUntilMs must be epoch milliseconds (was ${describeValue(raw.offUntilMs)})`,
+    );
+    return undefined;
+  },
+};
+
 export const tokensSource: OrgSource<TokensState, never> = {
   name: "tokens",
   scope: "org",
@@ -79,6 +119,7 @@ export const tokensSource: OrgSource<TokensState, never> = {
   calls:
     "1 `ListOrgTokens` + 1 `GetCurrentUser` per org, + 1 `ListTeamTokens` or `ListPersonalTokens` for a team or personal token; none for a day after a 403",
   feeds: ["pulumi_org_access_tokens", "pulumi_exporter_access_token_expiry_timestamp_seconds"],
+  persist: tokensCodec,
   async run({ api, org, previous, now }) {
     if (previous && "offUntilMs" in previous && now.getTime() < previous.offUntilMs)
       return { state: previous, idle: true };

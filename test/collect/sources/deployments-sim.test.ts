@@ -15,6 +15,7 @@ import { createPulumiClient } from "../../../src/pulumi/client.ts";
 import { parseDbTime, parseRfc3339 } from "../../../src/pulumi/times.ts";
 import type { DeploymentSnapshot } from "../../../src/sim/deployments.ts";
 import { type Api, SMALL, start } from "../../sim/helpers.ts";
+import { ALONE } from "../../support/source-input.ts";
 
 let api: Api;
 beforeAll(async () => {
@@ -92,6 +93,7 @@ describe("deployments source against the simulator", () => {
       requests.length = 0;
       for (const org of orgs) {
         const output = await deploymentRunsSource.run({
+          ...ALONE,
           api: client,
           org,
           previous: states.get(org),

@@ -16,6 +16,7 @@ import { DropTally } from "../../../src/collect/state-check.ts";
 import type { DeploymentRun, DeploymentRunJob } from "../../../src/pulumi/api.ts";
 import { finished, started } from "../../support/deployment-events.ts";
 import { FakeApi, fakeOrg } from "../../support/fake-api.ts";
+import { ALONE } from "../../support/source-input.ts";
 
 /** The exporter's first cycle began here (Unix ms); every time below is relative to it. */
 const T0 = Date.UTC(2026, 4, 20, 12, 0, 0);
@@ -74,6 +75,7 @@ class Harness {
   }> {
     this.api.resetCalls();
     const output = await deploymentRunsSource.run({
+      ...ALONE,
       api: this.api,
       org: "acme",
       previous: this.state,
