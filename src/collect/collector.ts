@@ -228,7 +228,7 @@ export class Collector {
       ...(sources ? { sources } : {}),
       ...(disabled ? { disabled } : {}),
     });
-    // Nothing to read (a family switched off, a drift event without a drift source): no snapshot, no export.
+    // Nothing to read (the families it concerns are switched off): no snapshot, no export.
     if (plan.listOrgs.length === 0 && plan.stacks.length === 0 && plan.sources.size === 0) {
       if (dropped > 0) logger.warn("triggers were dropped while too many targets waited", { dropped });
       return;
