@@ -1,13 +1,34 @@
 /**
- * The Grafana dashboard for the exporter's metrics, as code: rows of panels laid out on Grafana's 24-column grid.
+ * The Grafana dashboard of the fleet, as code: rows of panels laid out on Grafana's 24-column grid
+ * (packaging/grafana/grafana.ts), and its per-stack drill-down (packaging/grafana/stack-dashboard.ts).
  *
- *   bun packaging/grafana/dashboard.ts            writes deploy/docker-compose/grafana/dashboards/pulumi-exporter.json
- *   bun packaging/grafana/dashboard.ts --check    fails when that file differs from what this script writes
+ *   bun packaging/grafana/dashboard.ts            writes both into deploy/docker-compose/grafana/dashboards/
+ *   bun packaging/grafana/dashboard.ts --check    fails when either file differs from what this script writes
  *
  * Queries use the names metrics have in Prometheus (counters end in `_total`, histograms have `_bucket`, `_sum`
  * and `_count`) and only functions Prometheus 2.42 already has.
  */
 import { join } from "node:path";
+import {
+  DATASOURCE_VARIABLE,
+  dashboardJson,
+  FLEET_UID,
+  JOB_VARIABLE,
+  type PanelSpec,
+  type Query,
+  queriesOf,
+  type RowSpec,
+  render,
+  STACK_UID,
+  series,
+  stat,
+  UPDATE_WINDOW,
+  variable,
+  writeOrCheck,
+} from "./grafana.ts";
+import { renderStackDashboard, STACK_DASHBOARD_PATH } from "./stack-dashboard.ts";
+
+export type { PanelSpec, Query, RowSpec };
 
 export const DASHBOARD_PATH = join(
   import.meta.dir,
@@ -17,59 +38,6 @@ export const DASHBOARD_PATH = join(
 /** Label matchers of every query: the exporter instance (`job`) and, for organization metrics, `$org`. */
 const EXP = 'job=~"$job"';
 const SEL = 'job=~"$job", org=~"$org"';
-
-/** Updates are rare: a one-hour window gives rates and quantiles that do not vanish between updates. */
-const UPDATE_WINDOW = "1h";
-
-type PanelType = "stat" | "timeseries" | "table" | "bargauge";
-
-export interface Query {
-  expr: string;
-  legend?: string;
-  /** One value per series (tables, stats of "now"), not a range. */
-  instant?: boolean;
-}
-
-export interface PanelSpec {
-  title: string;
-  description: string;
-  type: PanelType;
-  queries: Query[];
-  unit?: string;
-  width: number;
-  height: number;
-  /** Stat colors and texts for 0/1 gauges. */
-  mappings?: { value: string; text: string; color: string }[];
-  thresholds?: { value: number | null; color: string }[];
-  stacked?: boolean;
-}
-
-export interface RowSpec {
-  title: string;
-  panels: PanelSpec[];
-}
-
-const stat = (
-  title: string,
-  description: string,
-  expr: string,
-  extra: Partial<PanelSpec> = {},
-): PanelSpec => ({
-  title,
-  description,
-  type: "stat",
-  queries: [{ expr }],
-  width: 4,
-  height: 4,
-  ...extra,
-});
-
-const series = (
-  title: string,
-  description: string,
-  queries: Query[],
-  extra: Partial<PanelSpec> = {},
-): PanelSpec => ({ title, description, type: "timeseries", queries, width: 12, height: 8, ...extra });
 
 const UP_DOWN = [
   { value: "0", text: "DOWN", color: "red" },
@@ -86,6 +54,7 @@ export const ROWS: readonly RowSpec[] = [
         "Updates in progress",
         "Updates running right now, of any kind",
         `sum(pulumi_stack_update_in_progress{${SEL}})`,
+        { alerts: ["PulumiStackUpdateRunningLong"] },
       ),
       stat(
         "Oldest last update",
@@ -119,6 +88,7 @@ export const ROWS: readonly RowSpec[] = [
         ],
         width: 12,
         height: 9,
+        stackLinks: true,
       },
       {
         title: "Least recently updated stacks",
@@ -133,6 +103,8 @@ export const ROWS: readonly RowSpec[] = [
         unit: "d",
         width: 12,
         height: 9,
+        alerts: ["PulumiStackNotUpdated"],
+        stackLinks: true,
       },
     ],
   },
@@ -148,7 +120,7 @@ export const ROWS: readonly RowSpec[] = [
             legend: "{{kind}} {{result}}",
           },
         ],
-        { stacked: true },
+        { stacked: true, alerts: ["PulumiStackUpdatesFailing"] },
       ),
       series(
         "Update duration",
@@ -203,6 +175,8 @@ export const ROWS: readonly RowSpec[] = [
         ],
         width: 24,
         height: 8,
+        alerts: ["PulumiStackUpdatesFailing"],
+        stackLinks: true,
       },
     ],
   },
@@ -234,7 +208,7 @@ export const ROWS: readonly RowSpec[] = [
             legend: "{{result}}",
           },
         ],
-        { stacked: true },
+        { stacked: true, alerts: ["PulumiDeploymentsFailing"] },
       ),
       series(
         "Running deployments and the concurrency limit",
@@ -272,7 +246,7 @@ export const ROWS: readonly RowSpec[] = [
             legend: "p95 {{agent_pool}}",
           },
         ],
-        { unit: "s", width: 10 },
+        { unit: "s", width: 10, alerts: ["PulumiDeploymentQueueSlow"] },
       ),
       stat(
         "Deployments paused",
@@ -285,8 +259,54 @@ export const ROWS: readonly RowSpec[] = [
           ],
           width: 4,
           height: 8,
+          alerts: ["PulumiDeploymentsPaused"],
         },
       ),
+    ],
+  },
+  {
+    title: "Drift",
+    panels: [
+      stat(
+        "Stacks with drift",
+        "Stacks whose latest drift detection found drift",
+        `sum(pulumi_stack_drift_detected{${SEL}})`,
+        {
+          thresholds: [
+            { value: null, color: "green" },
+            { value: 1, color: "orange" },
+          ],
+          height: 8,
+          alerts: ["PulumiStackDriftDetected"],
+        },
+      ),
+      stat(
+        "Stacks checked for drift",
+        "Stacks that have had a drift detection run (only those have the drift series)",
+        `count(pulumi_stack_drift_detected{${SEL}})`,
+        { height: 8 },
+      ),
+      series(
+        "Stacks with drift by organization",
+        "Stacks whose latest drift detection found drift, per organization",
+        [{ expr: `sum by (org) (pulumi_stack_drift_detected{${SEL}})`, legend: "{{org}}" }],
+        { width: 16, alerts: ["PulumiStackDriftDetected"] },
+      ),
+      {
+        title: "Drifted stacks",
+        description: "The stacks whose latest drift detection found drift",
+        type: "table",
+        queries: [
+          {
+            expr: `max by (org, project, stack) (pulumi_stack_drift_detected{${SEL}}) == 1`,
+            instant: true,
+          },
+        ],
+        width: 24,
+        height: 8,
+        alerts: ["PulumiStackDriftDetected"],
+        stackLinks: true,
+      },
     ],
   },
   {
@@ -317,12 +337,13 @@ export const ROWS: readonly RowSpec[] = [
         ],
         width: 12,
         height: 8,
+        alerts: ["PulumiAgentPoolDown", "PulumiAgentPoolNoOnlineAgents"],
       },
       series(
         "Online agents by pool",
-        "Agents online per pool; a pool at 0 runs no deployment (alert PulumiAgentPoolNoOnlineAgents)",
+        "Agents online per pool; a pool at 0 runs no deployment",
         [{ expr: `sum by (pool) (pulumi_agent_pool_agents{${SEL}, status="online"})`, legend: "{{pool}}" }],
-        { width: 12 },
+        { width: 12, alerts: ["PulumiAgentPoolNoOnlineAgents"] },
       ),
     ],
   },
@@ -336,7 +357,7 @@ export const ROWS: readonly RowSpec[] = [
           { expr: `sum by (org) (pulumi_org_stacks{${SEL}})`, legend: "{{org}} stacks" },
           { expr: `sum by (org) (pulumi_org_stacks_limit{${SEL}})`, legend: "{{org}} limit" },
         ],
-        { width: 8 },
+        { width: 8, alerts: ["PulumiOrgStackLimitNear"] },
       ),
       series(
         "Members against the plan's limit",
@@ -345,7 +366,7 @@ export const ROWS: readonly RowSpec[] = [
           { expr: `sum by (org) (pulumi_org_member_count{${SEL}})`, legend: "{{org}} members" },
           { expr: `sum by (org) (pulumi_org_members_limit{${SEL}})`, legend: "{{org}} limit" },
         ],
-        { width: 8 },
+        { width: 8, alerts: ["PulumiOrgMemberLimitNear"] },
       ),
       {
         title: "Plan",
@@ -370,7 +391,7 @@ export const ROWS: readonly RowSpec[] = [
         "Organization tokens by expiry",
         "The organization's access tokens by when they expire; every bucket reported, 0 included",
         [{ expr: `sum by (expiry) (pulumi_org_access_tokens{${SEL}})`, legend: "{{expiry}}" }],
-        { stacked: true, width: 12 },
+        { stacked: true, width: 12, alerts: ["PulumiOrgAccessTokensExpiring"] },
       ),
       series(
         "The exporter's token expires in",
@@ -381,7 +402,7 @@ export const ROWS: readonly RowSpec[] = [
             legend: "expires in",
           },
         ],
-        { unit: "s", width: 12 },
+        { unit: "s", width: 12, alerts: ["PulumiExporterTokenExpiringSoon"] },
       ),
     ],
   },
@@ -466,6 +487,7 @@ export const ROWS: readonly RowSpec[] = [
             { value: null, color: "green" },
             { value: 1, color: "red" },
           ],
+          alerts: ["PulumiNeoTokenBudgetExhausted"],
         },
       ),
       {
@@ -515,9 +537,7 @@ export const ROWS: readonly RowSpec[] = [
         "Up",
         "Whether the last collection listed the stacks of every organization",
         `min(pulumi_exporter_up{${EXP}})`,
-        {
-          mappings: UP_DOWN,
-        },
+        { mappings: UP_DOWN, alerts: ["PulumiExporterAbsent", "PulumiExporterCollectionFailing"] },
       ),
       stat(
         "Organizations listed",
@@ -529,13 +549,13 @@ export const ROWS: readonly RowSpec[] = [
         "Since last success",
         "Time since the last fully successful collection cycle ended",
         `time() - max(pulumi_exporter_last_success_timestamp_seconds{${EXP}})`,
-        { unit: "s" },
+        { unit: "s", alerts: ["PulumiExporterNoSuccessfulCycle"] },
       ),
       stat(
-        "Collection time",
-        "Wall time of the last collection cycle",
-        `max(pulumi_exporter_collect_duration_seconds{${EXP}})`,
-        { unit: "s" },
+        "Scraped",
+        "Whether Prometheus scrapes the exporter's /metrics (`up`); a job pushed over OTLP only has no such series",
+        `min(up{${EXP}})`,
+        { mappings: UP_DOWN, noValue: "not scraped", alerts: ["PulumiExporterDown"] },
       ),
       {
         title: "Version",
@@ -559,7 +579,7 @@ export const ROWS: readonly RowSpec[] = [
             legend: "{{operation}} {{code}}",
           },
         ],
-        { unit: "reqps" },
+        { unit: "reqps", alerts: ["PulumiExporterApiRateLimited", "PulumiExporterApiErrors"] },
       ),
       series(
         "API latency p95 by operation",
@@ -612,6 +632,7 @@ export const ROWS: readonly RowSpec[] = [
             legend: "export collection errors",
           },
         ],
+        { alerts: ["PulumiExporterOtlpExportFailing"] },
       ),
     ],
   },
@@ -619,194 +640,48 @@ export const ROWS: readonly RowSpec[] = [
 
 /** Every query of the dashboard with the panel it belongs to. */
 export function allQueries(rows: readonly RowSpec[] = ROWS): { panel: string; query: Query }[] {
-  return rows.flatMap((row) =>
-    row.panels.flatMap((panel) => panel.queries.map((query) => ({ panel: panel.title, query }))),
-  );
+  return queriesOf(rows);
 }
 
-// biome-ignore lint/suspicious/noTemplateCurlyInString: a Grafana variable, not a template literal
-const DATASOURCE = { type: "prometheus", uid: "${datasource}" };
+export const ORG_VARIABLE = variable(
+  "org",
+  "Organization",
+  'label_values(pulumi_stack_resource_count{job=~"$job"}, org)',
+  { multi: true },
+);
 
-function panelJson(panel: PanelSpec, id: number, gridPos: { x: number; y: number; w: number; h: number }) {
-  const defaults: Record<string, unknown> = {
-    unit: panel.unit ?? "none",
-    thresholds: {
-      mode: "absolute",
-      steps: panel.thresholds ?? [{ value: null, color: "green" }],
-    },
-  };
-  if (panel.mappings) {
-    defaults.mappings = [
-      {
-        type: "value",
-        options: Object.fromEntries(
-          panel.mappings.map((m, index) => [m.value, { text: m.text, color: m.color, index }]),
-        ),
-      },
-    ];
-    defaults.color = { mode: "thresholds" };
-  }
-  if (panel.type === "timeseries") {
-    defaults.custom = {
-      drawStyle: "line",
-      lineWidth: 1,
-      fillOpacity: panel.stacked ? 30 : 10,
-      stacking: { mode: panel.stacked ? "normal" : "none", group: "A" },
-      spanNulls: false,
-    };
-  }
-  const options: Record<string, unknown> =
-    panel.type === "stat"
-      ? {
-          reduceOptions: { calcs: ["lastNotNull"], fields: "", values: false },
-          colorMode: "value",
-          graphMode: "none",
-          textMode: "auto",
-        }
-      : panel.type === "bargauge"
-        ? {
-            reduceOptions: { calcs: ["lastNotNull"], fields: "", values: false },
-            orientation: "horizontal",
-            displayMode: "basic",
-          }
-        : panel.type === "table"
-          ? { showHeader: true }
-          : {
-              legend: { displayMode: "list", placement: "bottom", showLegend: true },
-              tooltip: { mode: "multi", sort: "desc" },
-            };
-  const json: Record<string, unknown> = {
-    id,
-    type: panel.type,
-    title: panel.title,
-    description: panel.description,
-    datasource: DATASOURCE,
-    gridPos,
-    fieldConfig: { defaults, overrides: [] },
-    options,
-    targets: panel.queries.map((q, index) => ({
-      refId: String.fromCharCode(65 + index),
-      datasource: DATASOURCE,
-      expr: q.expr,
-      legendFormat: q.legend ?? "",
-      ...(q.instant ? { instant: true, range: false, format: "table" } : { range: true }),
-    })),
-  };
-  if (panel.type === "table") {
-    // One row per series: the labels as columns, the value last, the time column hidden.
-    json.transformations = [{ id: "organize", options: { excludeByName: { Time: true } } }];
-  }
-  return json;
-}
-
-/** Lays the rows out on the 24-column grid: a full-width row header, then panels left to right, wrapping. */
 export function buildDashboard(rows: readonly RowSpec[] = ROWS): Record<string, unknown> {
-  const panels: Record<string, unknown>[] = [];
-  let id = 1;
-  let y = 0;
-  for (const row of rows) {
-    panels.push({
-      id: id++,
-      type: "row",
-      title: row.title,
-      collapsed: false,
-      gridPos: { x: 0, y, w: 24, h: 1 },
-      panels: [],
-    });
-    y += 1;
-    let x = 0;
-    let lineHeight = 0;
-    for (const panel of row.panels) {
-      if (panel.width > 24) throw new Error(`panel "${panel.title}" is wider than the grid`);
-      if (x + panel.width > 24) {
-        y += lineHeight;
-        x = 0;
-        lineHeight = 0;
-      }
-      panels.push(panelJson(panel, id++, { x, y, w: panel.width, h: panel.height }));
-      x += panel.width;
-      lineHeight = Math.max(lineHeight, panel.height);
-    }
-    y += lineHeight;
-  }
-
-  return {
-    uid: "pulumi-exporter",
-    title: "Pulumi Cloud",
-    description: "Stacks, updates, deployments, organization, policy and Neo from pulumi-exporter",
-    tags: ["pulumi", "pulumi-exporter"],
-    timezone: "browser",
-    editable: true,
-    graphTooltip: 1,
-    schemaVersion: 39,
-    version: 1,
-    refresh: "1m",
-    time: { from: "now-24h", to: "now" },
-    templating: {
-      list: [
+  return dashboardJson(
+    {
+      uid: FLEET_UID,
+      title: "Pulumi Cloud",
+      description:
+        "Stacks, updates, deployments, drift, runners, plan, organization, policy and Neo from pulumi-exporter",
+      variables: [DATASOURCE_VARIABLE, JOB_VARIABLE, ORG_VARIABLE],
+      links: [
         {
-          name: "datasource",
-          label: "Data source",
-          type: "datasource",
-          query: "prometheus",
-          current: {},
-          hide: 0,
-          refresh: 1,
-        },
-        {
-          name: "job",
-          label: "Exporter",
-          description:
-            "The exporter's job: its service name when pushed over OTLP, the scrape job when scraped",
-          type: "query",
-          datasource: DATASOURCE,
-          query: { query: "label_values(pulumi_exporter_up, job)", refId: "job" },
-          definition: "label_values(pulumi_exporter_up, job)",
-          refresh: 2,
-          sort: 1,
-          multi: false,
-          includeAll: false,
-          current: {},
-          hide: 0,
-        },
-        {
-          name: "org",
-          label: "Organization",
-          type: "query",
-          datasource: DATASOURCE,
-          query: { query: 'label_values(pulumi_stack_resource_count{job=~"$job"}, org)', refId: "org" },
-          definition: 'label_values(pulumi_stack_resource_count{job=~"$job"}, org)',
-          refresh: 2,
-          sort: 1,
-          multi: true,
-          includeAll: true,
-          allValue: ".*",
-          current: {},
-          hide: 0,
+          title: "Stack drill-down",
+          tooltip: "One stack's updates, durations, deployments and drift (or click a stack in a table)",
+          type: "link",
+          icon: "dashboard",
+          url: `/d/${STACK_UID}/pulumi-cloud-stack`,
+          keepTime: true,
+          includeVars: true,
+          targetBlank: false,
         },
       ],
     },
-    annotations: { list: [] },
-    panels,
-  };
+    rows,
+  );
 }
 
 export function renderDashboard(rows: readonly RowSpec[] = ROWS): string {
-  return `${JSON.stringify(buildDashboard(rows), null, 2)}\n`;
+  return render(buildDashboard(rows));
 }
 
 if (import.meta.main) {
-  const text = renderDashboard();
-  if (process.argv.includes("--check")) {
-    const current = await Bun.file(DASHBOARD_PATH)
-      .text()
-      .catch(() => "");
-    if (current !== text) {
-      console.error(`${DASHBOARD_PATH} is out of date: run bun packaging/grafana/dashboard.ts`);
-      process.exit(1);
-    }
-  } else {
-    await Bun.write(DASHBOARD_PATH, text);
-    console.error(`wrote ${DASHBOARD_PATH}`);
-  }
+  const check = process.argv.includes("--check");
+  const fleet = await writeOrCheck(DASHBOARD_PATH, renderDashboard(), check);
+  const stack = await writeOrCheck(STACK_DASHBOARD_PATH, renderStackDashboard(), check);
+  if (!fleet || !stack) process.exit(1);
 }

@@ -13,6 +13,7 @@ import { join, resolve } from "node:path";
 import { parse, stringify } from "yaml";
 import { ALERTS_FILE, ROOT } from "../../scripts/alerts.ts";
 import { METRICS, UPDATE_DURATION_BUCKETS } from "../../src/metrics/catalog.ts";
+import { driftStatus } from "../../src/sim/deployments.ts";
 import { type RunningSimulator, startSimulator } from "../../src/sim/server.ts";
 import { e2eBinary } from "../support/e2e-binary.ts";
 import { binaryLauncher, type ExporterProcess, spawnExporter } from "../support/e2e-process.ts";
@@ -23,7 +24,7 @@ import {
   type RunningPrometheus,
   startPrometheus,
 } from "../support/prometheus.ts";
-import { ruleGroups } from "./support.ts";
+import { alertRules, ruleGroups } from "./support.ts";
 
 setDefaultTimeout(30_000);
 
@@ -83,6 +84,22 @@ function cyclesSoFar(process: ExporterProcess): number {
   );
 }
 
+/** `org/project/stack` of every stack with a drift status in the simulator, and of those it has drifted. */
+function simulatedDrift(): { checked: string[]; drifted: string[] } {
+  const checked: string[] = [];
+  const drifted: string[] = [];
+  for (const org of ORGS) {
+    for (const summary of sim.model.listStacks(org)) {
+      const target = { project: summary.projectName, stack: summary.stackName };
+      const drift = driftStatus(sim.model.org(org)?.deployments.records ?? [], target);
+      if (drift === undefined) continue;
+      checked.push(`${org}/${target.project}/${target.stack}`);
+      if (drift.driftDetected) drifted.push(`${org}/${target.project}/${target.stack}`);
+    }
+  }
+  return { checked: checked.sort(), drifted: drifted.sort() };
+}
+
 /** Whether an update other than a preview finished since the ledger's baseline (the recording rules skip previews). */
 function nonPreviewCounted(ledger: UpdateLedger): boolean {
   return Object.keys(ledger.series(UPDATE_DURATION_BUCKETS)).some(
@@ -103,6 +120,8 @@ beforeAll(async () => {
       `--pulumi.organizations=${ORGS.join(",")}`,
       "--pulumi.collect-interval=1s",
       "--pulumi.org-interval=1s",
+      // Every stack's drift read every cycle, so the exporter holds the simulator's drift after a cycle.
+      "--pulumi.drift-refresh=1s",
       "--otlp.enabled=false",
       "--web.listen-address=127.0.0.1:0",
     ],
@@ -113,6 +132,9 @@ beforeAll(async () => {
   // Ticks until an update other than a preview has finished: a fixed number for this seed, found, not guessed.
   for (let tick = 0; tick < 50 && !nonPreviewCounted(ledger); tick++) sim.tick();
   if (!nonPreviewCounted(ledger)) throw new Error("50 ticks finished no update other than a preview");
+  // And until a drift detection has found drift on a stack (a remediation clears it later; no tick follows).
+  for (let tick = 0; tick < 100 && simulatedDrift().drifted.length === 0; tick++) sim.tick();
+  if (simulatedDrift().drifted.length === 0) throw new Error("100 more ticks found drift on no stack");
   // The second cycle that ends from now started after the ticks: the exporter holds their counts.
   await cyclesFinished(demo, cyclesSoFar(demo) + 2);
   optIn = await documentedOptIn();
@@ -199,6 +221,24 @@ describe("the alert rules in Prometheus, on the demo's series", () => {
           }),
       ),
     );
+  });
+
+  test("PulumiStackDriftDetected's expression selects the stacks the simulator has drifted, and is pending", async () => {
+    const alert = alertRules(ruleGroups(await readFile(ALERTS_FILE, "utf8"))).find(
+      (a) => a.alert === "PulumiStackDriftDetected",
+    );
+    const stacks = (samples: PrometheusSample[]) =>
+      samples.map((s) => `${s.metric.org}/${s.metric.project}/${s.metric.stack}`);
+    const truth = simulatedDrift();
+    expect(truth.drifted.length).toBeGreaterThan(0);
+    // Not every stack is drifted: the expression has stacks to leave out.
+    expect(truth.checked.length).toBeGreaterThan(truth.drifted.length);
+    expect(stacks(await prometheus.query("pulumi_stack_drift_detected"))).toEqual(truth.checked);
+    expect(stacks(await prometheus.query(alert?.expr ?? ""))).toEqual(truth.drifted);
+    const rules = await evaluatedAfterScrape(prometheus);
+    const rule = rules.find((r) => r.name === "PulumiStackDriftDetected");
+    // Its `for: 1h` has not passed: pending, and healthy.
+    expect([rule?.state, rule?.health, rule?.lastError]).toEqual(["pending", "ok", ""]);
   });
 
   test("the runbook's relabelling opts exactly the selected stacks into PulumiStackNotUpdated", async () => {

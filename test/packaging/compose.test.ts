@@ -1,8 +1,9 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parse } from "yaml";
+import { FLEET_UID, STACK_UID } from "../../packaging/grafana/grafana.ts";
 
 const DIR = resolve(import.meta.dir, "../../deploy/docker-compose");
 
@@ -143,6 +144,16 @@ describe("Grafana provisioning", () => {
     const home = grafana.environment?.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH ?? "";
     expect(home).toBe(`${path}/pulumi-exporter.json`);
     expect(existsSync(join(DIR, "grafana/dashboards", home.slice(path.length + 1)))).toBe(true);
+  });
+
+  test("the provisioned folder holds the fleet dashboard and its stack drill-down, by the uids their links use", async () => {
+    const folder = join(DIR, "grafana/dashboards");
+    const files = (await readdir(folder)).sort();
+    expect(files).toEqual(["pulumi-exporter-stack.json", "pulumi-exporter.json"]);
+    const uids = await Promise.all(
+      files.map(async (f) => (JSON.parse(await readFile(join(folder, f), "utf8")) as { uid: string }).uid),
+    );
+    expect(uids).toEqual([STACK_UID, FLEET_UID]);
   });
 });
 

@@ -10,10 +10,17 @@ import {
   type RowSpec,
   renderDashboard,
 } from "../../packaging/grafana/dashboard.ts";
+import {
+  buildStackDashboard,
+  renderStackDashboard,
+  STACK_DASHBOARD_PATH,
+  stackQueries,
+} from "../../packaging/grafana/stack-dashboard.ts";
 import { METRICS, prometheusName } from "../../src/metrics/catalog.ts";
 
 const queries = allQueries();
 const exprs = queries.map((q) => q.query.expr);
+const stackExprs = stackQueries().map((q) => q.query.expr);
 
 /** The names under which Prometheus stores each catalog metric. */
 function seriesNames(): Map<string, string[]> {
@@ -31,7 +38,9 @@ function expandVariables(expr: string): string {
     .replaceAll("$__rate_interval", "4m")
     .replaceAll("$__range", "24h")
     .replaceAll("$job", "pulumi-exporter")
-    .replaceAll("$org", "acme|globex");
+    .replaceAll("$org", "acme|globex")
+    .replaceAll("$project", "billing")
+    .replaceAll("$stack", "prod");
 }
 
 let work: string;
@@ -45,6 +54,7 @@ afterAll(async () => {
 describe("dashboard", () => {
   test("the committed JSON is what packaging/grafana/dashboard.ts writes", async () => {
     expect(await readFile(DASHBOARD_PATH, "utf8")).toBe(renderDashboard());
+    expect(await readFile(STACK_DASHBOARD_PATH, "utf8")).toBe(renderStackDashboard());
   });
 
   test("queries every metric of the catalog under its Prometheus name", () => {
@@ -62,11 +72,16 @@ describe("dashboard", () => {
     }
   });
 
-  test("names no metric the catalog lacks", () => {
+  test("names no metric the catalog lacks, in either dashboard", () => {
     const known = new Set([...seriesNames().values()].flat());
-    const used = new Set(exprs.flatMap((e) => [...e.matchAll(/\bpulumi_[a-z_]+/g)].map((m) => m[0])));
+    const names = (all: string[]) =>
+      new Set(all.flatMap((e) => [...e.matchAll(/\bpulumi_[a-z_]+/g)].map((m) => m[0])));
+    const used = names(exprs);
     expect([...used].filter((name) => !known.has(name))).toEqual([]);
     expect(used.size).toBeGreaterThan(30);
+    const usedByStack = names(stackExprs);
+    expect([...usedByStack].filter((name) => !known.has(name))).toEqual([]);
+    expect(usedByStack.size).toBeGreaterThan(8);
   });
 
   test("every query filters by $job, and every organization metric by $org", () => {
@@ -89,7 +104,57 @@ describe("dashboard", () => {
     });
   });
 
+  test("every query of the drill-down filters by $job and the stack, or by the org where series have no stack", () => {
+    const stackMetrics = new Set(METRICS.filter((m) => m.labels.includes("stack")).map((m) => m.name));
+    for (const expr of stackExprs) {
+      const selectors = [...expr.matchAll(/\b(pulumi_[a-z_]+)\{([^}]*)\}/g)];
+      expect(selectors.length).toBeGreaterThan(0);
+      for (const [, name = "", matchers = ""] of selectors) {
+        const base = name.replace(/_(bucket|sum|count)$/, "");
+        const metric = METRICS.find((m) => prometheusName(m) === name || prometheusName(m) === base);
+        const expected = stackMetrics.has(metric?.name ?? "")
+          ? 'job=~"$job", org="$org", project="$project", stack="$stack"'
+          : 'job=~"$job", org="$org"';
+        expect(`${name}{${matchers}}`).toBe(`${name}{${expected}}`);
+      }
+    }
+  });
+
+  test("the drill-down's variables chain org, project and stack, from a stack metric", () => {
+    const variables = new Set(stackExprs.flatMap((e) => [...e.matchAll(/\$\{?(\w+)/g)].map((m) => m[1])));
+    expect([...variables].sort()).toEqual(["__range", "job", "org", "project", "stack"]);
+    const dashboard = buildStackDashboard() as {
+      templating: { list: { name: string; query: unknown; multi?: boolean }[] };
+    };
+    expect(dashboard.templating.list.map((v) => v.name)).toEqual([
+      "datasource",
+      "job",
+      "org",
+      "project",
+      "stack",
+    ]);
+    expect(dashboard.templating.list.slice(2).map((v) => [v.query, v.multi])).toEqual([
+      [{ query: 'label_values(pulumi_stack_resource_count{job=~"$job"}, org)', refId: "org" }, false],
+      [
+        {
+          query: 'label_values(pulumi_stack_resource_count{job=~"$job", org="$org"}, project)',
+          refId: "project",
+        },
+        false,
+      ],
+      [
+        {
+          query:
+            'label_values(pulumi_stack_resource_count{job=~"$job", org="$org", project="$project"}, stack)',
+          refId: "stack",
+        },
+        false,
+      ],
+    ]);
+  });
+
   test("every query parses in Prometheus 2.42 (promtool)", async () => {
+    const queries = [...allQueries(), ...stackQueries()];
     const rules = join(work, "rules.yaml");
     await writeFile(
       rules,
@@ -122,8 +187,11 @@ describe("dashboard", () => {
     expect(Bun.spawnSync(["promtool", "check", "rules", rules]).exitCode).toBe(1);
   });
 
-  test("panels have unique ids, sit on the 24-column grid and never overlap", () => {
-    const { panels } = buildDashboard() as {
+  test.each([
+    ["fleet", buildDashboard],
+    ["drill-down", buildStackDashboard],
+  ])("the %s dashboard's panels have unique ids, sit on the 24-column grid and never overlap", (_, build) => {
+    const { panels } = build() as {
       panels: { id: number; type: string; gridPos: { x: number; y: number; w: number; h: number } }[];
     };
     expect(new Set(panels.map((p) => p.id)).size).toBe(panels.length);
@@ -137,15 +205,30 @@ describe("dashboard", () => {
         }
       }
     }
-    expect(panels.filter((p) => p.type === "row").map((p) => (p as { title?: string }).title)).toEqual([
+    expect(panels.filter((p) => p.type === "row").length).toBeGreaterThanOrEqual(3);
+  });
+
+  test("the rows of both dashboards", () => {
+    const rows = (dashboard: Record<string, unknown>) =>
+      (dashboard.panels as { type: string; title: string }[])
+        .filter((p) => p.type === "row")
+        .map((p) => p.title);
+    expect(rows(buildDashboard())).toEqual([
       "Stacks",
       "Updates",
       "Deployments",
+      "Drift",
       "Runners",
       "Plan and tokens",
       "Organization and policy",
       "Neo",
       "Exporter",
+    ]);
+    expect(rows(buildStackDashboard())).toEqual([
+      "Stack",
+      "Updates",
+      "Drift",
+      "Deployments of the organization",
     ]);
   });
 

@@ -46,8 +46,11 @@ export interface PrometheusRule {
 export interface RunningPrometheus {
   /** Base URL of Prometheus' HTTP API, e.g. `http://127.0.0.1:41234`. */
   readonly url: string;
-  /** Instant query at the current time; samples sorted by their labels. Throws with Prometheus' error message. */
-  query(promql: string): Promise<PrometheusSample[]>;
+  /**
+   * Instant query at the current time, or at `atSeconds` (Unix seconds); samples sorted by their labels. Throws with
+   * Prometheus' error message.
+   */
+  query(promql: string, atSeconds?: number): Promise<PrometheusSample[]>;
   targets(): Promise<PrometheusTarget[]>;
   /** The TYPE/HELP/UNIT Prometheus recorded for a metric family. */
   metadata(metric: string): Promise<PrometheusMetadata[]>;
@@ -230,9 +233,10 @@ export async function startPrometheus(
     }));
   };
 
-  const query = async (promql: string): Promise<PrometheusSample[]> => {
+  const query = async (promql: string, atSeconds?: number): Promise<PrometheusSample[]> => {
+    const at = atSeconds === undefined ? "" : `&time=${atSeconds}`;
     const data = await api<{ resultType: string; result: unknown }>(
-      `${url}/api/v1/query?query=${encodeURIComponent(promql)}`,
+      `${url}/api/v1/query?query=${encodeURIComponent(promql)}${at}`,
     );
     if (data.resultType === "scalar") {
       const [, value] = data.result as [number, string];
