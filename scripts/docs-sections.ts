@@ -2,11 +2,13 @@
 import { renderSourcesTable } from "../src/collect/sources/index.ts";
 import { renderFlagTable } from "../src/config/help.ts";
 import { renderMetricsTable } from "../src/metrics/catalog.ts";
+import { renderWebhookEventsTable } from "../src/webhooks/events.ts";
 
 export const SECTIONS: Readonly<Record<string, () => string>> = {
   flags: renderFlagTable,
   metrics: renderMetricsTable,
   sources: renderSourcesTable,
+  webhooks: renderWebhookEventsTable,
 };
 
 export function replaceSection(text: string, name: string, body: string): string {

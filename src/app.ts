@@ -8,6 +8,7 @@ import { cycleBudgetMs } from "./collect/cycle.ts";
 import { Scheduler } from "./collect/scheduler.ts";
 import type { Snapshot } from "./collect/snapshot.ts";
 import { StateStore } from "./collect/state-store.ts";
+import type { TriggerSink } from "./collect/triggers.ts";
 import type { Config } from "./config/types.ts";
 import type { Logger } from "./log/logger.ts";
 import { ExportThrottle } from "./metrics/export-throttle.ts";
@@ -23,10 +24,14 @@ import { formatHostPort } from "./server/listen-address.ts";
 import { startServer } from "./server/serve.ts";
 import { systemTimers, type Timers, waitOn } from "./timers.ts";
 import { VERSION } from "./version.ts";
+import { createWebhookApp, WEBHOOK_SERVER_MAX_BODY_BYTES } from "./webhooks/app.ts";
+import { createWebhookReceiver, WEBHOOK_PATH, type WebhookHandler } from "./webhooks/receiver.ts";
 
 export interface RunningExporter {
   readonly url: string;
   readonly port: number;
+  /** Where Pulumi Cloud posts webhooks, when a secret is configured (on the webhook listener when it has one). */
+  readonly webhookUrl: string | undefined;
   readonly collector: Collector;
   readonly scheduler: Scheduler;
   readonly pipeline: MetricsPipeline;
@@ -61,6 +66,8 @@ export interface StartOptions {
    * and cannot be moved aside. Default: log it; no cycle runs, so nothing overwrites the file.
    */
   readonly onFatal?: (error: Error) => void;
+  /** Where accepted webhooks' triggers go; default: the collector (tests record them instead). */
+  readonly triggerSink?: TriggerSink;
 }
 
 /** The HTTP client's options from the configuration. */
@@ -144,6 +151,17 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
     },
   });
 
+  /** The secret of the latest reload; the receiver asks for it on every request. */
+  let webhookSecret = config.webhook?.secret ?? "";
+  const webhook = webhookReceiver(
+    options,
+    timers,
+    () => webhookSecret,
+    metrics.instruments.recordWebhook,
+    (trigger) => collector.trigger(trigger),
+  );
+  const ownListener = config.webhook?.listenAddress;
+
   const app = createServerApp({
     health: () => ({
       alive: scheduler.alive(),
@@ -156,24 +174,41 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
     preview: () => preview(collector.snapshot, readingsOf, config, updatesCounted),
     previewEnabled: config.web.preview,
     logger,
+    ...(webhook !== undefined && ownListener === undefined ? { webhook } : {}),
   });
-  const server = serve(app, config, logger, stateStore);
+  const server = serve(app, config, logger, stateStore, webhook !== undefined && ownListener === undefined);
+  const webhookServer =
+    webhook !== undefined && ownListener !== undefined
+      ? serveWebhook(webhook, ownListener, logger, () => {
+          void server.stop(0);
+          stateStore?.close();
+        })
+      : undefined;
   let stopping = false;
   startWhenReady(options, { userApi, stateStore, collector, scheduler, stopping: () => stopping });
 
+  const url = `http://${formatHostPort(server.hostname, server.port)}`;
   return {
-    url: `http://${formatHostPort(server.hostname, server.port)}`,
+    url,
     port: server.port,
+    webhookUrl:
+      webhook === undefined
+        ? undefined
+        : `${webhookServer ? `http://${formatHostPort(webhookServer.hostname, webhookServer.port)}` : url}${WEBHOOK_PATH}`,
     collector,
     scheduler,
     pipeline: metrics,
     applyConfig(next) {
       accessToken = next.pulumi.accessToken;
+      if (next.webhook !== undefined) webhookSecret = next.webhook.secret;
     },
     async stop(deadlineMs = 9_000) {
       stopping = true;
+      // No new triggers while the loop winds down.
+      const webhookStopped = webhookServer?.stop(Math.min(1_000, deadlineMs));
       triggeredFlush.cancel();
       await shutdown({ scheduler, collector, metrics, server, stateStore, logger }, deadlineMs);
+      await webhookStopped;
     },
   };
 }
@@ -187,16 +222,67 @@ function serve(
   config: Config,
   logger: Logger,
   stateStore: StateStore | undefined,
+  servesWebhook: boolean,
 ): ReturnType<typeof startServer> {
   stateStore?.open();
   let server: ReturnType<typeof startServer>;
   try {
-    server = startServer(app, config.web.listenAddress);
+    server = startServer(
+      app,
+      config.web.listenAddress,
+      servesWebhook ? { maxRequestBodyBytes: WEBHOOK_SERVER_MAX_BODY_BYTES } : {},
+    );
   } catch (error) {
     stateStore?.close();
     throw error;
   }
   logger.info("serving HTTP", { address: formatHostPort(server.hostname, server.port) });
+  return server;
+}
+
+/**
+ * The webhook receiver when a secret is configured. Its triggers go to the collector, which answers them with the
+ * cycle's own reads (or to the sink the options bring).
+ */
+function webhookReceiver(
+  options: StartOptions,
+  timers: Timers,
+  secret: () => string,
+  record: Parameters<typeof createWebhookReceiver>[0]["record"],
+  collector: TriggerSink,
+): WebhookHandler | undefined {
+  const { config, logger } = options;
+  if (config.webhook === undefined) return undefined;
+  return createWebhookReceiver({
+    secret,
+    organizations: config.pulumi.organizations,
+    sink: options.triggerSink ?? collector,
+    record,
+    logger,
+    now: () => timers.now(),
+  });
+}
+
+/** The webhook's own listener; when it cannot be bound, `undo` closes what started before it. */
+function serveWebhook(
+  handle: WebhookHandler,
+  listenAddress: string,
+  logger: Logger,
+  undo: () => void,
+): ReturnType<typeof startServer> {
+  let server: ReturnType<typeof startServer>;
+  try {
+    server = startServer(createWebhookApp(handle, logger), listenAddress, {
+      maxRequestBodyBytes: WEBHOOK_SERVER_MAX_BODY_BYTES,
+    });
+  } catch (error) {
+    undo();
+    throw error;
+  }
+  logger.info("serving webhooks", {
+    address: formatHostPort(server.hostname, server.port),
+    path: WEBHOOK_PATH,
+  });
   return server;
 }
 
@@ -249,6 +335,8 @@ function collectorFor(
       driftRefreshMs: config.pulumi.driftRefreshMs,
     },
     disabled: config.metrics.disable,
+    // With webhooks on, a running update is read when its event comes, and by a cycle only to reconcile.
+    ...(config.webhook === undefined ? {} : { runningUpdateRereadMs: config.webhook.reconcileIntervalMs }),
     ...listeners,
     now: options.now ?? (() => timers.now()),
     wait: (ms, signal) => waitOn(timers, ms, signal),
@@ -274,6 +362,7 @@ async function metricsPipeline(
     readings,
     organizations: config.pulumi.organizations,
     disabled: config.metrics.disable,
+    webhooks: config.webhook !== undefined,
     ...(exporter ? { exporter } : {}),
   });
 }

@@ -37,6 +37,9 @@ const SETTINGS: ReadonlyArray<readonly [string, (c: Config) => unknown]> = [
   ["metrics.disable", (c) => [...c.metrics.disable].sort()],
   ["web.listen-address", (c) => c.web.listenAddress],
   ["web.disable-preview", (c) => !c.web.preview],
+  ["webhook.secret", (c) => c.webhook?.secret],
+  ["webhook.listen-address", (c) => c.webhook?.listenAddress],
+  ["webhook.reconcile-interval", (c) => c.webhook?.reconcileIntervalMs],
   ["log.level", (c) => c.log.level],
   ["log.format", (c) => c.log.format],
   ["state.file", (c) => c.state.file],
@@ -44,7 +47,13 @@ const SETTINGS: ReadonlyArray<readonly [string, (c: Config) => unknown]> = [
 ];
 
 /** Settings a running exporter takes without a restart. */
-const LIVE: ReadonlySet<string> = new Set(["pulumi.access-token", "log.level"]);
+const LIVE: ReadonlySet<string> = new Set(["pulumi.access-token", "log.level", "webhook.secret"]);
+
+/** A new webhook secret applies live; turning webhooks on or off adds or removes a route, so it needs a restart. */
+function isLive(name: string, running: Config, next: Config): boolean {
+  if (name === "webhook.secret") return running.webhook !== undefined && next.webhook !== undefined;
+  return LIVE.has(name);
+}
 
 /** Names of the settings whose values differ, in option order. Values are never returned: some are secrets. */
 export function changedSettings(running: Config, next: Config): string[] {
@@ -65,8 +74,12 @@ export interface ReloadPlan {
 /** What a freshly loaded configuration changes in the running one. Pure. */
 export function planReload(running: Config, next: Config): ReloadPlan {
   const changed = changedSettings(running, next);
-  const applied = changed.filter((name) => LIVE.has(name));
-  const needRestart = changed.filter((name) => !LIVE.has(name));
+  const applied = changed.filter((name) => isLive(name, running, next));
+  const needRestart = changed.filter((name) => !isLive(name, running, next));
+  const webhook =
+    running.webhook !== undefined && next.webhook !== undefined && applied.includes("webhook.secret")
+      ? { ...running.webhook, secret: next.webhook.secret }
+      : running.webhook;
   const config: Config = {
     ...running,
     pulumi: {
@@ -78,6 +91,7 @@ export function planReload(running: Config, next: Config): ReloadPlan {
       ...(next.pulumi.accessTokenFile === undefined ? {} : { accessTokenFile: next.pulumi.accessTokenFile }),
     },
     log: { ...running.log, level: next.log.level },
+    webhook,
   };
   return { config, applied, needRestart };
 }

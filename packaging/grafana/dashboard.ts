@@ -634,6 +634,16 @@ export const ROWS: readonly RowSpec[] = [
         ],
         { alerts: ["PulumiExporterOtlpExportFailing"] },
       ),
+      series(
+        "Webhooks received",
+        "Pulumi Cloud webhook deliveries by outcome: accepted ones trigger reads; bad_signature means the secrets differ (README, Webhooks)",
+        [
+          {
+            expr: `sum by (outcome) (increase(pulumi_exporter_webhooks_received_total{${EXP}}[$__rate_interval]))`,
+            legend: "{{outcome}}",
+          },
+        ],
+      ),
     ],
   },
 ];

@@ -112,16 +112,22 @@ export async function checkOtlp(config: Config): Promise<CheckLine[]> {
   }
 }
 
-/** Binds the listen address and lets it go at once. */
-export async function checkListen(config: Config): Promise<CheckLine[]> {
-  const address = config.web.listenAddress;
+async function checkBind(name: string, address: string): Promise<CheckLine> {
   try {
     const server = startServer(new Hono(), address);
     await server.stop(0);
-    return [{ ok: true, text: `listen: ${address} can be bound` }];
+    return { ok: true, text: `${name}: ${address} can be bound` };
   } catch (error) {
-    return [{ ok: false, text: `listen: ${message(error)}` }];
+    return { ok: false, text: `${name}: ${message(error)}` };
   }
+}
+
+/** Binds the listen address (and the webhook's own, when it has one) and lets it go at once. */
+export async function checkListen(config: Config): Promise<CheckLine[]> {
+  const lines = [await checkBind("listen", config.web.listenAddress)];
+  const webhook = config.webhook?.listenAddress;
+  if (webhook !== undefined) lines.push(await checkBind("webhook listen", webhook));
+  return lines;
 }
 
 /** Every check, in order; the exit code is 0 when every line is ok. */

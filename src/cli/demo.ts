@@ -7,6 +7,7 @@ import type { Config } from "../config/types.ts";
 import { moduleLoaded } from "../loaded-modules.ts";
 import type { Logger } from "../log/logger.ts";
 import { startSimulator } from "../sim/server.ts";
+import { WebhookSender } from "../sim/webhooks.ts";
 
 moduleLoaded("simulator");
 
@@ -63,6 +64,11 @@ export async function startDemo(
     },
   };
   const exporter = await startExporter({ config: demoConfig, logger });
+  // With a webhook secret, the simulator also sends what it simulates as signed webhooks, as Pulumi Cloud would.
+  const webhooks =
+    exporter.webhookUrl !== undefined && config.webhook !== undefined
+      ? new WebhookSender(sim.model, { url: exporter.webhookUrl, secret: config.webhook.secret })
+      : undefined;
   const base = exporter.url.replace("0.0.0.0", "localhost").replace("[::]", "localhost");
   print(`pulumi-exporter demo: simulated Pulumi Cloud at ${sim.url} (${organizations.join(", ")})`);
   print(`  metrics:  ${base}/metrics`);
@@ -73,9 +79,11 @@ export async function startDemo(
       ? `  pushing OTLP (${config.otlp.protocol}) to ${config.otlp.metricsEndpoint ?? config.otlp.endpoint}`
       : "  OTLP push is off: add --otlp.endpoint=HOST:PORT to push as well",
   );
+  if (webhooks) print(`  webhooks: the simulator posts signed webhooks to ${exporter.webhookUrl}`);
   print(`  collecting every ${intervalMs / 1000}s; press Ctrl+C to stop`);
   return {
     async stop() {
+      await webhooks?.stop();
       await exporter.stop();
       await sim.stop();
     },

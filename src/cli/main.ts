@@ -76,7 +76,7 @@ async function main(): Promise<number | undefined> {
       process.stdout.write(`${result.text}\n`);
       return 0;
     case "error": {
-      const shown = rememberSecrets(env.PULUMI_ACCESS_TOKEN);
+      const shown = rememberSecrets(env.PULUMI_ACCESS_TOKEN, env.PULUMI_EXPORTER_WEBHOOK_SECRET);
       process.stderr.write(`${scrub(formatProblems(result.problems), shown)}\n`);
       for (const warning of result.warnings) process.stderr.write(`warning: ${scrub(warning, shown)}\n`);
       return 2;
@@ -87,7 +87,11 @@ async function main(): Promise<number | undefined> {
   const logger = createLogger({
     level: () => logLevel,
     format: config.log.format,
-    secrets: rememberSecrets(...configSecrets(config), env.PULUMI_ACCESS_TOKEN),
+    secrets: rememberSecrets(
+      ...configSecrets(config),
+      env.PULUMI_ACCESS_TOKEN,
+      env.PULUMI_EXPORTER_WEBHOOK_SECRET,
+    ),
   });
   const onReload = handleHangups(logger);
   for (const warning of result.warnings) logger.warn(warning);
@@ -99,7 +103,11 @@ async function main(): Promise<number | undefined> {
     // Retries are the check's own, bounded; the client's would stretch the bound.
     const userApi = createPulumiClient({ ...pulumiClientOptions(config, logger), retry: { maxRetries: 0 } });
     const { lines, code } = await runChecks(config, { userApi });
-    const shown = rememberSecrets(...configSecrets(config), env.PULUMI_ACCESS_TOKEN);
+    const shown = rememberSecrets(
+      ...configSecrets(config),
+      env.PULUMI_ACCESS_TOKEN,
+      env.PULUMI_EXPORTER_WEBHOOK_SECRET,
+    );
     for (const line of lines) process.stdout.write(`${scrub(formatCheckLine(line), shown)}\n`);
     return code;
   }
@@ -146,7 +154,9 @@ function logLoadedModules(logger: Logger): void {
 /** A runtime error at startup (or one that stops the exporter after it): one line, no stack trace, no secret. */
 function fail(error: unknown): never {
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`error: ${scrub(message, rememberSecrets(process.env.PULUMI_ACCESS_TOKEN))}\n`);
+  process.stderr.write(
+    `error: ${scrub(message, rememberSecrets(process.env.PULUMI_ACCESS_TOKEN, process.env.PULUMI_EXPORTER_WEBHOOK_SECRET))}\n`,
+  );
   process.exit(1);
 }
 

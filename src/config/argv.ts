@@ -51,7 +51,8 @@ export function closest(
   return best;
 }
 
-const FLAG_NAMES = OPTIONS.map((o) => o.name);
+/** Options set only through the environment have no flag. */
+const FLAG_NAMES = OPTIONS.flatMap((o): string[] => ("envOnly" in o && o.envOnly ? [] : [o.name]));
 
 /**
  * Only a word that reads like a mistyped command is echoed: a stray argument is often a misplaced secret
@@ -136,6 +137,12 @@ export function parseArgv(argv: readonly string[]): ParsedArgv {
       else if (inline !== undefined)
         result.problems.push(`${flag}: takes no value (use --${negated.name}=true|false)`);
       else add(negated.name, "false");
+      continue;
+    }
+    if ("envOnly" in spec && spec.envOnly) {
+      // Its value is a secret: never parsed, never echoed (not even as a stray positional argument).
+      result.problems.push(`${flag}: not a flag; set ${spec.env.join(" or ")} in the environment`);
+      if (inline === undefined && argv[i + 1] !== undefined && !(argv[i + 1] ?? "").startsWith("--")) i++;
       continue;
     }
     const option = spec.name;

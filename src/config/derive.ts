@@ -136,6 +136,73 @@ function atLeastCollectInterval(
   return explicit ? ms : Math.max(ms, r.get("pulumi.collect-interval") ?? 0);
 }
 
+export interface WebhookCandidate {
+  secret: string;
+  /** The file the secret was read from, when it came from one: re-read on SIGHUP. */
+  secretFile?: string;
+  listenAddress: string | undefined;
+  reconcileIntervalMs: number;
+}
+
+/** The secret file's contents, its trailing line break dropped; problems never quote the contents. */
+function webhookSecretFromFile(r: Resolution, out: Findings, origin: Resolved, path: string): string {
+  out.origins.set("webhook.secret", origin);
+  const read = tryRead(r.fs, path);
+  if (!read.ok) {
+    out.failed.add("webhook.secret-file");
+    out.problems.push(`${origin.label}: cannot read ${path}: ${read.reason}`);
+    return "";
+  }
+  const secret = read.text.replace(/[\r\n]+$/, "");
+  out.secrets.push(secret);
+  if (secret === "") {
+    out.failed.add("webhook.secret-file");
+    out.problems.push(`${origin.label}: ${path} is empty`);
+  }
+  return secret;
+}
+
+/**
+ * Webhooks are on when a secret is set, inline (environment only) or from a file, whichever is set at the higher
+ * level (both at one level is an error). The reconcile interval's default follows a longer collect interval, as the
+ * organization interval's does; an explicit one is validated against it.
+ */
+function deriveWebhook(r: Resolution, out: Findings): WebhookCandidate | undefined {
+  const inline = r.winner("webhook.secret");
+  const file = r.winner("webhook.secret-file");
+  const path = optional(file?.value);
+  const inlineSecret = optional(inline?.value);
+  let secret: string | undefined;
+  let secretFile: string | undefined;
+  if (inline !== undefined && inlineSecret !== undefined && file !== undefined && path !== undefined) {
+    if (inline.layer === file.layer) {
+      out.failed.add("webhook.secret");
+      out.problems.push(`${inline.label} and ${file.label} are both set; use one`);
+      return undefined;
+    }
+  }
+  if (file !== undefined && path !== undefined && RANK[file.layer] > RANK[inline?.layer ?? "default"]) {
+    secret = webhookSecretFromFile(r, out, file, path);
+    secretFile = path;
+  } else if (inlineSecret !== undefined) secret = inlineSecret;
+  if (secret === undefined) {
+    // A listener that does not come up is worth a word; the interval is harmless (the example file sets it).
+    const listener = r.winner("webhook.listen-address");
+    if (isSet(listener) && optional(listener?.value) !== undefined)
+      out.warnings.push(`${listener?.label} is ignored: no webhook secret is set`);
+    return undefined;
+  }
+  const reconcile = r.get("webhook.reconcile-interval") ?? 0;
+  const explicit =
+    isSet(r.winner("webhook.reconcile-interval")) && !out.failed.has("webhook.reconcile-interval");
+  return {
+    secret,
+    ...(secretFile === undefined ? {} : { secretFile }),
+    listenAddress: optional(r.get("webhook.listen-address")),
+    reconcileIntervalMs: explicit ? reconcile : Math.max(reconcile, r.get("pulumi.collect-interval") ?? 0),
+  };
+}
+
 /** Certificates must be readable now rather than at the first request. Derives nothing. */
 function checkCertificatesReadable(r: Resolution, out: Findings): undefined {
   for (const name of ["pulumi.ca-file", "otlp.certificate"] as const) {
@@ -157,6 +224,7 @@ export const DERIVATIONS = {
   orgIntervalMs: deriveOrgInterval,
   driftRefreshMs: deriveDriftRefresh,
   certificates: checkCertificatesReadable,
+  webhook: deriveWebhook,
 } as const satisfies Record<string, (r: Resolution, out: Findings) => unknown>;
 
 export type Derived = { [K in keyof typeof DERIVATIONS]: ReturnType<(typeof DERIVATIONS)[K]> };
@@ -199,6 +267,7 @@ export function buildCandidate(r: Resolution, d: Derived): ConfigCandidate {
     state: { file: optional(r.get("state.file")) },
     resource: d.resource,
     metrics: { disable: r.get("metrics.disable") ?? [] },
+    webhook: d.webhook,
     configFile: r.configFile,
   };
 }

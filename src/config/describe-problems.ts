@@ -16,13 +16,22 @@ function fieldOptions(field: string | undefined): Option[] {
   return OPTIONS.filter((spec) => spec.field === field);
 }
 
+function isEnvOnly(spec: Option): boolean {
+  return "envOnly" in spec && spec.envOnly === true;
+}
+
+/** How a problem names an option: its flag, or its variable when it has no flag. */
+function label(spec: Option): string {
+  return isEnvOnly(spec) ? (spec.env[0] ?? spec.name) : `--${spec.name}`;
+}
+
 function describeProblem(field: string | undefined, origin: Resolved | undefined, problem: string): string {
   const specs = fieldOptions(field);
   const first = specs[0];
   if (origin === undefined || origin.layer === "default") {
     // Nothing was set: say where it can be.
-    const flag = first === undefined ? (field ?? "configuration") : `--${first.name}`;
-    const flags = specs.map((spec) => `--${spec.name}`);
+    const flag = first === undefined ? (field ?? "configuration") : label(first);
+    const flags = specs.flatMap((spec) => (isEnvOnly(spec) ? [] : [`--${spec.name}`]));
     const env = specs.flatMap((spec) => spec.env);
     const yaml = specs.flatMap((spec) => (spec.yaml === undefined ? [] : [spec.yaml]));
     const places = [...flags, ...env];

@@ -19,6 +19,7 @@ function placeholder(spec: OptionSpec): string {
 }
 
 function usage(spec: OptionSpec): string {
+  if (spec.envOnly === true) return `env ${spec.env.join(", ")}=${placeholder(spec)}`;
   if (spec.kind === "bool") return `--[no-]${spec.name}`;
   return `--${spec.name}=${placeholder(spec)}`;
 }
@@ -105,11 +106,12 @@ export function renderFlagTable(): string {
     "| --- | --- | --- | --- | --- |",
   ];
   for (const spec of OPTIONS as readonly OptionSpec[]) {
-    const flag = spec.kind === "bool" ? `--[no-]${spec.name}` : `--${spec.name}`;
+    const flag =
+      spec.envOnly === true ? "" : code(spec.kind === "bool" ? `--[no-]${spec.name}` : `--${spec.name}`);
     const env = spec.env.length === 0 ? "" : spec.env.map(code).join("<br>");
     const yaml = spec.yaml === undefined ? "" : code(spec.yaml);
     const fallback = spec.default === undefined ? "" : code(spec.default);
-    rows.push(`| ${[code(flag), env, yaml, fallback, describe(spec)].map(cell).join(" | ")} |`);
+    rows.push(`| ${[flag, env, yaml, fallback, describe(spec)].map(cell).join(" | ")} |`);
   }
   return rows.join("\n");
 }

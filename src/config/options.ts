@@ -22,6 +22,8 @@ export interface OptionSpec {
   readonly values?: readonly string[];
   /** Never printed: not in errors, not in help. */
   readonly secret?: boolean;
+  /** Settable only through the environment (a secret that must not show up in process listings): no flag. */
+  readonly envOnly?: boolean;
   /** `duration` only: a bare integer means milliseconds (the OTel timeout variables are integers in ms). */
   readonly bareMillis?: boolean;
   /** `map` only: percent-decode values given as text (OTel `key=value` lists follow W3C Baggage encoding). */
@@ -321,6 +323,50 @@ export const OPTIONS = [
     default: "false",
     field: "web.preview",
     description: "Switch off the /metrics-preview page.",
+  },
+  {
+    name: "webhook.secret",
+    env: ["PULUMI_EXPORTER_WEBHOOK_SECRET"],
+    yaml: undefined,
+    kind: "string",
+    default: undefined,
+    secret: true,
+    envOnly: true,
+    field: "webhook.secret",
+    description:
+      "Shared secret of the Pulumi Cloud webhook; setting it (or --webhook.secret-file) enables POST /webhooks/pulumi. Environment only, so it never shows up in process listings.",
+  },
+  {
+    name: "webhook.secret-file",
+    env: ["PULUMI_EXPORTER_WEBHOOK_SECRET_FILE"],
+    yaml: "webhook.secret-file",
+    kind: "string",
+    default: undefined,
+    placeholder: "PATH",
+    field: "webhook.secret",
+    description:
+      "File holding the webhook secret, such as a mounted Kubernetes secret; a trailing newline is ignored; re-read on SIGHUP. Set either this or PULUMI_EXPORTER_WEBHOOK_SECRET at one level, not both.",
+  },
+  {
+    name: "webhook.listen-address",
+    env: ["PULUMI_EXPORTER_WEBHOOK_LISTEN_ADDRESS"],
+    yaml: "webhook.listen-address",
+    kind: "string",
+    default: undefined,
+    placeholder: "[HOST]:PORT",
+    field: "webhook.listenAddress",
+    description:
+      "Serve the webhook on a listener of its own that serves nothing else, so only it needs to be reachable from outside; unset serves it on --web.listen-address.",
+  },
+  {
+    name: "webhook.reconcile-interval",
+    env: ["PULUMI_EXPORTER_WEBHOOK_RECONCILE_INTERVAL"],
+    yaml: "webhook.reconcile-interval",
+    kind: "duration",
+    default: "5m",
+    field: "webhook.reconcileIntervalMs",
+    description:
+      "With webhooks on, how often a running update is re-read in case its event was lost; never shorter than --pulumi.collect-interval.",
   },
   {
     name: "log.level",

@@ -6,6 +6,7 @@ const SENSITIVE_HEADER = /auth|key|token|secret|passw|cookie|credential/i;
 
 export function configSecrets(config: Config): string[] {
   const secrets = [config.pulumi.accessToken];
+  if (config.webhook !== undefined) secrets.push(config.webhook.secret);
   for (const [name, value] of Object.entries(config.otlp.headers)) {
     if (SENSITIVE_HEADER.test(name)) {
       secrets.push(value);

@@ -54,6 +54,18 @@ export interface OtlpConfig {
   temporality: Temporality;
 }
 
+/** The webhook receiver's settings; the configuration has none when no secret is set (webhooks off). */
+export interface WebhookConfig {
+  /** Never printed: not in logs, errors, metrics or pages. */
+  secret: string;
+  /** The file the secret was read from, when it came from one: re-read on SIGHUP. */
+  secretFile?: string;
+  /** A listener of the webhook's own; undefined serves it on the main listener. */
+  listenAddress: string | undefined;
+  /** How often a running update is re-read while webhooks are on; never below the collect interval. */
+  reconcileIntervalMs: number;
+}
+
 export interface Config {
   pulumi: PulumiConfig;
   otlp: OtlpConfig;
@@ -63,6 +75,7 @@ export interface Config {
   resource: { serviceName: string; attributes: Record<string, string> };
   /** `disable`: the families switched off, each once (a set, so a consumer asks `has(family)`). */
   metrics: { disable: ReadonlySet<Family> };
+  webhook: WebhookConfig | undefined;
   configFile: string | undefined;
 }
 

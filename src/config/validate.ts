@@ -186,6 +186,36 @@ function notShorterThanCollect(
   return [{ field: `pulumi.${field}`, problem }];
 }
 
+/** The secret is never quoted back, so problems are written without the value. */
+const webhookSecret = type("string").narrow(
+  (s, ctx) => s.trim() !== "" || ctx.reject({ problem: "must not be empty" }),
+);
+
+const webhook = type({
+  secret: webhookSecret,
+  "secretFile?": "string",
+  listenAddress: type("undefined").or(listenAddress),
+  reconcileIntervalMs: positiveDuration,
+}).or("undefined");
+
+/** A running update is re-read at most once per cycle: a shorter reconcile interval could never be honoured. */
+function reconcileIntervalProblem(candidate: ConfigCandidate): ValidationProblem[] {
+  const collect = candidate.pulumi.collectIntervalMs;
+  const reconcile = candidate.webhook?.reconcileIntervalMs ?? 0;
+  if (!(collect > 0 && reconcile > 0) || reconcile >= collect) return [];
+  const problem = `must not be shorter than the collect interval, ${formatDuration(collect)} (got ${formatDuration(reconcile)})`;
+  return [{ field: "webhook.reconcileIntervalMs", problem }];
+}
+
+/** Two listeners cannot share one address. */
+function webhookListenerProblem(candidate: ConfigCandidate): ValidationProblem[] {
+  const own = candidate.webhook?.listenAddress;
+  if (own === undefined || own !== candidate.web.listenAddress) return [];
+  return [
+    { field: "webhook.listenAddress", problem: `must differ from the main listen address (got ${own})` },
+  ];
+}
+
 function schema(command: Command) {
   // Only the demo brings its own token and organizations.
   const required = command !== "demo";
@@ -223,6 +253,7 @@ function schema(command: Command) {
     state: { file: "string | undefined" },
     resource: { serviceName: nonEmpty, attributes },
     metrics: { disable: disabledFamilies },
+    webhook,
     configFile: "string | undefined",
   });
 }
@@ -256,6 +287,8 @@ const CROSS_FIELD_RULES: ReadonlyArray<(candidate: ConfigCandidate) => Validatio
   orgIntervalProblem,
   driftRefreshProblem,
   headerProblems,
+  reconcileIntervalProblem,
+  webhookListenerProblem,
 ];
 
 export function validateConfig(candidate: ConfigCandidate, command: Command): Validation {

@@ -470,6 +470,15 @@ export const CATALOG = {
     labels: [],
     family: "exporter",
   },
+  exporterWebhooksReceived: {
+    name: "pulumi_exporter_webhooks_received_total",
+    kind: "counter",
+    valueType: "int",
+    description:
+      "Pulumi Cloud webhook deliveries by event kind (stack, stack_update, stack_preview, deployment, drift_detection, drift_remediation, other) and outcome (accepted, duplicate, bad_signature, malformed, unsupported, too_large); an event of an organization that is not configured is accepted and triggers no read",
+    labels: ["kind", "outcome"],
+    family: "exporter",
+  },
   exporterBuildInfo: {
     name: "pulumi_exporter_build_info",
     kind: "gauge",

@@ -11,6 +11,8 @@ import { retainedStacks } from "../collect/state.ts";
 import type { UpdateEvent } from "../collect/updates.ts";
 import type { Family } from "../families.ts";
 import { type ClientHooks, OPERATIONS, type Operation } from "../pulumi/api.ts";
+import { WEBHOOK_KINDS } from "../webhooks/events.ts";
+import { WEBHOOK_OUTCOMES, type WebhookKindLabel, type WebhookOutcome } from "../webhooks/receiver.ts";
 import { CATALOG, type MetricDefinition, type MetricId } from "./catalog.ts";
 import { type CatalogSeries, type LiveStacks, metricDescriptor } from "./catalog-series.ts";
 
@@ -32,6 +34,8 @@ export interface Instruments {
   recordExportFailure(): void;
   /** Errors raised while collecting the metrics of an OTLP export. */
   recordExportCollectionErrors(count: number): void;
+  /** One answered webhook delivery. */
+  recordWebhook(kind: WebhookKindLabel, outcome: WebhookOutcome): void;
 }
 
 function options(definition: MetricDefinition) {
@@ -60,6 +64,7 @@ export function createInstruments(
   series: CatalogSeries,
   organizations: readonly string[] = [],
   disabled: ReadonlySet<Family> = new Set(),
+  webhooks = false,
 ): Instruments {
   const apiRequests = counter(meter, "exporterApiRequests");
   const apiDuration = histogram(meter, "exporterApiRequestDuration");
@@ -69,6 +74,7 @@ export function createInstruments(
   const exportFailures = counter(meter, "exporterExportFailures");
   const unknownValues = counter(meter, "exporterUnknownValues");
   const exportCollectionErrors = counter(meter, "exporterExportCollectionErrors");
+  const webhooksReceived = counter(meter, "exporterWebhooksReceived");
   // Error counters start at 0, so a query (and rate()) reads 0 instead of "no data" before the first error.
   for (const operation of OPERATIONS) {
     apiRetries.add(0, { operation });
@@ -78,6 +84,10 @@ export function createInstruments(
   exportFailures.add(0);
   exportCollectionErrors.add(0);
   for (const { operation, field } of UNKNOWN_VALUE_FIELDS) unknownValues.add(0, { operation, field });
+  if (webhooks) {
+    for (const kind of [...WEBHOOK_KINDS, "other"])
+      for (const outcome of WEBHOOK_OUTCOMES) webhooksReceived.add(0, { kind, outcome });
+  }
 
   const instruments: Instruments = {
     recordCycle(result) {
@@ -117,6 +127,9 @@ export function createInstruments(
     },
     recordExportCollectionErrors(count) {
       exportCollectionErrors.add(count);
+    },
+    recordWebhook(kind, outcome) {
+      webhooksReceived.add(1, { kind, outcome });
     },
   };
   return instruments;

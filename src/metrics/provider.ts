@@ -95,6 +95,8 @@ export interface MetricsPipelineOptions {
   readonly organizations?: readonly string[];
   /** Families switched off (`--metrics.disable`): their events are not recorded. */
   readonly disabled?: ReadonlySet<Family>;
+  /** Webhooks on: their counter starts at 0 for every kind and outcome. */
+  readonly webhooks?: boolean;
 }
 
 export interface MetricsPipeline {
@@ -205,6 +207,7 @@ export function createMetricsPipeline(options: MetricsPipelineOptions): MetricsP
     series,
     options.organizations,
     options.disabled,
+    options.webhooks === true,
   );
 
   let running: Promise<boolean> | undefined;

@@ -4,6 +4,8 @@ import { compress } from "hono/compress";
 import type { Logger } from "../log/logger.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "../metrics/prometheus.ts";
 import { VERSION } from "../version.ts";
+import { mountWebhookRoute } from "../webhooks/app.ts";
+import { WEBHOOK_PATH, type WebhookHandler } from "../webhooks/receiver.ts";
 import { type PreviewSnapshot, previewDocument, renderPreviewText } from "./preview.ts";
 import { escapeHtml, PREVIEW_HTML_CSP, renderPreviewHtml } from "./preview-html.ts";
 import { type OrgHealth, readiness } from "./readiness.ts";
@@ -34,6 +36,8 @@ export interface ServerDeps {
   logger: Logger;
   /** Epoch ms, for the relative times of the preview page; Date.now by default. */
   now?: () => number;
+  /** Serves `POST /webhooks/pulumi` here (webhooks on, without a listener of their own); absent: 404. */
+  webhook?: WebhookHandler;
 }
 
 const ALLOW = "GET, HEAD";
@@ -80,6 +84,10 @@ export function createServerApp(deps: ServerDeps): Hono {
     c.header("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
     if (requestTargetLength(c.req.url) > MAX_REQUEST_TARGET_LENGTH)
       return c.text("request URI too long\n", 414);
+    if (c.req.path === WEBHOOK_PATH) {
+      if (deps.webhook === undefined) return c.text("not found\n", 404);
+      return next();
+    }
     if (c.req.method !== "GET" && c.req.method !== "HEAD") {
       return c.text("method not allowed\n", 405, { Allow: ALLOW });
     }
@@ -88,6 +96,8 @@ export function createServerApp(deps: ServerDeps): Hono {
   // Large fleets make multi-megabyte pages; Prometheus asks for gzip.
   app.use("/metrics", compress());
   app.use("/metrics-preview", compress());
+
+  if (deps.webhook !== undefined) mountWebhookRoute(app, deps.webhook);
 
   app.get("/", (c) => c.html(landing));
 

@@ -3,7 +3,7 @@ import type { Hono } from "hono";
 import { parseListenAddress } from "./listen-address.ts";
 import { ServerStartError } from "./server-start-error.ts";
 
-/** Request bodies are never read; this caps what a client can make the server buffer. */
+/** Request bodies are never read (but the webhook's); this caps what a client can make the server buffer. */
 export const MAX_REQUEST_BODY_BYTES = 16 * 1024;
 
 export interface RunningServer {
@@ -14,16 +14,22 @@ export interface RunningServer {
   stop(graceMs?: number): Promise<void>;
 }
 
+export interface ServeOptions {
+  /** What a request body may be; default MAX_REQUEST_BODY_BYTES (only the webhook reads one). */
+  readonly maxRequestBodyBytes?: number;
+}
+
 /** Throws ListenAddressError for a malformed address and ServerStartError when the port cannot be bound. */
-export function startServer(app: Hono, listenAddress: string): RunningServer {
+export function startServer(app: Hono, listenAddress: string, options: ServeOptions = {}): RunningServer {
   const { hostname, port, fallbackHostname } = parseListenAddress(listenAddress);
+  const maxBody = options.maxRequestBodyBytes ?? MAX_REQUEST_BODY_BYTES;
   let server: Bun.Server<undefined>;
   try {
-    server = serve(app, hostname, port);
+    server = serve(app, hostname, port, maxBody);
   } catch (error) {
     if (fallbackHostname === undefined) throw new ServerStartError(listenAddress, error);
     try {
-      server = serve(app, fallbackHostname, port);
+      server = serve(app, fallbackHostname, port, maxBody);
     } catch (fallbackError) {
       throw new ServerStartError(listenAddress, fallbackError);
     }
@@ -61,7 +67,7 @@ function withOrigin(request: Request): Request {
   return request.url.startsWith("/") ? new Request(`${ORIGIN_WITHOUT_HOST}${request.url}`, request) : request;
 }
 
-function serve(app: Hono, hostname: string, port: number): Bun.Server<undefined> {
+function serve(app: Hono, hostname: string, port: number, maxBody: number): Bun.Server<undefined> {
   return Bun.serve({
     hostname,
     port,
@@ -69,7 +75,7 @@ function serve(app: Hono, hostname: string, port: number): Bun.Server<undefined>
     development: false,
     // Bun turns SO_REUSEPORT on outside development mode; a second exporter on the same port must fail instead.
     reusePort: false,
-    maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
+    maxRequestBodySize: maxBody,
     // A scrape of a large fleet can take a while to render; keep-alive connections still get closed.
     idleTimeout: 30,
     // Only reached if the app itself fails outside its handlers; never show a stack trace.

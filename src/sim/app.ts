@@ -18,6 +18,7 @@ import { SimModel } from "./model.ts";
 import { honoPath, ROUTES } from "./operations.ts";
 import { DEMO_TOKEN, type ScenarioInput } from "./options.ts";
 import { CallStats } from "./stats.ts";
+import { WebhookSender, type WebhookSenderOptions } from "./webhooks.ts";
 
 /** Waits `ms`; resolves early when `signal` aborts. Injected by tests to observe delays without waiting. */
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -41,6 +42,8 @@ export interface SimulatorOptions extends ScenarioInput {
   faults?: FaultRule[];
   /** How injected latency and slow bodies wait. Default: real timers. */
   sleep?: Sleep;
+  /** Sends signed webhooks of what it simulates to this URL (see src/sim/webhooks.ts). Off by default. */
+  webhook?: WebhookSenderOptions;
 }
 
 export interface Simulator {
@@ -50,6 +53,8 @@ export interface Simulator {
   faults: FaultInjector;
   token: string;
   traffic: Traffic;
+  /** The webhook sender, when given a webhook URL. */
+  webhooks: WebhookSender | undefined;
 }
 
 /**
@@ -205,6 +210,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const app = new Hono();
 
   const traffic: TrafficCounter = { held: new Set() };
+  const webhooks = options.webhook ? new WebhookSender(model, options.webhook) : undefined;
 
   async function serve(c: Context, operation: Operation): Promise<Response> {
     stats.call(operation);
@@ -264,6 +270,9 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     return c.json({ ok: true });
   });
   app.get("/_sim/summary", (c) => c.json(model.summary()));
+  app.get("/_sim/webhooks", (c) =>
+    webhooks ? c.json(webhooks.stats()) : c.json({ error: "no webhook URL" }, 404),
+  );
   app.post("/_sim/tick", async (c) => {
     const fromQuery = c.req.query("n");
     const body: unknown =
@@ -313,7 +322,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     return new ApiError(500, "Internal Server Error").toResponse();
   });
 
-  return { app, model, stats, faults, token, traffic };
+  return { app, model, stats, faults, token, traffic, webhooks };
 }
 
 /** The simulator's hono app alone; use createSimulator to also reach its model, stats and faults. */

@@ -4,6 +4,7 @@ import { parseFaultRules } from "./faults.ts";
 import type { ScenarioOptions } from "./options.ts";
 import type { StartOptions } from "./server.ts";
 import { parseDuration } from "./time.ts";
+import type { WebhookFaults, WebhookSenderOptions } from "./webhooks.ts";
 
 type NumericScenarioKey = {
   [K in keyof ScenarioOptions]: ScenarioOptions[K] extends number ? K : never;
@@ -43,6 +44,10 @@ A simulated Pulumi Cloud API for demos and tests. Prints its URL and access toke
   --jitter DURATION           random extra latency up to this much
   --tick-every DURATION       advance the simulated clock one tick per this much real time, e.g. 10s
   --faults JSON               fault rules, e.g. '[{"type":"status","status":429,"retryAfter":2,"probability":0.1}]'
+  --webhook-url URL           send signed Pulumi Cloud webhooks of what is simulated to this URL
+  --webhook-secret SECRET     the webhook's shared secret (required with --webhook-url)
+  --webhook-faults JSON       delivery faults, probabilities per event, e.g.
+                              '{"drop":0.1,"duplicate":0.1,"delay":0.2,"maxDelayTicks":3,"reorder":0.5,"badSignature":0.05}'
 ${Object.entries(SCENARIO_FLAGS)
   .map(([flag, key]) => `  ${`${flag} N`.padEnd(28)}scenario option ${key}`)
   .join("\n")}
@@ -63,6 +68,51 @@ function number(flag: string, value: string | undefined): number {
   return n;
 }
 
+const FAULT_KEYS = ["drop", "duplicate", "delay", "maxDelayTicks", "reorder", "badSignature"] as const;
+
+/** `--webhook-faults`: an object of probabilities (0-1), and `maxDelayTicks` (a whole number >= 1). */
+function parseWebhookFaults(text: string | undefined): WebhookFaults {
+  let input: unknown;
+  try {
+    input = JSON.parse(text ?? "");
+  } catch {
+    throw new Error("--webhook-faults needs a JSON object");
+  }
+  if (typeof input !== "object" || input === null || Array.isArray(input))
+    throw new Error("--webhook-faults needs a JSON object");
+  const faults: Record<string, number> = {};
+  for (const [key, value] of Object.entries(input)) {
+    if (!(FAULT_KEYS as readonly string[]).includes(key))
+      throw new Error(`--webhook-faults: unknown fault ${key} (known: ${FAULT_KEYS.join(", ")})`);
+    const valid =
+      key === "maxDelayTicks"
+        ? Number.isInteger(value) && value >= 1
+        : typeof value === "number" && value >= 0 && value <= 1;
+    if (!valid)
+      throw new Error(
+        `--webhook-faults: ${key} must be ${key === "maxDelayTicks" ? "a whole number >= 1" : "between 0 and 1"}`,
+      );
+    faults[key] = value as number;
+  }
+  return faults;
+}
+
+function webhookOptions(webhook: {
+  url?: string | undefined;
+  secret?: string | undefined;
+  faults?: WebhookFaults;
+}): WebhookSenderOptions | undefined {
+  if (webhook.url === undefined) {
+    if (webhook.secret !== undefined || webhook.faults !== undefined)
+      throw new Error("--webhook-secret and --webhook-faults need --webhook-url");
+    return undefined;
+  }
+  if (!/^https?:\/\//.test(webhook.url)) throw new Error("--webhook-url must be an http:// or https:// URL");
+  if (webhook.secret === undefined || webhook.secret === "")
+    throw new Error("--webhook-url needs --webhook-secret");
+  return { url: webhook.url, secret: webhook.secret, ...(webhook.faults ? { faults: webhook.faults } : {}) };
+}
+
 /** Parses flags; `nowSeconds` is the default start time. Throws with the offending flag named. */
 export function parseSimArgs(argv: readonly string[], nowSeconds: number): SimArgs {
   const options: StartOptions = { port: 8081 };
@@ -70,6 +120,7 @@ export function parseSimArgs(argv: readonly string[], nowSeconds: number): SimAr
   let latencyMs: number | undefined;
   let jitterMs: number | undefined;
   let faults: FaultRule[] = [];
+  const webhook: { url?: string | undefined; secret?: string | undefined; faults?: WebhookFaults } = {};
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i] as string;
     const eq = raw.indexOf("=");
@@ -90,8 +141,13 @@ export function parseSimArgs(argv: readonly string[], nowSeconds: number): SimAr
       } catch (error) {
         throw new Error(`--faults: ${(error as Error).message}`);
       }
-    } else throw new Error(`unknown flag ${raw} (see --help)`);
+    } else if (flag === "--webhook-url") webhook.url = value;
+    else if (flag === "--webhook-secret") webhook.secret = value;
+    else if (flag === "--webhook-faults") webhook.faults = parseWebhookFaults(value);
+    else throw new Error(`unknown flag ${raw} (see --help)`);
   }
+  const sender = webhookOptions(webhook);
+  if (sender) options.webhook = sender;
   if (options.token === "") throw new Error("--token must not be empty");
   Object.assign(options, scenario);
   options.startTime ??= nowSeconds;

@@ -135,8 +135,11 @@ export class OrgDeployments {
     return countByStatus(this.records);
   }
 
-  /** Moves queued and running deployments along; `nowMs` is the end of the tick. */
-  advance(rng: Rng, nowMs: number): void {
+  /**
+   * Moves queued and running deployments along; `nowMs` is the end of the tick. `moved` hears of each change, and
+   * of each remediation queued.
+   */
+  advance(rng: Rng, nowMs: number, moved?: (deployment: DeploymentRecord) => void): void {
     const found: DeploymentRecord[] = [];
     for (const d of this.records) {
       if (TERMINAL.has(d.status)) continue;
@@ -151,20 +154,24 @@ export class OrgDeployments {
       }
       if (d.status !== before) d.modifiedMs = Math.max(d.modifiedMs + 1, nowMs - rng.int(0, 30_000));
       if (d.status === "running" && before !== "running") d.startedMs = d.modifiedMs;
+      if (d.status !== before) moved?.(d);
       if (d.status === "succeeded" && before !== "succeeded" && driftFound(d)) found.push(d);
     }
-    for (const detection of found) this.#remediate(detection, nowMs);
+    for (const detection of found) {
+      const remediation = this.#remediate(detection, nowMs);
+      moved?.(remediation);
+    }
   }
 
   /**
    * A detection that found drift is followed by a remediation of the stack (auto-remediation), queued at once. Its
    * randomness is the detection's own, so the model's stream is not shifted by it.
    */
-  #remediate(detection: DeploymentRecord, nowMs: number): void {
+  #remediate(detection: DeploymentRecord, nowMs: number): DeploymentRecord {
     const own = ownRng(detection.id);
     own.float(); // The draw that decided the detection found drift.
     const target = { project: detection.project, stack: detection.stack };
-    this.records.push({
+    const remediation: DeploymentRecord = {
       id: own.uuid(),
       project: detection.project,
       stack: detection.stack,
@@ -178,7 +185,9 @@ export class OrgDeployments {
       updateId: undefined,
       agentPool: detection.agentPool,
       startedMs: undefined,
-    });
+    };
+    this.records.push(remediation);
+    return remediation;
   }
 }
 
@@ -271,7 +280,7 @@ export function driftStatus(
 }
 
 /** Whether a successful drift run left the stack drifted: a detection finds drift half the time, a remediation never. */
-function driftFound(d: DeploymentRecord): boolean {
+export function driftFound(d: DeploymentRecord): boolean {
   return d.operation === "detect-drift" && ownRng(d.id).chance(DRIFT_FOUND_CHANCE);
 }
 

@@ -9,7 +9,7 @@ export {
 } from "./app.ts";
 export type { ActiveFault, FaultRule, FaultType } from "./faults.ts";
 export { parseFaultRules } from "./faults.ts";
-export type { OrgState, OrgSummary, TickReport } from "./model.ts";
+export type { OrgState, OrgSummary, SimEvent, TickListener, TickReport } from "./model.ts";
 export { SimModel } from "./model.ts";
 export { OPERATIONS, ROUTES } from "./operations.ts";
 export {
@@ -22,3 +22,12 @@ export {
 export { type RunningSimulator, type StartOptions, startSimulator } from "./server.ts";
 export type { StackRecord, StackRef, UpdateRecord } from "./stacks.ts";
 export type { OperationStats, SimStats } from "./stats.ts";
+export {
+  type WebhookDelivery,
+  type WebhookEvent,
+  type WebhookFaults,
+  WebhookSender,
+  type WebhookSenderOptions,
+  type WebhookStats,
+  webhookEventsOf,
+} from "./webhooks.ts";

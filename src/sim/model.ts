@@ -17,6 +17,7 @@ import type {
   Team,
 } from "../pulumi/types.ts";
 import {
+  type DeploymentRecord,
   type DeploymentSnapshot,
   type DeploymentTarget,
   initialStatuses,
@@ -51,6 +52,7 @@ import {
   startUpdate,
   toStackSummary,
   toStackUpdate,
+  type UpdateRecord,
 } from "./stacks.ts";
 
 export interface OrgState {
@@ -80,6 +82,18 @@ export interface TickReport {
   updatesFinished: number;
 }
 
+/**
+ * What happened in one tick, for listeners such as the webhook sender. Deployments are copies as of the end of
+ * the tick (the records move on).
+ */
+export type SimEvent =
+  | { readonly type: "stack-created" | "stack-deleted"; readonly ref: StackRef }
+  | { readonly type: "update-finished"; readonly ref: StackRef; readonly update: UpdateRecord }
+  | { readonly type: "deployment-status"; readonly org: string; readonly deployment: DeploymentRecord };
+
+/** Told of every tick's events, in the order they happened. */
+export type TickListener = (tick: number, events: readonly SimEvent[]) => void;
+
 export interface OrgSummary {
   name: string;
   stacks: number;
@@ -108,6 +122,7 @@ export class SimModel {
   readonly #stackNames = new Map<string, number>();
   #now: number;
   #ticks = 0;
+  readonly #listeners: TickListener[] = [];
 
   constructor(input: ScenarioInput = {}) {
     this.options = resolveScenario(input);
@@ -223,6 +238,15 @@ export class SimModel {
     return org.neoTasks.reduce((sum, t) => sum + (t.task.tokensUsed ?? 0), 0);
   }
 
+  /** Calls `listener` after every tick with what happened in it; returns how to stop. */
+  onTick(listener: TickListener): () => void {
+    this.#listeners.push(listener);
+    return () => {
+      const at = this.#listeners.indexOf(listener);
+      if (at >= 0) this.#listeners.splice(at, 1);
+    };
+  }
+
   /** Advances the clock `n` ticks, applying churn each time. */
   tick(n = 1): TickReport {
     if (!(Number.isInteger(n) && n >= 0))
@@ -235,11 +259,16 @@ export class SimModel {
       updatesStarted: 0,
       updatesFinished: 0,
     };
-    for (let i = 0; i < n; i++) this.#tickOnce(report);
+    for (let i = 0; i < n; i++) {
+      // Events are only gathered for someone who listens.
+      const events: SimEvent[] | undefined = this.#listeners.length > 0 ? [] : undefined;
+      this.#tickOnce(report, events);
+      if (events !== undefined) for (const listener of [...this.#listeners]) listener(this.#ticks, events);
+    }
     return report;
   }
 
-  #tickOnce(report: TickReport): void {
+  #tickOnce(report: TickReport, events: SimEvent[] | undefined): void {
     const o = this.options;
     this.#ticks++;
     this.#now += o.tickSeconds;
@@ -249,13 +278,20 @@ export class SimModel {
     report.tick = this.#ticks;
     report.now = now;
 
-    for (const stack of this.stacks.values()) if (stack.finishIfDue(now)) report.updatesFinished++;
+    for (const stack of this.stacks.values()) {
+      if (!stack.finishIfDue(now)) continue;
+      report.updatesFinished++;
+      events?.push({ type: "update-finished", ref: refOf(stack), update: stack.update(stack.updateCount) });
+    }
 
     const deletions = rng.count(o.stacksDeletedPerTick);
     for (let i = 0; i < deletions && this.stacks.size > 0; i++) {
       const key = this.stacks.keyAt(rng.int(0, this.stacks.size - 1)) as string;
       const removed = this.stacks.remove(key);
-      if (removed) report.stacksDeleted.push(refOf(removed));
+      if (removed) {
+        report.stacksDeleted.push(refOf(removed));
+        events?.push({ type: "stack-deleted", ref: refOf(removed) });
+      }
     }
 
     const names = this.orgNames();
@@ -273,16 +309,22 @@ export class SimModel {
       );
       this.stacks.add(stack);
       report.stacksCreated.push(refOf(stack));
+      events?.push({ type: "stack-created", ref: refOf(stack) });
     }
 
     for (const stack of this.stacks.values()) {
       if (stack.isRunning || !rng.chance(o.churn)) continue;
       startUpdate(rng, stack, now, o.tickSeconds);
       report.updatesStarted++;
+      // A short update can be over within the tick it started in.
+      if (!stack.isRunning)
+        events?.push({ type: "update-finished", ref: refOf(stack), update: stack.update(stack.updateCount) });
     }
 
     for (const org of this.#orgs.values()) {
-      org.deployments.advance(rng, nowMs);
+      const moved = (deployment: DeploymentRecord) =>
+        events?.push({ type: "deployment-status", org: org.name, deployment: { ...deployment } });
+      org.deployments.advance(rng, nowMs, events === undefined ? undefined : moved);
       const targets = this.#targets(org);
       const added = rng.count(o.deploymentsPerTick);
       for (let i = 0; i < added && targets.length > 0; i++) {
@@ -296,6 +338,8 @@ export class SimModel {
           nowMs - rng.int(0, o.tickSeconds * 1000 - 1),
           user,
         );
+        const queued = org.deployments.records.at(-1);
+        if (queued !== undefined) moved(queued);
       }
       advanceNeoTasks(rng, org.neoTasks, nowMs);
       const tasks = rng.count(o.neoTasksPerTick);

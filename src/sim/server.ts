@@ -4,6 +4,7 @@ import { createSimulator, type SimulatorOptions, type Traffic } from "./app.ts";
 import type { ActiveFault, FaultRule } from "./faults.ts";
 import type { SimModel, TickReport } from "./model.ts";
 import type { SimStats } from "./stats.ts";
+import type { WebhookSender } from "./webhooks.ts";
 
 export interface StartOptions extends SimulatorOptions {
   /** Default 0: any free port. */
@@ -36,6 +37,8 @@ export interface RunningSimulator {
   listFaults(): ActiveFault[];
   /** What the simulator is busy with right now (see {@link Traffic}). */
   traffic(): Traffic;
+  /** The webhook sender (its stats, and `flush` to wait for deliveries), when given a webhook URL. */
+  webhooks: WebhookSender | undefined;
 }
 
 export async function startSimulator(options: StartOptions = {}): Promise<RunningSimulator> {
@@ -69,6 +72,7 @@ export async function startSimulator(options: StartOptions = {}): Promise<Runnin
     app: sim.app,
     async stop() {
       if (timer) clearInterval(timer);
+      await sim.webhooks?.stop();
       await server.stop(true);
     },
     tick: (n = 1) => sim.model.tick(n),
@@ -79,5 +83,6 @@ export async function startSimulator(options: StartOptions = {}): Promise<Runnin
     clearFaults: () => sim.faults.clear(),
     listFaults: () => sim.faults.list(),
     traffic: () => ({ held: new Set(sim.traffic.held) }),
+    webhooks: sim.webhooks,
   };
 }

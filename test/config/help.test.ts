@@ -9,7 +9,12 @@ describe("--help", () => {
 
   test("lists every flag with its environment variables, YAML key and default", () => {
     for (const spec of OPTIONS) {
-      const usage = spec.kind === "bool" ? `--[no-]${spec.name}` : `--${spec.name}=`;
+      const envOnly = "envOnly" in spec && spec.envOnly;
+      const usage = envOnly
+        ? `env ${spec.env.join(", ")}=`
+        : spec.kind === "bool"
+          ? `--[no-]${spec.name}`
+          : `--${spec.name}=`;
       const at = help.indexOf(`  ${usage}`);
       expect(at).toBeGreaterThan(-1);
       // The flag's own block: up to the next flag.
@@ -96,7 +101,10 @@ describe("renderFlagTable", () => {
   });
 
   test("follows the table order", () => {
-    const flags = rows.slice(2).map((row) => /^\| `--(?:\[no-\])?([^`]+)`/.exec(row)?.[1]);
-    expect(flags).toEqual(OPTIONS.map((o) => o.name));
+    // An option set only through the environment has no flag: its row starts with the variable.
+    const flags = rows
+      .slice(2)
+      .map((row) => /^\| (?:`--(?:\[no-\])?([^`]+)`| \| `([A-Z_]+)`)/.exec(row)?.slice(1).join(""));
+    expect(flags).toEqual(OPTIONS.map((o) => ("envOnly" in o && o.envOnly ? o.env.join("") : o.name)));
   });
 });

@@ -67,6 +67,7 @@ test("a full configuration from file, environment and flags", () => {
     state: { file: "/var/lib/pulumi-exporter/state.json" },
     resource: { serviceName: "pulumi-exporter", attributes: { "deployment.environment": "prod" } },
     metrics: { disable: new Set() },
+    webhook: undefined,
     configFile: path,
   };
   expect(result).toEqual({ kind: "config", command: "run", config: expected, warnings: [] });

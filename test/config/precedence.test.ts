@@ -27,6 +27,16 @@ const tokenFiles = {
 };
 const caFiles = { flag: file("flag ca"), env: file("env ca"), yaml: file("yaml ca") };
 const certFiles = { flag: file("flag cert"), env: file("env cert"), yaml: file("yaml cert") };
+const webhookSecretFiles = {
+  flag: file("webhook-secret-from-flag-file\n"),
+  env: file("webhook-secret-from-env-file"),
+  yaml: file("webhook-secret-from-yaml-file\r\n"),
+};
+/** The options that only apply once webhooks are on (a secret is set). */
+const WEBHOOK_SETTINGS: ReadonlySet<OptionName> = new Set([
+  "webhook.listen-address",
+  "webhook.reconcile-interval",
+]);
 
 const FIXTURES: Record<Exclude<OptionName, "config.file">, Fixture> = {
   "pulumi.access-token": {
@@ -248,6 +258,35 @@ const FIXTURES: Record<Exclude<OptionName, "config.file">, Fixture> = {
     yaml: "error",
     expect: { flag: "debug", env: "warn", yaml: "error", default: "info" },
   },
+  "webhook.secret": {
+    flag: "",
+    env: "env-webhook-secret",
+    yaml: undefined,
+    expect: { flag: undefined, env: "env-webhook-secret", yaml: undefined, default: undefined },
+  },
+  "webhook.secret-file": {
+    flag: webhookSecretFiles.flag,
+    env: webhookSecretFiles.env,
+    yaml: webhookSecretFiles.yaml,
+    expect: {
+      flag: "webhook-secret-from-flag-file",
+      env: "webhook-secret-from-env-file",
+      yaml: "webhook-secret-from-yaml-file",
+      default: undefined,
+    },
+  },
+  "webhook.listen-address": {
+    flag: "127.0.0.1:9101",
+    env: "127.0.0.1:9102",
+    yaml: ":9103",
+    expect: { flag: "127.0.0.1:9101", env: "127.0.0.1:9102", yaml: ":9103", default: undefined },
+  },
+  "webhook.reconcile-interval": {
+    flag: "10m",
+    env: "15m",
+    yaml: "1h",
+    expect: { flag: 600_000, env: 900_000, yaml: 3_600_000, default: 300_000 },
+  },
   "log.format": {
     flag: "json",
     env: "logfmt",
@@ -279,6 +318,7 @@ function baseArgs(name: OptionName): string[] {
   if (name !== "pulumi.access-token" && name !== "pulumi.access-token-file")
     args.push(`--pulumi.access-token=${TOKEN}`);
   if (name !== "pulumi.organizations") args.push("--pulumi.organizations=base-org");
+  if (WEBHOOK_SETTINGS.has(name)) args.push(`--webhook.secret-file=${webhookSecretFiles.flag}`);
   return args;
 }
 
@@ -315,34 +355,38 @@ for (const spec of OPTIONS) {
       }
     });
 
-    test("file only", () => {
-      const path = yamlFile(yamlKey, fixture.yaml);
-      const config = expectConfig(load([...baseArgs(spec.name), "--config.file", path]));
-      expect(fieldValue(config, spec.field)).toEqual(fixture.expect.yaml);
-      expect(config.configFile).toBe(path);
-    });
+    // An option set only through the environment has no file key and no flag.
+    const envOnly = "envOnly" in spec && spec.envOnly === true;
+    if (yamlKey !== undefined)
+      test("file only", () => {
+        const path = yamlFile(yamlKey, fixture.yaml);
+        const config = expectConfig(load([...baseArgs(spec.name), "--config.file", path]));
+        expect(fieldValue(config, spec.field)).toEqual(fixture.expect.yaml);
+        expect(config.configFile).toBe(path);
+      });
 
     for (const variable of spec.env) {
       const envText = fixture.envByVariable?.[variable] ?? fixture.env;
       test(`${variable} beats the file`, () => {
-        const path = yamlFile(yamlKey, fixture.yaml);
+        const path = yamlFile(yamlKey ?? "log.level", fixture.yaml ?? "info");
         const config = expectConfig(
           load([...baseArgs(spec.name), "--config.file", path], { [variable]: envText }),
         );
         expect(fieldValue(config, spec.field)).toEqual(fixture.expect.env);
       });
 
-      test(`the flag beats ${variable}`, () => {
-        const path = yamlFile(yamlKey, fixture.yaml);
-        const argv = [
-          ...baseArgs(spec.name),
-          "--config.file",
-          path,
-          ...flagArgs(spec.name, spec.kind, fixture.flag),
-        ];
-        const config = expectConfig(load(argv, { [variable]: envText }));
-        expect(fieldValue(config, spec.field)).toEqual(fixture.expect.flag);
-      });
+      if (!envOnly)
+        test(`the flag beats ${variable}`, () => {
+          const path = yamlFile(yamlKey ?? "", fixture.yaml);
+          const argv = [
+            ...baseArgs(spec.name),
+            "--config.file",
+            path,
+            ...flagArgs(spec.name, spec.kind, fixture.flag),
+          ];
+          const config = expectConfig(load(argv, { [variable]: envText }));
+          expect(fieldValue(config, spec.field)).toEqual(fixture.expect.flag);
+        });
     }
   });
 }

@@ -122,7 +122,12 @@ beforeAll(async () => {
       "--pulumi.collect-interval=2s",
       "--log.level=warn",
     ],
-    { stdout: "ignore", stderr: "pipe", env: { PATH: process.env.PATH ?? "" } },
+    // With a webhook secret the demo's simulator posts webhooks too: the webhook panel has data.
+    {
+      stdout: "ignore",
+      stderr: "pipe",
+      env: { PATH: process.env.PATH ?? "", PULUMI_EXPORTER_WEBHOOK_SECRET: "whsec-dashboard-test" },
+    },
   );
   prometheus = await startPrometheus([`127.0.0.1:${port}`]);
   // Update counters need finished updates and two scrapes of them before rate() has a value; the drill-down needs

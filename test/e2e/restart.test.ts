@@ -60,9 +60,11 @@ function configYaml(simUrl: string, endpoint: string): string {
   access-token-file: ${join(dir, "token")}
   api-url: ${simUrl}
   organizations: [${ORGS.join(", ")}]
-  collect-interval: 500ms
+  # A cycle's budget is its interval: long enough that a busy machine never cuts off the restarted process's first
+  # cycle, whose one export must hold everything that finished while it was down.
+  collect-interval: 3s
   # The inventory every cycle too: the test compares it with the simulator's current values.
-  org-interval: 500ms
+  org-interval: 3s
 otlp:
   endpoint: ${endpoint}
   insecure: true

@@ -221,6 +221,10 @@ function fanOut(a: Instruments, b: Instruments): Instruments {
       a.recordExportCollectionErrors(count);
       b.recordExportCollectionErrors(count);
     },
+    recordWebhook(kind, outcome) {
+      a.recordWebhook(kind, outcome);
+      b.recordWebhook(kind, outcome);
+    },
   };
 }
 

@@ -2,6 +2,18 @@
 import type { Config } from "../../src/config/types.ts";
 import { testOtlpConfig } from "./otlp-config.ts";
 
+/** Webhooks on, with a test secret and the default reconcile interval, unless overridden. */
+function testWebhookConfig(
+  overrides: Partial<NonNullable<Config["webhook"]>>,
+): NonNullable<Config["webhook"]> {
+  return {
+    secret: "whsec-test-0123456789",
+    listenAddress: undefined,
+    reconcileIntervalMs: 300_000,
+    ...overrides,
+  };
+}
+
 type Overrides = {
   [K in keyof Config]?: Partial<Config[K]>;
 };
@@ -27,6 +39,7 @@ export function testConfig(overrides: Overrides = {}): Config {
     state: { file: undefined, ...overrides.state },
     resource: { serviceName: "pulumi-exporter", attributes: {}, ...overrides.resource },
     metrics: { disable: new Set(), ...overrides.metrics },
+    webhook: overrides.webhook === undefined ? undefined : testWebhookConfig(overrides.webhook),
     configFile: undefined,
   };
 }
