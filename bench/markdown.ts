@@ -38,7 +38,7 @@ export function times(ratio: number): string {
   return Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : "—";
 }
 
-export const SECTIONS = ["bench", "footprint", "soak"] as const;
+export const SECTIONS = ["bench", "webhooks", "footprint", "soak"] as const;
 export type Section = (typeof SECTIONS)[number];
 
 const HEADER = `# Benchmarks
@@ -64,6 +64,7 @@ export function readSection(document: string, section: Section): string | undefi
 
 const PLACEHOLDERS: Record<Section, string> = {
   bench: "## Benchmark\n\nNot run yet: `npm run bench`.",
+  webhooks: "## Webhooks\n\nNot run yet: `npm run bench -- --scenario webhooks`.",
   footprint: "## Footprint levers\n\nNot measured yet: `bun bench/start-rss.ts`.",
   soak: "## Soak\n\nNot run yet: `bun bench/soak.ts` (1,000 cycles, about 20 minutes; `--cycles N` for fewer).",
 };

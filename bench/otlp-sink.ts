@@ -21,7 +21,8 @@ export interface OtlpSink {
   stop(): Promise<void>;
 }
 
-export function startOtlpSink(): OtlpSink {
+/** `onExport`: told each export's body as it arrives (the webhook scenario reads its update counter). */
+export function startOtlpSink(onExport?: (body: Uint8Array, at: number) => void): OtlpSink {
   const exports: ArrivedExport[] = [];
   let lastBody: Uint8Array | undefined;
   const wakers = new Set<() => void>();
@@ -34,6 +35,7 @@ export function startOtlpSink(): OtlpSink {
         return new Response("not an OTLP metrics request", { status: 404 });
       }
       lastBody = new Uint8Array(await request.arrayBuffer());
+      onExport?.(lastBody, at);
       exports.push({ at, size: lastBody.byteLength });
       for (const wake of wakers) wake();
       // An empty ExportMetricsServiceResponse encodes to zero bytes.
@@ -64,6 +66,28 @@ export function startOtlpSink(): OtlpSink {
     },
     stop: () => server.stop(true),
   };
+}
+
+/**
+ * `pulumi_update_total` of one export by stack (`org/project/stack`, every kind and result together): the updates
+ * counted so far on each stack still exported. A whole-export sum would not do: a deleted stack's series go.
+ */
+export function updatesCountedByStack(bytes: Uint8Array): Map<string, number> {
+  const byStack = new Map<string, number>();
+  for (const resource of decodeProtobufRequest(bytes).resourceMetrics ?? []) {
+    for (const scope of resource.scopeMetrics ?? []) {
+      for (const metric of scope.metrics ?? []) {
+        if (metric.name !== "pulumi_update_total") continue;
+        for (const point of metric.sum?.dataPoints ?? []) {
+          const label = (key: string) =>
+            point.attributes?.find((a) => a.key === key)?.value?.stringValue ?? "";
+          const stack = `${label("org")}/${label("project")}/${label("stack")}`;
+          byStack.set(stack, (byStack.get(stack) ?? 0) + Number(point.asInt ?? point.asDouble ?? 0));
+        }
+      }
+    }
+  }
+  return byStack;
 }
 
 /** Data points per metric name in one export, decoded with the official protos. */

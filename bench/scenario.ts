@@ -132,7 +132,7 @@ async function timedScrape(url: string, pid: number): Promise<ScrapeSample & { c
   return { ms, bytes: Buffer.byteLength(text), cpuSeconds: readCpuSeconds(pid) - cpuBefore };
 }
 
-function serverUrl(line: LogLine): string {
+export function serverUrl(line: LogLine): string {
   const address = line.fields.address;
   if (typeof address !== "string") throw new Error(`"serving HTTP" has no address: ${JSON.stringify(line)}`);
   return `http://${address}`;

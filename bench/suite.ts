@@ -197,7 +197,7 @@ const SOURCE_OF: ReadonlyMap<string, string> = (() => {
 })();
 
 /** Mean calls per cycle of each source; calls of operations no source declares under their operation name. */
-export function callsBySource(cycles: readonly CycleSample[]): Record<string, number> {
+export function callsBySource(cycles: readonly Pick<CycleSample, "byOperation">[]): Record<string, number> {
   const totals: Record<string, number> = {};
   for (const cycle of cycles) {
     for (const [operation, calls] of Object.entries(cycle.byOperation)) {

@@ -111,8 +111,12 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
 
   /** Updates counted by this process, for the preview page. */
   let updatesCounted = 0;
-  // A targeted read's values reach the backend within a second, however many webhooks ask for reads.
-  const triggeredExport = new ExportThrottle(() => metrics.push(), timers);
+  // A targeted read's values reach the backend within a second, however many webhooks ask for reads. The state
+  // file is written first, so a restart never counts again what an export already showed.
+  const triggeredFlush = new ExportThrottle(async () => {
+    stateStore?.save(collector.state);
+    if (metrics.pushEnabled) await metrics.push();
+  }, timers);
 
   const collector = collectorFor(options, api, timers, {
     onCycle: (result, taken) => {
@@ -124,7 +128,7 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
       snapshot = taken;
       metrics.instruments.recordCycle(result);
       updatesCounted += result.events.length;
-      if (metrics.pushEnabled && !stopping) triggeredExport.request();
+      if (!stopping) triggeredFlush.request();
     },
     // First data early: the listings' resource counts, the organization gauges and the exporter's own metrics go
     // out while the first cycle still reads every stack's history. Not awaited, as after a cycle.
@@ -202,8 +206,8 @@ export async function startExporter(options: StartOptions): Promise<RunningExpor
       stopping = true;
       // No new triggers while the loop winds down.
       const webhookStopped = webhookServer?.stop(Math.min(1_000, deadlineMs));
-      triggeredExport.cancel();
-      await shutdown({ scheduler, metrics, server, stateStore, logger }, deadlineMs);
+      triggeredFlush.cancel();
+      await shutdown({ scheduler, collector, metrics, server, stateStore, logger }, deadlineMs);
       await webhookStopped;
     },
   };
@@ -286,6 +290,7 @@ function serveWebhook(
 async function shutdown(
   parts: {
     scheduler: Scheduler;
+    collector: Collector;
     metrics: MetricsPipeline;
     server: ReturnType<typeof startServer>;
     stateStore: StateStore | undefined;
@@ -293,10 +298,14 @@ async function shutdown(
   },
   deadlineMs: number,
 ): Promise<void> {
-  const { scheduler, metrics, server, stateStore, logger } = parts;
+  const { scheduler, collector, metrics, server, stateStore, logger } = parts;
   const until = Date.now() + deadlineMs;
   const finished = await scheduler.stop(Math.floor(deadlineMs * 0.6));
   if (!finished) logger.warn("abandoned the running collection cycle at shutdown");
+  // What targeted reads counted since the last cycle goes into the state file before the final export shows it
+  // (never before a first cycle: the state would be empty, or still the file's own).
+  if (finished) await within(collector.triggersRead(), Math.min(1_000, until - Date.now()));
+  if (collector.snapshot !== undefined) stateStore?.save(collector.state);
   if (metrics.pushEnabled) {
     const flushed = await within(metrics.push(), until - Date.now());
     if (flushed !== true) logger.warn("the final OTLP export did not complete before shutdown");

@@ -228,6 +228,11 @@ export class Collector {
       ...(sources ? { sources } : {}),
       ...(disabled ? { disabled } : {}),
     });
+    // Nothing to read (the families it concerns are switched off): no snapshot, no export.
+    if (plan.listOrgs.length === 0 && plan.stacks.length === 0 && plan.sources.size === 0) {
+      if (dropped > 0) logger.warn("triggers were dropped while too many targets waited", { dropped });
+      return;
+    }
     const result = await runTargeted(this.#state, this.#deps(now), {
       organizations,
       budgetMs: this.#options.cycleBudgetMs,

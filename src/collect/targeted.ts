@@ -89,13 +89,22 @@ export class TriggerQueue {
 }
 
 /**
- * The families an organization-wide trigger reads. `drift`: none yet; a drift source, once there is one, is read by
- * its family here.
+ * The families an organization-wide trigger reads. A drift run is a deployment: the deployments source sees it
+ * finish, and the drift source reads the stacks whose drift deployment just finished, as in a cycle. So both kinds
+ * read both families (a deployment event may be a drift run's; a drift event's deployment is read to find it).
  */
 const TRIGGERED_FAMILIES: Readonly<Record<"deployments" | "drift", readonly Family[]>> = {
-  deployments: ["deployments"],
-  drift: [],
+  deployments: ["deployments", "drift"],
+  drift: ["deployments", "drift"],
 };
+
+/**
+ * A targeted read takes no share of the schedule of sources that spread their reads over the cycles (the drift
+ * refresh): no interval has passed since the cycle, so they read only what the events name.
+ */
+function targetedSettings(settings: SourceSettings): SourceSettings {
+  return { ...settings, collectIntervalMs: 0 };
+}
 
 /** What one targeted batch reads. */
 export interface TargetPlan {
@@ -252,7 +261,7 @@ export async function runTargeted(
       orgIntervalMs: 0,
       baselineSeconds,
       startedMs,
-      settings: options.settings ?? DEFAULT_SOURCE_SETTINGS,
+      settings: targetedSettings(options.settings ?? DEFAULT_SOURCE_SETTINGS),
     });
     // No listing in a targeted read: a source that needs one gets the stacks the state knows.
     const known = Promise.resolve(knownStacks(stackState.stacks, org));

@@ -3,6 +3,9 @@
  * over OTLP (to a protobuf receiver decoding with the official protos) at most once per second.
  */
 import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type RunningExporter, startExporter } from "../../src/app.ts";
 import { silentLogger } from "../../src/log/logger.ts";
 import { FakeApi, fakeOrg, update } from "../support/fake-api.ts";
@@ -93,24 +96,41 @@ describe("exports after targeted reads", () => {
     expect(api.calls.get("GetStackUpdates")).toBe(2 + 3);
   });
 
-  test("without OTLP push, a targeted read still shows on /metrics at once", async () => {
-    const api = new FakeApi();
-    api.orgs.set("acme", fakeOrg({}));
-    const prodStack = api.addStack({
-      id: "s1",
-      ...prod,
-      resourceCount: 3,
-      updates: [update(1, "in-progress", 100)],
-    });
-    const clock = new ManualClock(1_000_000);
-    running = await startExporter({ api, logger: silentLogger, timers: clock, config: testConfig() });
-    await runNextCycle(running.scheduler, clock);
-    prodStack.updates[0] = update(1, "succeeded", 100, 160);
-    running.collector.trigger({ kind: "stack-history", ...prod });
-    await running.collector.triggersRead();
-    expect(await (await fetch(`${running.url}/metrics`)).text()).toContain(
-      'pulumi_update_total{org="acme",project="web",stack="prod",kind="update",result="succeeded"} 1\n',
-    );
-    expect(clock.pending).toBe(1);
+  test("without OTLP push: /metrics at once, and the state file written before any export could show it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "triggered-state-"));
+    const file = join(dir, "state.json");
+    try {
+      const api = new FakeApi();
+      api.orgs.set("acme", fakeOrg({}));
+      const prodStack = api.addStack({
+        id: "s1",
+        ...prod,
+        resourceCount: 3,
+        updates: [update(1, "in-progress", 100)],
+      });
+      const clock = new ManualClock(1_000_000);
+      running = await startExporter({
+        api,
+        logger: silentLogger,
+        timers: clock,
+        config: testConfig({ state: { file } }),
+      });
+      await runNextCycle(running.scheduler, clock);
+      const saved = () => JSON.parse(readFileSync(file, "utf8")).stacks[0];
+      expect(saved()).toMatchObject({ lastVersion: 1, pending: [{ version: 1, kind: "update" }] });
+
+      prodStack.updates[0] = update(1, "succeeded", 100, 160);
+      running.collector.trigger({ kind: "stack-history", ...prod });
+      await running.collector.triggersRead();
+      expect(await (await fetch(`${running.url}/metrics`)).text()).toContain(
+        'pulumi_update_total{org="acme",project="web",stack="prod",kind="update",result="succeeded"} 1\n',
+      );
+      // No cycle ran since: the targeted read saved it.
+      expect(saved()).toMatchObject({ lastVersion: 1, pending: [] });
+      await running.stop(1000);
+      running = undefined;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -7,6 +7,7 @@ import { Collector } from "../../src/collect/collector.ts";
 import type { TargetedResult } from "../../src/collect/targeted.ts";
 import { MAX_PENDING_TARGETS, planTargets, TriggerQueue, targetKey } from "../../src/collect/targeted.ts";
 import type { Trigger } from "../../src/collect/triggers.ts";
+import type { Family } from "../../src/families.ts";
 import { type Logger, silentLogger } from "../../src/log/logger.ts";
 import { snapshotReadings } from "../../src/metrics/readings.ts";
 import type { DeploymentRun } from "../../src/pulumi/api.ts";
@@ -34,7 +35,7 @@ interface Rig {
   prodStack: FakeStack;
 }
 
-function rig(logger: Logger = silentLogger): Rig {
+function rig(logger: Logger = silentLogger, disabled?: ReadonlySet<Family>): Rig {
   const api = new FakeApi();
   api.orgs.set("acme", fakeOrg({ members: 3 }));
   const prodStack = api.addStack({
@@ -59,6 +60,7 @@ function rig(logger: Logger = silentLogger): Rig {
     maxConcurrency: 4,
     cycleBudgetMs: 10_000,
     now: () => clock.ms,
+    ...(disabled ? { disabled } : {}),
     onCycle: (result) => {
       order.push("cycle");
       metrics.instruments.recordCycle(result);
@@ -288,10 +290,54 @@ describe("Collector.trigger", () => {
     });
   });
 
-  test("the drift trigger reads nothing while no drift source exists", async () => {
+  test("a drift trigger reads the stack whose drift deployment just finished, and no other", async () => {
+    const acme = r.api.orgs.get("acme") ?? expect.unreachable();
+    const detection: DeploymentRun = {
+      id: "d1",
+      createdMs: T0 + 1_000,
+      status: "running",
+      operation: "detect-drift",
+      project: "web",
+      stack: "prod",
+      jobs: [],
+    };
+    acme.deploymentRuns.push(detection);
+    r.clock.ms += 60_000;
+    await r.collector.collect();
+    r.api.resetCalls();
+
+    // Still running: the deployments are read, no drift status.
     r.collector.trigger({ kind: "drift", ...prod });
     await r.collector.triggersRead();
-    expect(r.api.totalCalls).toBe(0);
+    expect(Object.fromEntries(r.api.calls)).toEqual({ OrgDeploymentsMetadata: 1, ListOrgDeployments: 1 });
+
+    acme.deploymentRuns[0] = { ...detection, status: "succeeded" };
+    r.prodStack.drift = { driftDetected: true, latestDriftRun: "d1" };
+    r.api.resetCalls();
+    r.collector.trigger({ kind: "drift", ...prod });
+    await r.collector.triggersRead();
+    expect(Object.fromEntries(r.api.calls)).toEqual({
+      OrgDeploymentsMetadata: 1,
+      ListOrgDeployments: 1,
+      StackDeploymentsMetadata: 1,
+    });
+    const m = await r.metrics.collect();
+    expect(r.metrics.value(m, "pulumi_stack_drift_detected", prod)).toBe(1);
+    expect(r.metrics.value(m, "pulumi_stack_drift_detected", dev)).toBeUndefined();
+  });
+
+  test("a trigger whose families are switched off reads nothing and publishes nothing", async () => {
+    const off = rig(silentLogger, new Set(["deployments", "drift"]));
+    await off.collector.collect();
+    off.api.resetCalls();
+    off.order.length = 0;
+    const before = off.collector.snapshot;
+    off.collector.trigger({ kind: "drift", ...prod });
+    off.collector.trigger({ kind: "deployments", org: "acme" });
+    await off.collector.triggersRead();
+    expect(off.api.totalCalls).toBe(0);
+    expect(off.order).toEqual([]);
+    expect(off.collector.snapshot).toBe(before as never);
   });
 
   test("triggers before the first cycle wait for it, then are read", async () => {
