@@ -124,15 +124,16 @@ export function evaluateTargets(summaries: readonly Summary[]): TargetResult[] {
  */
 export const MISSED_NOTES: Readonly<Partial<Record<TargetId, string>>> = {
   calls:
-    "What is left is by design. The organization sources now cost ~5 calls per organization per cycle (the " +
-    "deployment counts and the deployment list every cycle, the inventory's ~14 once per `--pulumi.org-interval`), " +
-    "against 14 before. The stack list and the reads of changed stacks are minimal (one history page per stack " +
-    "whose `lastUpdate` moved). The rest, about four fifths of the steady calls, is stacks whose update is still " +
-    "running: each is read again every cycle until it ends, because nothing in the stack list changes when an " +
-    "update finishes (`lastUpdate` is its start). With 2 % of the stacks starting an update per tick and updates " +
-    "lasting up to 15 minutes, each update costs 4–5 reads. Reaching 1/20 without webhooks means polling running " +
-    "updates less often than every cycle, a trade of freshness (`pulumi_stack_update_in_progress`, when an update " +
-    "is counted) for calls; with webhooks (the next step) a running update is read when its event arrives.",
+    "Of the ~133 steady calls at 1,000 stacks (concurrency 10), the stack histories take ~95: ~18 reads of " +
+    "stacks whose `lastUpdate` moved and ~77 of stacks whose update is still running, each read again every " +
+    "cycle until it ends, because nothing in the stack list changes when an update finishes (`lastUpdate` is " +
+    "its start). The rest is fixed: the stack list (12 pages), the deployment counts and list (6), the agent " +
+    "pools (~8: one list and one read per pool per organization), the inventory once per " +
+    "`--pulumi.org-interval` (~8 averaged) and drift (~3: stacks × interval ÷ `--pulumi.drift-refresh`). " +
+    "Polling running updates less often than every cycle would reach 1/20 but count updates and clear " +
+    "`pulumi_stack_update_in_progress` minutes late, so it was not kept. With webhooks on, a running update is " +
+    "read when its event arrives and reconciled once per `--webhook.reconcile-interval`: 90 calls, 1/22.8 (the " +
+    "webhooks section).",
   "wall-steady":
     "Close to the bound at 1,000 and 10,000 stacks, where each stack list page's changed stacks are read while " +
     "the next page is still on its way (src/collect/cycle.ts). Missed where the bound is shorter than the longest chain of " +
