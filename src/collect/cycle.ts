@@ -115,7 +115,7 @@ export function cycleBudgetMs(intervalMs: number): number {
   return Math.min(intervalMs, Math.max(10_000, Math.floor(intervalMs * 0.9)));
 }
 
-export function defaultWait(ms: number, signal: AbortSignal): Promise<void> {
+function defaultWait(ms: number, signal: AbortSignal): Promise<void> {
   return waitOn(systemTimers, ms, signal);
 }
 
@@ -128,24 +128,18 @@ export async function runCycle(
   deps: CycleDeps,
   options: CycleOptions,
 ): Promise<CycleResult> {
-  const now = deps.now ?? Date.now;
   const { logger } = deps;
-  const deadline = new AbortController();
-  const startedMs = now();
+  const round = openRound(previous, deps, options.organizations);
+  const { now, startedMs, configured, failures, work, errors, apiCalls, stackState, orgState } = round;
   const firstCycleStartedAt = previous.firstCycleStartedAt ?? Math.floor(startedMs / 1000);
-  const configured = new Set(options.organizations);
   const disabled = options.disabled ?? NOTHING_DISABLED;
-  const failures = deps.failures ?? new FailureStreaks(logger);
-  const { work, close, errors, apiCalls } = cycleWork(deps, deadline.signal, failures, now);
 
-  const stackState = configuredStackState(previous, configured);
   const stacks = stackPhase(work, stackState, {
     firstCycle: previous.firstCycleStartedAt === undefined,
     firstCycleStartedAt,
     readHistories: stackSourceEnabled(STACK_HISTORY_SOURCE, disabled),
     ...(options.runningRereadMs === undefined ? {} : { runningRereadMs: options.runningRereadMs }),
   });
-  const orgState = configuredOrgState(previous, configured);
   const orgs = orgPhase(work, orgState, {
     sources: (options.sources ?? ORG_SOURCES).filter((source) => !disabled.has(source.family)),
     orgIntervalMs: options.orgIntervalMs ?? 0,
@@ -168,13 +162,7 @@ export async function runCycle(
         onListed({ firstCycleStartedAt, ...stackState, stacks: stacks.listedView(), ...orgState });
     });
   }
-  const { timedOut, phaseMs } = await untilDeadline(
-    { stacks: stackWork, orgs: orgWork },
-    () => (deps.wait ?? defaultWait)(options.budgetMs, deadline.signal),
-    () => now() - startedMs,
-  );
-  close();
-  deadline.abort();
+  const { timedOut, phaseMs } = await round.finish({ stacks: stackWork, orgs: orgWork }, options.budgetMs);
   logPhases(logger, options.budgetMs, timedOut, phaseMs);
   // With the stack families off, no listing is expected: every org counts as listed.
   const listedOrgs = listStacks ? stacks.listedOrgs : configured;
@@ -249,7 +237,7 @@ function logPhases(
 }
 
 /** The shared parts of a cycle's work; `close` ends it: later results and failures are ignored. */
-export function cycleWork(deps: CycleDeps, signal: AbortSignal, failures: FailureStreaks, now: () => number) {
+function cycleWork(deps: CycleDeps, signal: AbortSignal, failures: FailureStreaks, now: () => number) {
   let open = true;
   const errors: CollectError[] = [];
   // Calls still running at the deadline are abandoned, so they cannot hold concurrency slots into the next cycle.
@@ -280,8 +268,43 @@ export function cycleWork(deps: CycleDeps, signal: AbortSignal, failures: Failur
   };
 }
 
+/**
+ * What a cycle and a targeted read both do around their reads: the clock and the deadline, the work under them
+ * (concurrency slots, failures, API calls), the configured organizations' parts of the state, and at the end the
+ * wait for the phases or the deadline, whichever comes first, after which nothing more is done or kept.
+ */
+export function openRound(previous: CollectorState, deps: CycleDeps, organizations: readonly string[]) {
+  const now = deps.now ?? Date.now;
+  const deadline = new AbortController();
+  const startedMs = now();
+  const configured: ReadonlySet<string> = new Set(organizations);
+  const failures = deps.failures ?? new FailureStreaks(deps.logger);
+  const { work, close, errors, apiCalls } = cycleWork(deps, deadline.signal, failures, now);
+  return {
+    now,
+    startedMs,
+    configured,
+    failures,
+    work,
+    errors,
+    apiCalls,
+    stackState: configuredStackState(previous, configured),
+    orgState: configuredOrgState(previous, configured),
+    async finish(phases: Parameters<typeof untilDeadline>[0], budgetMs: number) {
+      const outcome = await untilDeadline(
+        phases,
+        () => (deps.wait ?? defaultWait)(budgetMs, deadline.signal),
+        () => now() - startedMs,
+      );
+      close();
+      deadline.abort();
+      return outcome;
+    },
+  };
+}
+
 /** Waits for both phases or the deadline, whichever comes first; each phase's wall time when it finished in time. */
-export async function untilDeadline(
+async function untilDeadline(
   phases: { readonly stacks: Promise<void>[]; readonly orgs: Promise<void>[] },
   deadline: () => Promise<void>,
   elapsedMs: () => number,
@@ -304,10 +327,7 @@ export async function untilDeadline(
 }
 
 /** The previous stack state of the configured organizations, copied for the cycle to change. */
-export function configuredStackState(
-  previous: CollectorState,
-  configured: ReadonlySet<string>,
-): StackPhaseState {
+function configuredStackState(previous: CollectorState, configured: ReadonlySet<string>): StackPhaseState {
   return {
     stacks: new Map([...previous.stacks].filter(([, track]) => configured.has(track.org))),
     tombstones: new Map(previous.tombstones),
@@ -318,7 +338,7 @@ export function configuredStackState(
 }
 
 /** The previous organization state of the configured organizations, copied for the cycle to change. */
-export function configuredOrgState(previous: CollectorState, configured: ReadonlySet<string>): OrgPhaseState {
+function configuredOrgState(previous: CollectorState, configured: ReadonlySet<string>): OrgPhaseState {
   const sources = new Map<string, Map<string, unknown>>();
   for (const [name, byOrg] of previous.sources ?? []) {
     sources.set(name, new Map([...byOrg].filter(([org]) => configured.has(org))));

@@ -12,14 +12,10 @@ import type { StackSummary } from "../pulumi/types.ts";
 import {
   type CollectionResult,
   type CycleDeps,
-  configuredOrgState,
-  configuredStackState,
-  cycleWork,
-  defaultWait,
+  type CycleStats,
   NOTHING_DISABLED,
-  untilDeadline,
+  openRound,
 } from "./cycle.ts";
-import { FailureStreaks } from "./failures.ts";
 import type { UnknownValues } from "./label-values.ts";
 import { orgPhase } from "./org-phase.ts";
 import { DEFAULT_SOURCE_SETTINGS, type SourceSettings } from "./source.ts";
@@ -190,18 +186,13 @@ function summaryOf(track: StackTrack): StackSummary {
   };
 }
 
-export interface TargetedStats {
+/** A cycle's figures that a batch has too (its `apiCalls`: the HTTP attempts the batch made), and its own. */
+export interface TargetedStats
+  extends Pick<CycleStats, "stacksRead" | "events" | "errors" | "apiCalls" | "timedOut" | "durationMs"> {
   /** Triggers the batch answered (after coalescing). */
   readonly triggers: number;
   /** Triggers dropped while the queue was full, since the previous batch. */
   readonly dropped: number;
-  readonly stacksRead: number;
-  readonly events: number;
-  readonly errors: number;
-  /** HTTP attempts (retries included) the batch made. */
-  readonly apiCalls: number;
-  readonly timedOut: boolean;
-  readonly durationMs: number;
 }
 
 /** What a targeted batch produced: the shape the metrics record a cycle's in, plus its own figures. */
@@ -233,23 +224,17 @@ export async function runTargeted(
   deps: CycleDeps,
   options: TargetedOptions,
 ): Promise<TargetedResult> {
-  const now = deps.now ?? Date.now;
   const { plan } = options;
-  const deadline = new AbortController();
-  const startedMs = now();
-  const configured = new Set(options.organizations);
-  const failures = deps.failures ?? new FailureStreaks(deps.logger);
-  const { work, close, errors, apiCalls } = cycleWork(deps, deadline.signal, failures, now);
+  const round = openRound(previous, deps, options.organizations);
+  const { now, startedMs, work, errors, apiCalls, stackState, orgState } = round;
   const baselineSeconds = previous.firstCycleStartedAt ?? Math.floor(startedMs / 1000);
 
-  const stackState = configuredStackState(previous, configured);
   const stacks = stackPhase(work, stackState, {
     firstCycle: false,
     firstCycleStartedAt: baselineSeconds,
     readHistories: stackSourceEnabled(STACK_HISTORY_SOURCE, options.disabled ?? NOTHING_DISABLED),
     ...(options.runningRereadMs === undefined ? {} : { runningRereadMs: options.runningRereadMs }),
   });
-  const orgState = configuredOrgState(previous, configured);
   const sourceEvents = new Map<string, unknown[]>();
   const unknown: UnknownValues[] = [];
   const orgWork: Promise<void>[] = [];
@@ -277,13 +262,7 @@ export async function runTargeted(
     stacks.readStacks(plan.stacks),
     ...plan.listOrgs.map((org) => stacks.collectOrg(org).done),
   ];
-  const { timedOut } = await untilDeadline(
-    { stacks: stackWork, orgs: orgWork },
-    () => (deps.wait ?? defaultWait)(options.budgetMs, deadline.signal),
-    () => now() - startedMs,
-  );
-  close();
-  deadline.abort();
+  const { timedOut } = await round.finish({ stacks: stackWork, orgs: orgWork }, options.budgetMs);
   if (timedOut) {
     deps.logger.warn("a targeted read reached its deadline; unfinished reads keep their previous values", {
       budget_ms: options.budgetMs,
