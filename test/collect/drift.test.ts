@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { Collector } from "../../src/collect/collector.ts";
 import { type CollectorState, emptyState } from "../../src/collect/state.ts";
 import { encodeState, parseState } from "../../src/collect/state-file.ts";
-import type { Family } from "../../src/families.ts";
+import { FAMILIES, type Family } from "../../src/families.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { snapshotReadings } from "../../src/metrics/readings.ts";
 import type { DeploymentRun, StackDrift, StackRef } from "../../src/pulumi/api.ts";
@@ -17,17 +17,7 @@ const T0 = Date.UTC(2026, 11, 1, 12, 0, 0);
 const MINUTE = 60_000;
 
 /** Every family but drift and the deployments it reacts to is off, so the calls are the drift source's own. */
-const OTHERS_OFF: Family[] = [
-  "stacks",
-  "updates",
-  "org",
-  "policy",
-  "esc",
-  "neo",
-  "agent-pools",
-  "plan",
-  "tokens",
-];
+const OTHERS_OFF: Family[] = FAMILIES.filter((family) => family !== "drift" && family !== "deployments");
 
 interface RigOptions {
   readonly refreshMs: number;
@@ -207,31 +197,49 @@ describe("drift", () => {
   test("a refresh equal to the interval reads every stack every cycle, under the concurrency bound", async () => {
     const { api, cycle } = rig({ refreshMs: MINUTE, maxConcurrency: 2 });
     for (let i = 0; i < 6; i++) addStack(api, "acme", "p", `s${i}`);
+    // Each read is held until as many are in flight as the bound allows (or the cycle's last one has started),
+    // so a bound that let more through would show as more in flight at once.
     let active = 0;
     let most = 0;
+    let startedThisCycle = 0;
+    let held: Array<() => void> = [];
     const bounded = api.getStackDrift;
     api.getStackDrift = async (ref) => {
       active++;
+      startedThisCycle++;
       most = Math.max(most, active);
+      const turn = new Promise<void>((resolve) => held.push(resolve));
+      if (held.length === 2 || startedThisCycle === 6) {
+        const release = held;
+        held = [];
+        queueMicrotask(() => {
+          for (const resume of release) resume();
+        });
+      }
       try {
-        await new Promise((resolve) => setTimeout(resolve, 1));
+        await turn;
         return await bounded(ref);
       } finally {
         active--;
       }
     };
-    for (let n = 0; n < 3; n++) expect((await cycle(n === 0 ? 0 : MINUTE)).calls).toBe(6);
+    for (let n = 0; n < 3; n++) {
+      startedThisCycle = 0;
+      expect((await cycle(n === 0 ? 0 : MINUTE)).calls).toBe(6);
+    }
     expect(most).toBe(2);
   });
 
   test("reads still waiting for a slot at the cycle's deadline are not made; the next cycle reads them", async () => {
     let deadline: (() => void) | undefined;
+    let closed: AbortSignal | undefined;
     const { api, cycle, drift } = rig({
       refreshMs: MINUTE,
       maxConcurrency: 1,
-      wait: () =>
+      wait: (_ms, signal) =>
         new Promise<void>((resolve) => {
           deadline = resolve;
+          closed = signal;
         }),
     });
     for (let i = 0; i < 3; i++)
@@ -245,9 +253,10 @@ describe("drift", () => {
         // The first read hangs until the deadline has passed (as the client's call is aborted then).
         hung = false;
         const fire = deadline ?? expect.unreachable();
-        await new Promise((resolve) => setTimeout(resolve, 0));
+        const cycleClosed = closed ?? expect.unreachable();
         fire();
-        await new Promise((resolve) => setTimeout(resolve, 0));
+        // Answers only once the cycle has closed at its deadline (the deadline's signal is aborted then).
+        await new Promise((resolve) => cycleClosed.addEventListener("abort", resolve, { once: true }));
       }
       return read(ref);
     };

@@ -188,25 +188,28 @@ describe("dashboard", () => {
   });
 
   test.each([
-    ["fleet", buildDashboard],
-    ["drill-down", buildStackDashboard],
-  ])("the %s dashboard's panels have unique ids, sit on the 24-column grid and never overlap", (_, build) => {
-    const { panels } = build() as {
-      panels: { id: number; type: string; gridPos: { x: number; y: number; w: number; h: number } }[];
-    };
-    expect(new Set(panels.map((p) => p.id)).size).toBe(panels.length);
-    const cells = new Set<string>();
-    for (const { gridPos } of panels) {
-      expect(gridPos.x + gridPos.w).toBeLessThanOrEqual(24);
-      for (let x = gridPos.x; x < gridPos.x + gridPos.w; x++) {
-        for (let y = gridPos.y; y < gridPos.y + gridPos.h; y++) {
-          expect(cells.has(`${x},${y}`)).toBe(false);
-          cells.add(`${x},${y}`);
+    ["fleet", buildDashboard, 9],
+    ["drill-down", buildStackDashboard, 4],
+  ] as const)(
+    "the %s dashboard's panels have unique ids, sit on the 24-column grid and never overlap",
+    (_, build, rows) => {
+      const { panels } = build() as {
+        panels: { id: number; type: string; gridPos: { x: number; y: number; w: number; h: number } }[];
+      };
+      expect(new Set(panels.map((p) => p.id)).size).toBe(panels.length);
+      const cells = new Set<string>();
+      for (const { gridPos } of panels) {
+        expect(gridPos.x + gridPos.w).toBeLessThanOrEqual(24);
+        for (let x = gridPos.x; x < gridPos.x + gridPos.w; x++) {
+          for (let y = gridPos.y; y < gridPos.y + gridPos.h; y++) {
+            expect(cells.has(`${x},${y}`)).toBe(false);
+            cells.add(`${x},${y}`);
+          }
         }
       }
-    }
-    expect(panels.filter((p) => p.type === "row").length).toBeGreaterThanOrEqual(3);
-  });
+      expect(panels.filter((p) => p.type === "row").length).toBe(rows);
+    },
+  );
 
   test("the rows of both dashboards", () => {
     const rows = (dashboard: Record<string, unknown>) =>
