@@ -58,7 +58,9 @@ export interface ScenarioOptions {
 }
 
 export const DEFAULT_PAGE_SIZES: PageSizes = {
-  stacks: 100,
+  // The service answers 500 stacks a page when `maxResults` is not given (pulumi/pulumi#15332: an organization of
+  // ~8,000 stacks got 500 and a continuation token).
+  stacks: 500,
   members: 100,
   environments: 100,
   tasks: 100,

@@ -249,7 +249,7 @@ describe("scale", () => {
       headers: { authorization: `token ${sim.token}` },
     });
     const body = (await response.json()) as { stacks: unknown[]; continuationToken?: string };
-    expect(body.stacks).toEqual(sim.model.listStacks("org-2").slice(0, 100));
+    expect(body.stacks).toEqual(sim.model.listStacks("org-2").slice(0, 500));
     expect(typeof body.continuationToken).toBe("string");
   });
 });
