@@ -7,6 +7,7 @@ import { Collector, type CollectorOptions } from "./collect/collector.ts";
 import { cycleBudgetMs } from "./collect/cycle.ts";
 import { Scheduler } from "./collect/scheduler.ts";
 import type { Snapshot } from "./collect/snapshot.ts";
+import type { RunningReread } from "./collect/stacks.ts";
 import { StateStore } from "./collect/state-store.ts";
 import type { TriggerSink } from "./collect/triggers.ts";
 import type { Config } from "./config/types.ts";
@@ -315,6 +316,16 @@ async function shutdown(
   stateStore?.close();
 }
 
+/**
+ * When a cycle reads a running update again: with webhooks its event reads it and the cycle only reconciles;
+ * polling backs off up to --pulumi.running-update-max-gap (equal to the collect interval: every cycle).
+ */
+export function runningReread(config: StartOptions["config"]): RunningReread | undefined {
+  if (config.webhook !== undefined) return { mode: "reconcile", everyMs: config.webhook.reconcileIntervalMs };
+  const { collectIntervalMs: intervalMs, runningUpdateMaxGapMs: maxGapMs } = config.pulumi;
+  return maxGapMs > intervalMs ? { mode: "backoff", intervalMs, maxGapMs } : undefined;
+}
+
 /** The collector of the configuration, telling `listeners` what each cycle produced. */
 function collectorFor(
   options: StartOptions,
@@ -335,8 +346,7 @@ function collectorFor(
       driftRefreshMs: config.pulumi.driftRefreshMs,
     },
     disabled: config.metrics.disable,
-    // With webhooks on, a running update is read when its event comes, and by a cycle only to reconcile.
-    ...(config.webhook === undefined ? {} : { runningUpdateRereadMs: config.webhook.reconcileIntervalMs }),
+    runningReread: runningReread(config),
     ...listeners,
     now: options.now ?? (() => timers.now()),
     wait: (ms, signal) => waitOn(timers, ms, signal),

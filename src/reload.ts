@@ -16,6 +16,7 @@ const SETTINGS: ReadonlyArray<readonly [string, (c: Config) => unknown]> = [
   ["pulumi.collect-interval", (c) => c.pulumi.collectIntervalMs],
   ["pulumi.org-interval", (c) => c.pulumi.orgIntervalMs],
   ["pulumi.drift-refresh", (c) => c.pulumi.driftRefreshMs],
+  ["pulumi.running-update-max-gap", (c) => c.pulumi.runningUpdateMaxGapMs],
   ["pulumi.max-concurrency", (c) => c.pulumi.maxConcurrency],
   ["pulumi.request-timeout", (c) => c.pulumi.requestTimeoutMs],
   ["pulumi.max-response-bytes", (c) => c.pulumi.maxResponseBytes],

@@ -16,6 +16,7 @@ export const DEMO_INTERVAL_MS = 10_000;
 const DEFAULT_INTERVAL_MS = 60_000;
 const DEFAULT_ORG_INTERVAL_MS = 5 * 60_000;
 const DEFAULT_DRIFT_REFRESH_MS = 60 * 60_000;
+const DEFAULT_RUNNING_UPDATE_MAX_GAP_MS = 3 * 60_000;
 
 export interface DemoOptions {
   readonly orgs?: number;
@@ -61,6 +62,11 @@ export async function startDemo(
         config.pulumi.driftRefreshMs === DEFAULT_DRIFT_REFRESH_MS
           ? 60 * intervalMs
           : config.pulumi.driftRefreshMs,
+      // And a running update goes at most three cycles without a read.
+      runningUpdateMaxGapMs:
+        config.pulumi.runningUpdateMaxGapMs === DEFAULT_RUNNING_UPDATE_MAX_GAP_MS
+          ? 3 * intervalMs
+          : config.pulumi.runningUpdateMaxGapMs,
     },
   };
   const exporter = await startExporter({ config: demoConfig, logger });

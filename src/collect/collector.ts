@@ -12,6 +12,7 @@ import { Semaphore } from "./semaphore.ts";
 import type { ExporterStatus, Snapshot } from "./snapshot.ts";
 import type { SourceSettings } from "./source.ts";
 import type { AnyOrgSource } from "./sources/index.ts";
+import type { RunningReread } from "./stacks.ts";
 import { type CollectorState, emptyState } from "./state.ts";
 import { planTargets, runTargeted, type TargetedResult, TriggerQueue } from "./targeted.ts";
 import type { Trigger } from "./triggers.ts";
@@ -46,11 +47,11 @@ export interface CollectorOptions {
   /** Families switched off: their sources make no calls. */
   readonly disabled?: ReadonlySet<Family>;
   /**
-   * With webhooks on (their events read running updates when they finish): how long after its last read a stack
-   * whose update is running is read again by a cycle, in case its event was lost (the reconcile interval).
-   * `undefined` (no webhooks): every cycle.
+   * When a stack whose update is running is read again while its listing shows nothing new: a back-off when
+   * polling, the reconcile interval with webhooks (their events read running updates when they finish).
+   * `undefined`: every cycle.
    */
-  readonly runningUpdateRereadMs?: number;
+  readonly runningReread?: RunningReread;
   /** The settings sources' cadences depend on; DEFAULT_SOURCE_SETTINGS by default. */
   readonly settings?: SourceSettings;
   readonly initialState?: CollectorState;
@@ -215,9 +216,9 @@ export class Collector {
     };
   }
 
-  #reread(): { runningRereadMs?: number } {
-    const ms = this.#options.runningUpdateRereadMs;
-    return ms === undefined ? {} : { runningRereadMs: ms };
+  #reread(): { running?: RunningReread } {
+    const running = this.#options.runningReread;
+    return running === undefined ? {} : { running };
   }
 
   async #targeted(triggers: readonly Trigger[], dropped: number): Promise<void> {

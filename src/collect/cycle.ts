@@ -22,6 +22,7 @@ import {
   stackSourceEnabled,
 } from "./sources/index.ts";
 import { type StackPhase, type StackPhaseState, stackPhase } from "./stack-phase.ts";
+import type { RunningReread } from "./stacks.ts";
 import type { CollectorState } from "./state.ts";
 import { type UpdateEvent, unknownUpdateValues } from "./updates.ts";
 
@@ -53,8 +54,8 @@ export interface CycleOptions {
   readonly orgIntervalMs?: number;
   /** Families switched off: their sources make no calls. */
   readonly disabled?: ReadonlySet<Family>;
-  /** With webhooks: how often a running update is read again while its listing shows nothing new (see stacks.ts). */
-  readonly runningRereadMs?: number;
+  /** When a running update is read again while its listing shows nothing new (see stacks.ts); every cycle if unset. */
+  readonly running?: RunningReread;
   /** The settings sources' cadences depend on; DEFAULT_SOURCE_SETTINGS by default. */
   readonly settings?: SourceSettings;
 }
@@ -138,7 +139,7 @@ export async function runCycle(
     firstCycle: previous.firstCycleStartedAt === undefined,
     firstCycleStartedAt,
     readHistories: stackSourceEnabled(STACK_HISTORY_SOURCE, disabled),
-    ...(options.runningRereadMs === undefined ? {} : { runningRereadMs: options.runningRereadMs }),
+    ...(options.running === undefined ? {} : { running: options.running }),
   });
   const orgs = orgPhase(work, orgState, {
     sources: (options.sources ?? ORG_SOURCES).filter((source) => !disabled.has(source.family)),

@@ -6,7 +6,7 @@ import type { StackRef } from "../pulumi/api.ts";
 import { timeSlicer } from "../pulumi/time-slice.ts";
 import type { StackSummary } from "../pulumi/types.ts";
 import type { CycleWork } from "./cycle-work.ts";
-import { collectStack, historyDecision, newTrack } from "./stacks.ts";
+import { collectStack, historyDecision, newTrack, type RunningReread, rereadsAfter } from "./stacks.ts";
 import { LISTINGS_MISSED_BEFORE_GONE, MAX_TOMBSTONES, type StackTrack, stackKey } from "./state.ts";
 import type { UpdateEvent } from "./updates.ts";
 
@@ -47,11 +47,8 @@ export interface StackPhaseOptions {
   readonly firstCycleStartedAt: number;
   /** Whether histories are read (the stack families are on); without them only the listing runs. */
   readonly readHistories: boolean;
-  /**
-   * With webhooks: how long after its last read a stack with an update running is read again while its listing
-   * shows nothing new (the reconciliation). `undefined`: every cycle.
-   */
-  readonly runningRereadMs?: number;
+  /** When a stack with an update running is read again while its listing shows nothing new; every cycle if unset. */
+  readonly running?: RunningReread;
 }
 
 export function stackPhase(work: CycleWork, state: StackPhaseState, options: StackPhaseOptions): StackPhase {
@@ -74,7 +71,13 @@ export function stackPhase(work: CycleWork, state: StackPhaseState, options: Sta
         }),
       );
       if (!work.isOpen() || !result) return;
-      stacks.set(key, { ...result.track, historyReadAt: work.now() });
+      const rereads = rereadsAfter(stacks.get(key), result.track);
+      const { rereads: _before, ...read } = result.track;
+      stacks.set(key, {
+        ...read,
+        historyReadAt: work.now(),
+        ...(rereads === undefined ? {} : { rereads }),
+      });
       events.push(...result.events);
       stacksRead++;
       work.succeeded(summary.orgName, "GetStackUpdates");
@@ -109,7 +112,7 @@ export function stackPhase(work: CycleWork, state: StackPhaseState, options: Sta
       live.add(key);
       refs.push({ org, project: summary.projectName, stack: summary.stackName });
       const track = unbury(state, key, summary);
-      const policy = { now: work.now(), runningRereadMs: options.runningRereadMs };
+      const policy = { now: work.now(), running: options.running };
       const decision = options.readHistories ? historyDecision(track, summary, policy) : "keep";
       if (decision === "read") {
         if (!track) provisional.set(key, { ...newTrack(summary), resourceCount: summary.resourceCount });

@@ -33,15 +33,25 @@ export function newTrack(summary: StackSummary): StackTrack {
 }
 
 /**
- * When a stack with an update running is read again while its listing shows nothing new. Without webhooks: every
- * cycle, since nothing in the listing changes when an update finishes. With webhooks, the update's event reads it;
- * the cycle reads it again only `runningRereadMs` after its last read, in case that event was lost.
+ * How soon a stack whose update is running is read again while its listing shows nothing new: the listing does
+ * not change when an update finishes (`lastUpdate` is its start), so only a read finds the end.
  */
+export type RunningReread =
+  /**
+   * Polling: read again two intervals after it was first seen running, then one interval longer each time, up to
+   * `maxGapMs`. About half the reads of every cycle (most of a steady cycle's calls are these); the end is seen at
+   * most `maxGapMs - intervalMs` later than a read every cycle would see it, and the update's duration and result
+   * are exact either way.
+   */
+  | { readonly mode: "backoff"; readonly intervalMs: number; readonly maxGapMs: number }
+  /** Webhooks: the update's event reads it; the cycle reads it again only `everyMs` after its last read. */
+  | { readonly mode: "reconcile"; readonly everyMs: number };
+
 export interface RereadPolicy {
   /** Epoch ms now. */
   readonly now: number;
-  /** `undefined`: every cycle (no webhooks). */
-  readonly runningRereadMs: number | undefined;
+  /** `undefined`: every cycle. */
+  readonly running: RunningReread | undefined;
 }
 
 /**
@@ -57,7 +67,7 @@ export function historyDecision(
 ): HistoryDecision {
   if (!track) return "read";
   if (track.id !== undefined && summary.id !== undefined && track.id !== summary.id) return "read";
-  const reconciling = policy?.runningRereadMs !== undefined;
+  const reconciling = policy?.running?.mode === "reconcile";
   const listed = summary.lastUpdate ?? undefined;
   if (listed !== track.listLastUpdate) {
     // `lastUpdate` is the newest update's start. An update read by its webhook before the listing showed it is not
@@ -65,8 +75,42 @@ export function historyDecision(
     return reconciling && listed !== undefined && listed === track.newestStart ? "adopt" : "read";
   }
   if (track.pending.length === 0) return "keep";
-  if (!policy || policy.runningRereadMs === undefined) return "read";
-  return rereadDue(track.historyReadAt, policy.now, policy.runningRereadMs) ? "read" : "keep";
+  // A resource count that moved while an update runs is the listing's one sign that it may have ended.
+  if (resourceCountMoved(track, summary)) return "read";
+  const running = policy?.running;
+  if (!running) return "read";
+  return runningRereadDue(track, policy.now, running) ? "read" : "keep";
+}
+
+function resourceCountMoved(track: StackTrack, summary: StackSummary): boolean {
+  const listed = summary.resourceCount ?? undefined;
+  return listed !== undefined && track.resourceCount !== undefined && listed !== track.resourceCount;
+}
+
+function runningRereadDue(track: StackTrack, now: number, running: RunningReread): boolean {
+  const readAt = track.historyReadAt;
+  if (running.mode === "reconcile") return rereadDue(readAt, now, running.everyMs);
+  if (readAt === undefined) return true;
+  const gap = backoffGapMs(track.rereads ?? 0, running);
+  // Reads and this check happen at cycle times give or take the cycle's own work: half an interval of slack
+  // makes a gap of n intervals mean the n-th cycle after the read, never the one after.
+  return gap <= running.intervalMs || now - readAt >= gap - running.intervalMs / 2;
+}
+
+/** The gap after the `rereads`-th re-read of a running update: two intervals, then one more each time, up to the maximum. */
+export function backoffGapMs(rereads: number, backoff: { intervalMs: number; maxGapMs: number }): number {
+  return Math.min(backoff.maxGapMs, (rereads + 2) * backoff.intervalMs);
+}
+
+/**
+ * How many times the cycle has read the running update of `next` again since it was first seen running: counted
+ * on while the same update keeps running, none once it ended or another one runs.
+ */
+export function rereadsAfter(previous: StackTrack | undefined, next: StackTrack): number | undefined {
+  const running = next.pending[0]?.version;
+  if (running === undefined) return undefined;
+  if (previous?.pending[0]?.version !== running) return 0;
+  return (previous.rereads ?? 0) + 1;
 }
 
 /** The share of the reconcile interval a re-read may come early (as ORG_INTERVAL_SLACK for the org cadence). */

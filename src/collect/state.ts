@@ -34,6 +34,11 @@ export interface StackTrack {
    * once the reconcile interval has passed since. Not saved in the state file (a restart reads again).
    */
   readonly historyReadAt?: number;
+  /**
+   * Polling: how many times the update now running was read again since it was first seen running, which sets
+   * the gap before the next read (stacks.ts `RunningReread`). Not saved in the state file (a restart reads again).
+   */
+  readonly rereads?: number;
 }
 
 export interface PolicyResults {

@@ -27,6 +27,7 @@ import {
   stackSourceEnabled,
 } from "./sources/index.ts";
 import { stackPhase } from "./stack-phase.ts";
+import type { RunningReread } from "./stacks.ts";
 import { type CollectorState, type StackTrack, stackKey } from "./state.ts";
 import type { Trigger } from "./triggers.ts";
 import { unknownUpdateValues } from "./updates.ts";
@@ -206,8 +207,8 @@ export interface TargetedOptions {
   readonly budgetMs: number;
   readonly plan: TargetPlan;
   readonly disabled?: ReadonlySet<Family>;
-  /** With webhooks: how often a running update is read again by a listing (see stacks.ts). */
-  readonly runningRereadMs?: number;
+  /** When a running update is read again while its listing shows nothing new (see stacks.ts); every cycle if unset. */
+  readonly running?: RunningReread;
   /** The settings sources' cadences depend on; DEFAULT_SOURCE_SETTINGS by default. */
   readonly settings?: SourceSettings;
   /** Reported in the result's stats. */
@@ -233,7 +234,7 @@ export async function runTargeted(
     firstCycle: false,
     firstCycleStartedAt: baselineSeconds,
     readHistories: stackSourceEnabled(STACK_HISTORY_SOURCE, options.disabled ?? NOTHING_DISABLED),
-    ...(options.runningRereadMs === undefined ? {} : { runningRereadMs: options.runningRereadMs }),
+    ...(options.running === undefined ? {} : { running: options.running }),
   });
   const sourceEvents = new Map<string, unknown[]>();
   const unknown: UnknownValues[] = [];

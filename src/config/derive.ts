@@ -126,10 +126,15 @@ function deriveDriftRefresh(r: Resolution, out: Findings): number {
   return atLeastCollectInterval(r, out, "pulumi.drift-refresh");
 }
 
+/** The longest gap between reads of a running update: likewise. */
+function deriveRunningUpdateMaxGap(r: Resolution, out: Findings): number {
+  return atLeastCollectInterval(r, out, "pulumi.running-update-max-gap");
+}
+
 function atLeastCollectInterval(
   r: Resolution,
   out: Findings,
-  name: "pulumi.org-interval" | "pulumi.drift-refresh",
+  name: "pulumi.org-interval" | "pulumi.drift-refresh" | "pulumi.running-update-max-gap",
 ): number {
   const ms = r.get(name) ?? 0;
   const explicit = isSet(r.winner(name)) && !out.failed.has(name);
@@ -223,6 +228,7 @@ export const DERIVATIONS = {
   listenAddress: deriveListenAddress,
   orgIntervalMs: deriveOrgInterval,
   driftRefreshMs: deriveDriftRefresh,
+  runningUpdateMaxGapMs: deriveRunningUpdateMaxGap,
   certificates: checkCertificatesReadable,
   webhook: deriveWebhook,
 } as const satisfies Record<string, (r: Resolution, out: Findings) => unknown>;
@@ -245,6 +251,7 @@ export function buildCandidate(r: Resolution, d: Derived): ConfigCandidate {
       collectIntervalMs: r.get("pulumi.collect-interval") ?? 0,
       orgIntervalMs: d.orgIntervalMs,
       driftRefreshMs: d.driftRefreshMs,
+      runningUpdateMaxGapMs: d.runningUpdateMaxGapMs,
       maxConcurrency: r.get("pulumi.max-concurrency") ?? 0,
       requestTimeoutMs: r.get("pulumi.request-timeout") ?? 0,
       maxResponseBytes: r.get("pulumi.max-response-bytes") ?? 0,

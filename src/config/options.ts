@@ -120,6 +120,16 @@ export const OPTIONS = [
       "Every stack's drift status is read at least this often, the reads spread over the cycles (a stack whose drift deployment finished is read at once); never shorter than --pulumi.collect-interval (the default is raised to it; equal: every stack every cycle).",
   },
   {
+    name: "pulumi.running-update-max-gap",
+    env: ["PULUMI_RUNNING_UPDATE_MAX_GAP"],
+    yaml: "pulumi.running-update-max-gap",
+    kind: "duration",
+    default: "3m",
+    field: "pulumi.runningUpdateMaxGapMs",
+    description:
+      "The longest a stack whose update is running goes without a read: the stack list does not show an update ending, so it is read again two collect intervals after it was seen running, then one interval longer each time, up to this (the end is seen up to this less one interval later; its duration and result are exact; a resource count that moves in the stack list reads it at once). Never shorter than --pulumi.collect-interval (the default is raised to it; equal: every cycle). With webhooks, --webhook.reconcile-interval applies instead.",
+  },
+  {
     name: "pulumi.max-concurrency",
     env: ["PULUMI_MAX_CONCURRENCY"],
     yaml: "pulumi.max-concurrency",

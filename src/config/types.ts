@@ -26,6 +26,8 @@ export interface PulumiConfig {
   orgIntervalMs: number;
   /** Every stack's drift status is read at least this often; never below `collectIntervalMs`. */
   driftRefreshMs: number;
+  /** The longest a running update goes without a read while polling; never below `collectIntervalMs`. */
+  runningUpdateMaxGapMs: number;
   maxConcurrency: number;
   /** Per-request timeout. */
   requestTimeoutMs: number;

@@ -163,22 +163,20 @@ const disabledFamilies = type("string[]")
   .pipe((names): ReadonlySet<Family> => new Set(names.map((n) => n.toLowerCase()).filter(isFamily)));
 
 /**
- * The organization inventory is read at most once per cycle: a shorter interval could never be honoured. Checked
- * apart from the schema (which skips an object's own rules when one of its fields fails), and only between two
- * valid intervals, so it is listed with every other problem and never beside a problem of either interval.
+ * Durations of things read at most once per cycle (the organization inventory, every stack's drift, a running
+ * update): a shorter one could never be honoured. Checked apart from the schema (which skips an object's own rules
+ * when one of its fields fails), and only between two valid durations, so it is listed with every other problem
+ * and never beside a problem of either duration.
  */
-function orgIntervalProblem(candidate: ConfigCandidate): ValidationProblem[] {
-  return notShorterThanCollect(candidate, "orgIntervalMs");
-}
+const AT_MOST_ONCE_A_CYCLE = ["orgIntervalMs", "driftRefreshMs", "runningUpdateMaxGapMs"] as const;
 
-/** The same rule for the drift refresh: reads once per cycle at most, so it can be no shorter. */
-function driftRefreshProblem(candidate: ConfigCandidate): ValidationProblem[] {
-  return notShorterThanCollect(candidate, "driftRefreshMs");
+function onceACycleProblems(candidate: ConfigCandidate): ValidationProblem[] {
+  return AT_MOST_ONCE_A_CYCLE.flatMap((field) => notShorterThanCollect(candidate, field));
 }
 
 function notShorterThanCollect(
   candidate: ConfigCandidate,
-  field: "orgIntervalMs" | "driftRefreshMs",
+  field: (typeof AT_MOST_ONCE_A_CYCLE)[number],
 ): ValidationProblem[] {
   const { collectIntervalMs: collect, [field]: value } = candidate.pulumi;
   if (!(collect > 0 && value > 0) || value >= collect) return [];
@@ -228,6 +226,7 @@ function schema(command: Command) {
     collectIntervalMs: positiveDuration,
     orgIntervalMs: positiveDuration,
     driftRefreshMs: positiveDuration,
+    runningUpdateMaxGapMs: positiveDuration,
     maxConcurrency: concurrency,
     requestTimeoutMs: positiveDuration,
     maxResponseBytes: byteCount,
@@ -284,8 +283,7 @@ export type Validation = { ok: true; config: ValidConfig } | { ok: false; proble
 
 /** Rules over more than one field, checked apart from the schema so their problems come with all the others. */
 const CROSS_FIELD_RULES: ReadonlyArray<(candidate: ConfigCandidate) => ValidationProblem[]> = [
-  orgIntervalProblem,
-  driftRefreshProblem,
+  onceACycleProblems,
   headerProblems,
   reconcileIntervalProblem,
   webhookListenerProblem,

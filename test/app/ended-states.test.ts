@@ -46,7 +46,8 @@ describe("an ended state gauge", () => {
       logger: silentLogger,
       timers: clock,
       config: testConfig({
-        pulumi: { collectIntervalMs: INTERVAL_MS },
+        // Every cycle reads the running update, so it is seen ending at the next one (no back-off).
+        pulumi: { collectIntervalMs: INTERVAL_MS, runningUpdateMaxGapMs: INTERVAL_MS },
         otlp: { enabled: true, endpoint: receiver.url },
       }),
     });

@@ -67,9 +67,10 @@ describe("state file", () => {
     await c.collect();
     const restored = loaded(parseState(serializeState(c.state)));
     expect(restored.firstCycleStartedAt).toBe(1000);
-    // When a history was last read, and the newest start it saw, are memory only: a restart reads again.
-    const { historyReadAt, newestStart, ...saved } = c.state.stacks.get("acme/web/prod") ?? {};
-    expect([historyReadAt, newestStart]).toEqual([1_000_000, 900]);
+    // When a history was last read, the newest start it saw and the re-reads of its running update are memory
+    // only: a restart reads again.
+    const { historyReadAt, newestStart, rereads, ...saved } = c.state.stacks.get("acme/web/prod") ?? {};
+    expect([historyReadAt, newestStart, rereads]).toEqual([1_000_000, 900, 0]);
     expect(restored.stacks.get("acme/web/prod")).toEqual(saved as never);
     expect(restored.orgs.get("acme")?.members).toBe(3);
   });

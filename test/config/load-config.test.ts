@@ -44,6 +44,7 @@ test("a full configuration from file, environment and flags", () => {
       collectIntervalMs: 120_000,
       orgIntervalMs: 300_000,
       driftRefreshMs: 3_600_000,
+      runningUpdateMaxGapMs: 180_000,
       maxConcurrency: 20,
       requestTimeoutMs: 30_000,
       maxResponseBytes: 67_108_864,

@@ -101,6 +101,12 @@ const FIXTURES: Record<Exclude<OptionName, "config.file">, Fixture> = {
     yaml: "30m",
     expect: { flag: 7_200_000, env: 10_800_000, yaml: 1_800_000, default: 3_600_000 },
   },
+  "pulumi.running-update-max-gap": {
+    flag: "4m",
+    env: "5m",
+    yaml: "10m",
+    expect: { flag: 240_000, env: 300_000, yaml: 600_000, default: 180_000 },
+  },
   "pulumi.max-concurrency": {
     flag: "7",
     env: "8",

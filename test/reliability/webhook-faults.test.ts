@@ -83,7 +83,7 @@ describe("faulty webhook deliveries", () => {
       cycleBudgetMs: 10_000,
       now,
       wait: (ms, signal) => waitOn(deadlines, ms, signal),
-      runningUpdateRereadMs: RECONCILE_MS,
+      runningReread: { mode: "reconcile", everyMs: RECONCILE_MS },
       onCycle: (result) => metrics.instruments.recordCycle(result),
       onTriggered: (result) => metrics.instruments.recordCycle(result),
     });

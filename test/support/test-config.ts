@@ -27,6 +27,7 @@ export function testConfig(overrides: Overrides = {}): Config {
       collectIntervalMs: 60_000,
       orgIntervalMs: 300_000,
       driftRefreshMs: 3_600_000,
+      runningUpdateMaxGapMs: 180_000,
       maxConcurrency: 4,
       requestTimeoutMs: 2_000,
       maxResponseBytes: 64 * 1024 * 1024,
