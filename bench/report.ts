@@ -1,7 +1,9 @@
 /** The benchmark section of docs/benchmarks.md: targets, tables, machine and the exact commands. */
+import { DEFAULT_PAGE_SIZES } from "../src/sim/options.ts";
 import { GO_CALLS_PER_ORG, mib } from "./figures.ts";
 import type { Machine } from "./machine.ts";
 import { cpu, duration, int, mebibytes, table, times } from "./markdown.ts";
+import { DRIFT_REFRESH_CYCLES, ORG_INTERVAL_CYCLES, RUNNING_UPDATE_MAX_GAP_CYCLES } from "./scenario.ts";
 import { type Latency, ORGANIZATIONS, SCENARIO, type Summary, WARM_UP_TICKS } from "./suite.ts";
 
 export interface BenchReport {
@@ -124,16 +126,15 @@ export function evaluateTargets(summaries: readonly Summary[]): TargetResult[] {
  */
 export const MISSED_NOTES: Readonly<Partial<Record<TargetId, string>>> = {
   calls:
-    "Of the ~133 steady calls at 1,000 stacks (concurrency 10), the stack histories take ~95: ~18 reads of " +
-    "stacks whose `lastUpdate` moved and ~77 of stacks whose update is still running, each read again every " +
-    "cycle until it ends, because nothing in the stack list changes when an update finishes (`lastUpdate` is " +
-    "its start). The rest is fixed: the stack list (12 pages), the deployment counts and list (6), the agent " +
-    "pools (~8: one list and one read per pool per organization), the inventory once per " +
-    "`--pulumi.org-interval` (~8 averaged) and drift (~3: stacks × interval ÷ `--pulumi.drift-refresh`). " +
-    "Polling running updates less often than every cycle would reach 1/20 but count updates and clear " +
-    "`pulumi_stack_update_in_progress` minutes late, so it was not kept. With webhooks on, a running update is " +
-    "read when its event arrives and reconciled once per `--webhook.reconcile-interval`: 90 calls, 1/22.8 (the " +
-    "webhooks section).",
+    "At 1,000 stacks about 55 of the ~100 steady calls are stack histories: ~18 reads of stacks whose " +
+    "`lastUpdate` moved and ~37 of stacks whose update is still running (nothing in the stack list changes when " +
+    "an update finishes; `lastUpdate` is its start), read again two cycles after they were seen running and then " +
+    "every third (`--pulumi.running-update-max-gap` at 3 intervals; every cycle it was ~77). The rest is fixed: " +
+    "drift (~18: stacks × interval ÷ `--pulumi.drift-refresh`, rounded up per organization), the agent pools " +
+    "(~8: one list and one read per pool per organization), the inventory once per `--pulumi.org-interval` " +
+    "(~8 averaged), the deployment counts and list (6) and the stack list (3 pages). The cycles' calls go up " +
+    "and down with the back-off's period, so the mean is taken over 15 cycles (a multiple of it and of the " +
+    "inventory's).",
   "wall-steady":
     "Close to the bound at 1,000 and 10,000 stacks, where each stack list page's changed stacks are read while " +
     "the next page is still on its way (src/collect/cycle.ts). Missed where the bound is shorter than the longest chain of " +
@@ -170,7 +171,7 @@ export const MISSED_NOTES: Readonly<Partial<Record<TargetId, string>>> = {
     "list and organization source is in (src/collect/cycle.ts `onListed`; resource counts, organization " +
     "gauges and the exporter's own metrics), while the histories are still read, and again when the cycle" +
     " ends. Before that lever the first export came 18\u201353 s after the start at 10,000 stacks. What " +
-    "remains is the stack list itself: 100 pages of 100 stacks per 10,000, each asked for with the " +
+    "remains is the stack list itself: 20 pages of 500 stacks per 10,000, each asked for with the " +
     "previous page's continuation token, so they follow one another (~100 \u00d7 25\u201350 ms with the simulator's" +
     " latency), plus the start-up check. No concurrency shortens that chain; a page size the API does not" +
     " offer would.",
@@ -379,10 +380,14 @@ export function renderBenchSection(report: BenchReport): string {
   out.push("### Setup", "");
   out.push(
     `- Simulator in the benchmark process (\`startSimulator\`, seed ${SCENARIO.seed}): ${ORGANIZATIONS.length} ` +
-      `organizations, stack list pages of 100, ${latency.meanMs} ms ± ${latency.jitterMs} ms (uniform) of latency ` +
+      `organizations, stack list pages of ${DEFAULT_PAGE_SIZES.stacks} (the service's when no \`maxResults\` is asked for), ` +
+      `${latency.meanMs} ms ± ${latency.jitterMs} ms (uniform) of latency ` +
       `injected into every API call, ${SCENARIO.churn * 100} % of the stacks start an update per tick, one tick ` +
       `(${SCENARIO.tickSeconds} simulated seconds, the default collect interval) after each cycle the exporter ` +
       `finishes. ${WARM_UP_TICKS} ticks before the exporter starts, so as many updates are running as later on.`,
+    "- The exporter's cadences keep the defaults' ratios to the collect interval (60 s): `--pulumi.org-interval` " +
+      `${ORG_INTERVAL_CYCLES}×, \`--pulumi.drift-refresh\` ${DRIFT_REFRESH_CYCLES}×, ` +
+      `\`--pulumi.running-update-max-gap\` ${RUNNING_UPDATE_MAX_GAP_CYCLES}× the interval.`,
     `- The exporter is the compiled binary, one process per run, its access token in the environment, logging JSON; ` +
       "an OTLP/HTTP sink in the benchmark process stamps each export on arrival.",
     `- **Calls** are counted by the simulator between two cycle ends. The Go formula is the same cycle's stack ` +

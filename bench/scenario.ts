@@ -92,6 +92,9 @@ function cycleTimeoutMs(intervalMs: number): number {
 
 /** Cycles per organization interval: the default `--pulumi.org-interval` (5m) over the default collect interval (60s). */
 export const ORG_INTERVAL_CYCLES = 5;
+/** The defaults' ratios of the other cadences: drift refresh 1h and running-update max gap 3m over 60 seconds. */
+export const DRIFT_REFRESH_CYCLES = 60;
+export const RUNNING_UPDATE_MAX_GAP_CYCLES = 3;
 
 export function formatDuration(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
@@ -106,6 +109,9 @@ export function exporterArgs(plan: RunPlan, simUrl: string, sinkUrl: string): st
     `--pulumi.collect-interval=${formatDuration(plan.intervalMs)}`,
     // The defaults' ratio (5 minutes over 60 seconds): the inventory is read every fifth cycle, as in production.
     `--pulumi.org-interval=${formatDuration(ORG_INTERVAL_CYCLES * plan.intervalMs)}`,
+    // Likewise every stack's drift is read once per 60 cycles and a running update at most 3 cycles apart.
+    `--pulumi.drift-refresh=${formatDuration(DRIFT_REFRESH_CYCLES * plan.intervalMs)}`,
+    `--pulumi.running-update-max-gap=${formatDuration(RUNNING_UPDATE_MAX_GAP_CYCLES * plan.intervalMs)}`,
     `--otlp.endpoint=${sinkUrl}`,
     "--otlp.insecure",
     "--web.listen-address=127.0.0.1:0",

@@ -5,6 +5,7 @@
  */
 
 import { ORG_SOURCES, STACK_SOURCES } from "../src/collect/sources/index.ts";
+import { DEFAULT_PAGE_SIZES } from "../src/sim/options.ts";
 import { type RunningSimulator, startSimulator } from "../src/sim/server.ts";
 import { goFormulaCalls, lowerBoundMs, median } from "./figures.ts";
 import { countDataPoints } from "./otlp-sink.ts";
@@ -32,7 +33,8 @@ export interface SizePlan {
 
 export const FULL_SIZES: readonly SizePlan[] = [
   { stacks: 100, steadyCycles: 5, firstRepeats: 2, scrapes: 5 },
-  { stacks: 1_000, steadyCycles: 5, firstRepeats: 2, scrapes: 5 },
+  // 15 steady cycles: a multiple of the inventory's 5 and of the running-update back-off's 3, whose reads bunch up.
+  { stacks: 1_000, steadyCycles: 15, firstRepeats: 2, scrapes: 5 },
   // A first cycle here takes about a minute at concurrency 10: no repeats, the fewest steady cycles the medians allow.
   { stacks: 10_000, steadyCycles: 3, firstRepeats: 0, scrapes: 5 },
 ];
@@ -55,7 +57,7 @@ export const SCENARIO = {
  * last partial page), up to 18 calls of the organization endpoints per org (several take more than one page).
  */
 export function estimatedFirstCycleCalls(stacks: number, orgs: number): number {
-  return stacks + Math.ceil(stacks / 100) + orgs + 18 * orgs;
+  return stacks + Math.ceil(stacks / DEFAULT_PAGE_SIZES.stacks) + orgs + 18 * orgs;
 }
 
 /**
