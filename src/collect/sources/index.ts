@@ -36,7 +36,7 @@ export const STACK_LIST_SOURCE: StackSourceDeclaration = {
   operations: ["ListUserStacks"],
   cadence: "cycle",
   feeds: ["pulumi_stack_resource_count"],
-  calls: "1 per 100 stacks",
+  calls: "1 per 500 stacks (the service's page)",
 };
 
 /**
@@ -58,7 +58,7 @@ export const STACK_HISTORY_SOURCE: StackSourceDeclaration = {
     "pulumi_update_resource_changes",
   ],
   calls:
-    "1 per stack that is new, whose `lastUpdate` changed or with an update running (with webhooks: once per `--webhook.reconcile-interval` while running, + 1 per update event); more pages only after a long gap; the resource count is the listing's",
+    "1 per stack that is new or whose `lastUpdate` changed; a stack with an update running again 2 intervals after it was seen running, then each time one interval later up to `--pulumi.running-update-max-gap` (3 at the defaults), or at once when its listed resource count moves (with webhooks: once per `--webhook.reconcile-interval` while running, + 1 per update event); more pages only after a long gap; the resource count is the listing's",
 };
 
 export const STACK_SOURCES: readonly StackSourceDeclaration[] = [STACK_LIST_SOURCE, STACK_HISTORY_SOURCE];
