@@ -4,14 +4,15 @@
  */
 import { type Context, Hono } from "hono";
 import type { Logger } from "../log/logger.ts";
-import { MAX_WEBHOOK_BODY_BYTES } from "./body.ts";
 import { WEBHOOK_PATH, type WebhookHandler } from "./receiver.ts";
 
 /**
- * What a server with the webhook lets Bun buffer per request. Above the receiver's own limit, so the receiver
- * answers (and counts) a body of up to this size with 413 itself; a larger declared one Bun refuses on its own.
+ * Bun's own body limit on a server with the webhook: none it would enforce. Bun refuses a body over its limit
+ * before any handler runs, so that 413 would go uncounted; the receiver answers every size itself instead, from
+ * the Content-Length or while a chunked body streams in, and never reads past MAX_WEBHOOK_BODY_BYTES. Bun streams
+ * request bodies, so an unread one is never buffered (a 200 MiB body left the server's RSS unchanged).
  */
-export const WEBHOOK_SERVER_MAX_BODY_BYTES = 2 * MAX_WEBHOOK_BODY_BYTES;
+export const WEBHOOK_SERVER_MAX_BODY_BYTES = Number.MAX_SAFE_INTEGER;
 
 /** Adds `POST /webhooks/pulumi` (and 405 for its other methods) to `app`. */
 export function mountWebhookRoute(app: Hono, handle: WebhookHandler): void {

@@ -3,6 +3,8 @@
  * and every answer is counted by kind and outcome on /metrics.
  */
 import { afterEach, describe, expect, test } from "bun:test";
+import { connect } from "node:net";
+import { WEBHOOK_PATH } from "../../src/webhooks/receiver.ts";
 import { signWebhook } from "../../src/webhooks/signature.ts";
 import { deliver, deliverJson, payloads, type Rig, SECRET, startRig, webhookCounts } from "./support.ts";
 
@@ -87,6 +89,31 @@ describe("size limit", () => {
     const r = await started();
     const response = await deliver(urlOf(r), { kind: "stack_update", body: tooLarge });
     expect(response.status).toBe(413);
+    expect(r.triggers).toEqual([]);
+    expect(await webhookCounts(r.exporter)).toEqual({ "stack_update,too_large": 1 });
+  });
+
+  test("a declared body of 4 GiB: the receiver's 413, counted, with nothing of it sent", async () => {
+    const r = await started();
+    const { hostname, port } = new URL(urlOf(r));
+    const answer = await new Promise<string>((resolve, reject) => {
+      let text = "";
+      const socket = connect({ host: hostname, port: Number(port) }, () => {
+        socket.write(
+          `POST ${WEBHOOK_PATH} HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\n` +
+            `Pulumi-Webhook-Kind: stack_update\r\nContent-Length: ${4 * 1024 ** 3}\r\n\r\n`,
+        );
+      });
+      socket.on("data", (chunk) => {
+        text += chunk.toString();
+        if (text.includes("\r\n\r\n")) {
+          socket.destroy();
+          resolve(text);
+        }
+      });
+      socket.on("error", reject);
+    });
+    expect(answer.split("\r\n")[0]).toBe("HTTP/1.1 413 Payload Too Large");
     expect(r.triggers).toEqual([]);
     expect(await webhookCounts(r.exporter)).toEqual({ "stack_update,too_large": 1 });
   });
