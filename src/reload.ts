@@ -114,8 +114,11 @@ export interface Reloader {
   readonly config: Config;
   /** SIGHUP: loads the configuration again, applies what can change live and logs the rest. */
   reload(): void;
-  /** Reads the token file (when one is configured) and takes its token if it changed. */
-  checkTokenFile(): void;
+  /**
+   * Reads the files secrets came from (the access token's, the webhook secret's) and takes a secret that changed,
+   * as a rotated Kubernetes Secret rewrites its mounted file.
+   */
+  checkSecretFiles(): void;
 }
 
 export function createReloader(options: ReloaderOptions): Reloader {
@@ -152,27 +155,47 @@ export function createReloader(options: ReloaderOptions): Reloader {
         });
       }
     },
-    checkTokenFile() {
-      const path = tokenFilePath(running);
-      if (path === undefined) return;
-      let token: string;
-      try {
-        token = readFile(path).replace(/[\r\n]+$/, "");
-      } catch {
-        // Mid-swap or briefly missing: the running token stays; the next check or a SIGHUP reports a lasting problem.
-        return;
+    checkSecretFiles() {
+      for (const file of SECRET_FILES) {
+        const path = file.path(running);
+        if (path === undefined) continue;
+        let secret: string;
+        try {
+          secret = readFile(path).replace(/[\r\n]+$/, "");
+        } catch {
+          // Mid-swap or briefly missing: the running secret stays; the next check or a SIGHUP reports a lasting problem.
+          continue;
+        }
+        if (secret === "" || secret === file.current(running)) continue;
+        take(file.replace(running, secret));
+        logger.info(`${file.what} reloaded from ${path}`);
       }
-      if (token === "" || token === running.pulumi.accessToken) return;
-      take({ ...running, pulumi: { ...running.pulumi, accessToken: token } });
-      logger.info(`access token reloaded from ${path}`);
     },
   };
 }
 
-/** The token file's path, when the token came from one. */
-function tokenFilePath(config: Config): string | undefined {
-  return config.pulumi.accessTokenFile;
+/** A secret read from a file, which applies live when the file changes. */
+interface SecretFile {
+  readonly what: string;
+  readonly path: (config: Config) => string | undefined;
+  readonly current: (config: Config) => string | undefined;
+  readonly replace: (config: Config, secret: string) => Config;
 }
+
+const SECRET_FILES: readonly SecretFile[] = [
+  {
+    what: "access token",
+    path: (c) => c.pulumi.accessTokenFile,
+    current: (c) => c.pulumi.accessToken,
+    replace: (c, accessToken) => ({ ...c, pulumi: { ...c.pulumi, accessToken } }),
+  },
+  {
+    what: "webhook secret",
+    path: (c) => c.webhook?.secretFile,
+    current: (c) => c.webhook?.secret,
+    replace: (c, secret) => (c.webhook === undefined ? c : { ...c, webhook: { ...c.webhook, secret } }),
+  },
+];
 
 /** Calls `check` every `intervalMs` on `timers` until stopped. */
 export function pollEvery(timers: Timers, intervalMs: number, check: () => void): { stop(): void } {

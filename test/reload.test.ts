@@ -23,9 +23,14 @@ function memoryFs(files: Record<string, string>): ConfigFs {
   };
 }
 
-function setup(files: Record<string, string>) {
+function setup(files: Record<string, string>, extraArgs: readonly string[] = []) {
   const fs = memoryFs(files);
-  const argv = ["run", "--pulumi.access-token-file=/run/token", "--config.file=/etc/exporter.yaml"];
+  const argv = [
+    "run",
+    "--pulumi.access-token-file=/run/token",
+    "--config.file=/etc/exporter.yaml",
+    ...extraArgs,
+  ];
   const load = () => loadConfig({ argv, env: {}, fs });
   const first = load();
   if (first.kind !== "config") throw new Error(`setup: ${JSON.stringify(first)}`);
@@ -123,22 +128,45 @@ describe("createReloader", () => {
     expect(reloader.config.pulumi.accessToken).toBe(OLD_TOKEN);
   });
 
-  test("checkTokenFile: a rotated token is taken and logged once; an unchanged, empty or missing file is not", () => {
+  test("checkSecretFiles: a rotated token is taken and logged once; an unchanged, empty or missing file is not", () => {
     const files: Record<string, string> = { "/run/token": OLD_TOKEN, "/etc/exporter.yaml": YAML };
     const { reloader, lines, applied } = setup(files);
-    reloader.checkTokenFile();
+    reloader.checkSecretFiles();
     files["/run/token"] = `${NEW_TOKEN}\n`;
-    reloader.checkTokenFile();
-    reloader.checkTokenFile();
+    reloader.checkSecretFiles();
+    reloader.checkSecretFiles();
     files["/run/token"] = "";
-    reloader.checkTokenFile();
+    reloader.checkSecretFiles();
     delete files["/run/token"];
-    reloader.checkTokenFile();
+    reloader.checkSecretFiles();
     expect(lines).toEqual([`${AT} level=info msg="access token reloaded from /run/token"`]);
     expect(applied.map((c) => c.pulumi.accessToken)).toEqual([NEW_TOKEN]);
   });
 
-  test("checkTokenFile does nothing when the token is not from a file", () => {
+  test("checkSecretFiles: a rotated webhook secret file is taken live and logged once, the token untouched", () => {
+    const files: Record<string, string> = {
+      "/run/token": OLD_TOKEN,
+      "/etc/exporter.yaml": YAML,
+      "/run/webhook-secret": "old-webhook-secret\n",
+    };
+    const { reloader, lines, applied } = setup(files, ["--webhook.secret-file=/run/webhook-secret"]);
+    expect(reloader.config.webhook?.secret).toBe("old-webhook-secret");
+    reloader.checkSecretFiles();
+    files["/run/webhook-secret"] = "new-webhook-secret\n";
+    reloader.checkSecretFiles();
+    reloader.checkSecretFiles();
+    files["/run/webhook-secret"] = "";
+    reloader.checkSecretFiles();
+    delete files["/run/webhook-secret"];
+    reloader.checkSecretFiles();
+    expect(lines).toEqual([`${AT} level=info msg="webhook secret reloaded from /run/webhook-secret"`]);
+    expect(applied.map((c) => [c.webhook?.secret, c.pulumi.accessToken])).toEqual([
+      ["new-webhook-secret", OLD_TOKEN],
+    ]);
+    expect(reloader.config.webhook?.secretFile).toBe("/run/webhook-secret");
+  });
+
+  test("checkSecretFiles does nothing when the token is not from a file", () => {
     const { logger, lines } = recordingLogger();
     let reads = 0;
     const reloader = createReloader({
@@ -151,7 +179,7 @@ describe("createReloader", () => {
         return NEW_TOKEN;
       },
     });
-    reloader.checkTokenFile();
+    reloader.checkSecretFiles();
     expect([reads, lines]).toEqual([0, []]);
   });
 });

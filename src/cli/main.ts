@@ -48,8 +48,8 @@ function handleSignals(logger: Logger, stop: () => Promise<void>): void {
   process.on("SIGINT", onSignal);
 }
 
-/** How often the token file is read for a rotated token (a Kubernetes Secret is swapped atomically). */
-const TOKEN_FILE_POLL_MS = 30_000;
+/** How often the secret files are read for a rotated secret (a Kubernetes Secret is swapped atomically). */
+const SECRET_FILES_POLL_MS = 30_000;
 
 /**
  * SIGHUP's default action ends the process (exit 129, no log line): a `kill -HUP` meant as "reload", or a closing
@@ -130,7 +130,7 @@ async function main(): Promise<number | undefined> {
       },
     });
     onReload(() => reloader.reload());
-    const poll = pollEvery(systemTimers, TOKEN_FILE_POLL_MS, () => reloader.checkTokenFile());
+    const poll = pollEvery(systemTimers, SECRET_FILES_POLL_MS, () => reloader.checkSecretFiles());
     running = {
       stop: () => {
         poll.stop();

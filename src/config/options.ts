@@ -355,7 +355,7 @@ export const OPTIONS = [
     placeholder: "PATH",
     field: "webhook.secret",
     description:
-      "File holding the webhook secret, such as a mounted Kubernetes secret; a trailing newline is ignored; re-read on SIGHUP. Set either this or PULUMI_EXPORTER_WEBHOOK_SECRET at one level, not both.",
+      "File holding the webhook secret, such as a mounted Kubernetes secret; a trailing newline is ignored; re-read every 30 s and on SIGHUP, so a rotated secret applies without a restart. Set either this or PULUMI_EXPORTER_WEBHOOK_SECRET at one level, not both.",
   },
   {
     name: "webhook.listen-address",
