@@ -1,9 +1,10 @@
 /** The benchmark section of docs/benchmarks.md: targets, tables, machine and the exact commands. */
+
+import { CADENCE_DEFAULTS } from "../src/config/options.ts";
 import { DEFAULT_PAGE_SIZES } from "../src/sim/options.ts";
 import { GO_CALLS_PER_ORG, mib } from "./figures.ts";
 import type { Machine } from "./machine.ts";
 import { cpu, duration, int, mebibytes, table, times } from "./markdown.ts";
-import { DRIFT_REFRESH_CYCLES, ORG_INTERVAL_CYCLES, RUNNING_UPDATE_MAX_GAP_CYCLES } from "./scenario.ts";
 import { type Latency, ORGANIZATIONS, SCENARIO, type Summary, WARM_UP_TICKS } from "./suite.ts";
 
 export interface BenchReport {
@@ -385,9 +386,8 @@ export function renderBenchSection(report: BenchReport): string {
       `injected into every API call, ${SCENARIO.churn * 100} % of the stacks start an update per tick, one tick ` +
       `(${SCENARIO.tickSeconds} simulated seconds, the default collect interval) after each cycle the exporter ` +
       `finishes. ${WARM_UP_TICKS} ticks before the exporter starts, so as many updates are running as later on.`,
-    "- The exporter's cadences keep the defaults' ratios to the collect interval (60 s): `--pulumi.org-interval` " +
-      `${ORG_INTERVAL_CYCLES}×, \`--pulumi.drift-refresh\` ${DRIFT_REFRESH_CYCLES}×, ` +
-      `\`--pulumi.running-update-max-gap\` ${RUNNING_UPDATE_MAX_GAP_CYCLES}× the interval.`,
+    "- The exporter's cadences keep the defaults' ratios to the collect interval (60 s): " +
+      `${CADENCE_DEFAULTS.map((c) => `\`--${c.option.name}\` ${c.cycles}×`).join(", ")} the interval.`,
     `- The exporter is the compiled binary, one process per run, its access token in the environment, logging JSON; ` +
       "an OTLP/HTTP sink in the benchmark process stamps each export on arrival.",
     `- **Calls** are counted by the simulator between two cycle ends. The Go formula is the same cycle's stack ` +

@@ -3,6 +3,7 @@
  * export. The simulator's clock moves one tick after each cycle the exporter finishes, so each cycle sees one
  * tick of churn; API calls are counted by the simulator between cycle ends.
  */
+import { CADENCE_DEFAULTS, type CadenceOption } from "../src/config/options.ts";
 import type { RunningSimulator } from "../src/sim/server.ts";
 import { type ExporterProcess, type LogLine, spawnExporter } from "./exporter-process.ts";
 import { type OtlpSink, startOtlpSink } from "./otlp-sink.ts";
@@ -91,10 +92,18 @@ function cycleTimeoutMs(intervalMs: number): number {
 }
 
 /** Cycles per organization interval: the default `--pulumi.org-interval` (5m) over the default collect interval (60s). */
-export const ORG_INTERVAL_CYCLES = 5;
-/** The defaults' ratios of the other cadences: drift refresh 1h and running-update max gap 3m over 60 seconds. */
-export const DRIFT_REFRESH_CYCLES = 60;
-export const RUNNING_UPDATE_MAX_GAP_CYCLES = 3;
+export const ORG_INTERVAL_CYCLES = cadenceCycles("pulumi.org-interval");
+
+function cadenceCycles(name: CadenceOption["name"]): number {
+  const cadence = CADENCE_DEFAULTS.find((c) => c.option.name === name);
+  if (!cadence) throw new Error(`${name} is not a cadence`);
+  return cadence.cycles;
+}
+
+/** Every cadence at its default's ratio to the collect interval (5 minutes over 60 seconds: every fifth cycle). */
+export function cadenceArgs(intervalMs: number): string[] {
+  return CADENCE_DEFAULTS.map((c) => `--${c.option.name}=${formatDuration(c.cycles * intervalMs)}`);
+}
 
 export function formatDuration(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
@@ -107,11 +116,8 @@ export function exporterArgs(plan: RunPlan, simUrl: string, sinkUrl: string): st
     `--pulumi.organizations=${plan.organizations.join(",")}`,
     `--pulumi.max-concurrency=${plan.concurrency}`,
     `--pulumi.collect-interval=${formatDuration(plan.intervalMs)}`,
-    // The defaults' ratio (5 minutes over 60 seconds): the inventory is read every fifth cycle, as in production.
-    `--pulumi.org-interval=${formatDuration(ORG_INTERVAL_CYCLES * plan.intervalMs)}`,
-    // Likewise every stack's drift is read once per 60 cycles and a running update at most 3 cycles apart.
-    `--pulumi.drift-refresh=${formatDuration(DRIFT_REFRESH_CYCLES * plan.intervalMs)}`,
-    `--pulumi.running-update-max-gap=${formatDuration(RUNNING_UPDATE_MAX_GAP_CYCLES * plan.intervalMs)}`,
+    // The defaults' ratios: the inventory every fifth cycle, drift once per 60, as in production.
+    ...cadenceArgs(plan.intervalMs),
     `--otlp.endpoint=${sinkUrl}`,
     "--otlp.insecure",
     "--web.listen-address=127.0.0.1:0",

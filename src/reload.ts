@@ -4,48 +4,30 @@
  */
 import { readFileSync } from "node:fs";
 import type { ConfigResult } from "./config/load-config.ts";
+import { OPTIONS, type OptionName } from "./config/options.ts";
 import type { Config } from "./config/types.ts";
 import type { Logger } from "./log/logger.ts";
 import type { TimerHandle, Timers } from "./timers.ts";
 
-/** Every setting by its option name, read from a configuration; compared as JSON. */
-const SETTINGS: ReadonlyArray<readonly [string, (c: Config) => unknown]> = [
-  ["pulumi.access-token", (c) => c.pulumi.accessToken],
-  ["pulumi.api-url", (c) => c.pulumi.apiUrl],
-  ["pulumi.organizations", (c) => c.pulumi.organizations],
-  ["pulumi.collect-interval", (c) => c.pulumi.collectIntervalMs],
-  ["pulumi.org-interval", (c) => c.pulumi.orgIntervalMs],
-  ["pulumi.drift-refresh", (c) => c.pulumi.driftRefreshMs],
-  ["pulumi.running-update-max-gap", (c) => c.pulumi.runningUpdateMaxGapMs],
-  ["pulumi.max-concurrency", (c) => c.pulumi.maxConcurrency],
-  ["pulumi.request-timeout", (c) => c.pulumi.requestTimeoutMs],
-  ["pulumi.max-response-bytes", (c) => c.pulumi.maxResponseBytes],
-  ["pulumi.ca-file", (c) => c.pulumi.caFile],
-  ["otlp.enabled", (c) => c.otlp.enabled],
-  ["otlp.endpoint", (c) => c.otlp.endpoint],
-  ["otlp.metrics-endpoint", (c) => c.otlp.metricsEndpoint],
-  ["otlp.protocol", (c) => c.otlp.protocol],
-  ["otlp.insecure", (c) => c.otlp.insecure],
-  ["otlp.headers", (c) => c.otlp.headers],
-  ["otlp.url-path", (c) => c.otlp.urlPath],
-  ["otlp.timeout", (c) => c.otlp.timeoutMs],
-  ["otlp.compression", (c) => c.otlp.compression],
-  ["otlp.certificate", (c) => c.otlp.certificateFile],
-  ["otlp.temporality", (c) => c.otlp.temporality],
-  ["resource.service-name", (c) => c.resource.serviceName],
-  ["resource.attributes", (c) => c.resource.attributes],
+/** Settings read otherwise than by their option's `Config` field path. */
+const READ_AS: Partial<Record<OptionName, (c: Config) => unknown>> = {
   // A set is `{}` as JSON: compare its members, in one order.
-  ["metrics.disable", (c) => [...c.metrics.disable].sort()],
-  ["web.listen-address", (c) => c.web.listenAddress],
-  ["web.disable-preview", (c) => !c.web.preview],
-  ["webhook.secret", (c) => c.webhook?.secret],
-  ["webhook.listen-address", (c) => c.webhook?.listenAddress],
-  ["webhook.reconcile-interval", (c) => c.webhook?.reconcileIntervalMs],
-  ["log.level", (c) => c.log.level],
-  ["log.format", (c) => c.log.format],
-  ["state.file", (c) => c.state.file],
-  ["config.file", (c) => c.configFile],
-];
+  "metrics.disable": (c) => [...c.metrics.disable].sort(),
+};
+
+function readPath(path: string): (c: Config) => unknown {
+  const keys = path.split(".");
+  return (c) =>
+    keys.reduce<unknown>((value, key) => (value as Record<string, unknown> | undefined)?.[key], c);
+}
+
+/**
+ * Every setting by its option name, read from a configuration and compared as JSON: one per `Config` field, so a
+ * secret and the file option it can come from are one setting, named by the first.
+ */
+const SETTINGS: ReadonlyArray<readonly [OptionName, (c: Config) => unknown]> = OPTIONS.filter(
+  (option, i) => OPTIONS.findIndex((o) => o.field === option.field) === i,
+).map((option) => [option.name, READ_AS[option.name] ?? readPath(option.field)] as const);
 
 /** Settings a running exporter takes without a restart. */
 const LIVE: ReadonlySet<string> = new Set(["pulumi.access-token", "log.level", "webhook.secret"]);

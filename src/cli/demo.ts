@@ -3,6 +3,7 @@
  * network, no other service.
  */
 import { startExporter } from "../app.ts";
+import { CADENCE_DEFAULTS, type CadenceField, DEFAULT_COLLECT_INTERVAL_MS } from "../config/options.ts";
 import type { Config } from "../config/types.ts";
 import { moduleLoaded } from "../loaded-modules.ts";
 import type { Logger } from "../log/logger.ts";
@@ -13,15 +14,24 @@ moduleLoaded("simulator");
 
 /** Short enough to watch numbers move; the simulator advances one tick per cycle. */
 export const DEMO_INTERVAL_MS = 10_000;
-const DEFAULT_INTERVAL_MS = 60_000;
-const DEFAULT_ORG_INTERVAL_MS = 5 * 60_000;
-const DEFAULT_DRIFT_REFRESH_MS = 60 * 60_000;
-const DEFAULT_RUNNING_UPDATE_MAX_GAP_MS = 3 * 60_000;
 
 export interface DemoOptions {
   readonly orgs?: number;
   readonly stacks?: number;
   readonly seed?: number;
+}
+
+/**
+ * The cadences left at their defaults keep the defaults' ratio at the demo's pace, as in production: the inventory
+ * every fifth cycle, every stack's drift once per 60 cycles, a running update at most three cycles apart.
+ */
+export function demoCadences(config: Config, intervalMs: number): Record<CadenceField, number> {
+  const cadences = {} as Record<CadenceField, number>;
+  for (const { field, defaultMs, cycles } of CADENCE_DEFAULTS) {
+    const ms = config.pulumi[field];
+    cadences[field] = ms === defaultMs ? cycles * intervalMs : ms;
+  }
+  return cadences;
 }
 
 export async function startDemo(
@@ -31,7 +41,7 @@ export async function startDemo(
   options: DemoOptions = {},
 ): Promise<{ stop(): Promise<void> }> {
   const intervalMs =
-    config.pulumi.collectIntervalMs === DEFAULT_INTERVAL_MS
+    config.pulumi.collectIntervalMs === DEFAULT_COLLECT_INTERVAL_MS
       ? DEMO_INTERVAL_MS
       : config.pulumi.collectIntervalMs;
   const sim = await startSimulator({
@@ -52,21 +62,7 @@ export async function startDemo(
       accessTokenSource: "the embedded simulator",
       organizations: config.pulumi.organizations.length > 0 ? config.pulumi.organizations : organizations,
       collectIntervalMs: intervalMs,
-      // The defaults' ratio at the demo's pace: the inventory is read every fifth cycle, as in production.
-      orgIntervalMs:
-        config.pulumi.orgIntervalMs === DEFAULT_ORG_INTERVAL_MS
-          ? 5 * intervalMs
-          : config.pulumi.orgIntervalMs,
-      // Likewise every stack's drift is read once per 60 cycles.
-      driftRefreshMs:
-        config.pulumi.driftRefreshMs === DEFAULT_DRIFT_REFRESH_MS
-          ? 60 * intervalMs
-          : config.pulumi.driftRefreshMs,
-      // And a running update goes at most three cycles without a read.
-      runningUpdateMaxGapMs:
-        config.pulumi.runningUpdateMaxGapMs === DEFAULT_RUNNING_UPDATE_MAX_GAP_MS
-          ? 3 * intervalMs
-          : config.pulumi.runningUpdateMaxGapMs,
+      ...demoCadences(config, intervalMs),
     },
   };
   const exporter = await startExporter({ config: demoConfig, logger });

@@ -5,6 +5,7 @@
  */
 import { tryRead } from "./config-fs.ts";
 import { type Findings, isSet, optional, RANK, type Resolution, type Resolved } from "./layers.ts";
+import { CADENCES, type CadenceField, cadenceField } from "./options.ts";
 import type { ConfigCandidate } from "./validate.ts";
 
 /** The demo needs no one else to reach it, so unless told otherwise it listens on loopback only. */
@@ -114,31 +115,19 @@ function deriveListenAddress(r: Resolution): string {
 }
 
 /**
- * The organization interval: an explicit value is validated against the collect interval (validate.ts); the
- * default is only a default, so it follows a longer collect interval rather than failing.
+ * The cadences (the organization interval, the drift refresh, the running-update gap): an explicit value is
+ * validated against the collect interval (validate.ts); a default is only a default, so it follows a longer
+ * collect interval rather than failing.
  */
-function deriveOrgInterval(r: Resolution, out: Findings): number {
-  return atLeastCollectInterval(r, out, "pulumi.org-interval");
-}
-
-/** The drift refresh: as the organization interval, an explicit value is validated, the default follows. */
-function deriveDriftRefresh(r: Resolution, out: Findings): number {
-  return atLeastCollectInterval(r, out, "pulumi.drift-refresh");
-}
-
-/** The longest gap between reads of a running update: likewise. */
-function deriveRunningUpdateMaxGap(r: Resolution, out: Findings): number {
-  return atLeastCollectInterval(r, out, "pulumi.running-update-max-gap");
-}
-
-function atLeastCollectInterval(
-  r: Resolution,
-  out: Findings,
-  name: "pulumi.org-interval" | "pulumi.drift-refresh" | "pulumi.running-update-max-gap",
-): number {
-  const ms = r.get(name) ?? 0;
-  const explicit = isSet(r.winner(name)) && !out.failed.has(name);
-  return explicit ? ms : Math.max(ms, r.get("pulumi.collect-interval") ?? 0);
+function deriveCadences(r: Resolution, out: Findings): Record<CadenceField, number> {
+  const collect = r.get("pulumi.collect-interval") ?? 0;
+  const cadences = {} as Record<CadenceField, number>;
+  for (const option of CADENCES) {
+    const ms = r.get(option.name) ?? 0;
+    const explicit = isSet(r.winner(option.name)) && !out.failed.has(option.name);
+    cadences[cadenceField(option)] = explicit ? ms : Math.max(ms, collect);
+  }
+  return cadences;
 }
 
 export interface WebhookCandidate {
@@ -226,9 +215,7 @@ export const DERIVATIONS = {
   otlpPush: deriveOtlpPush,
   resource: deriveResource,
   listenAddress: deriveListenAddress,
-  orgIntervalMs: deriveOrgInterval,
-  driftRefreshMs: deriveDriftRefresh,
-  runningUpdateMaxGapMs: deriveRunningUpdateMaxGap,
+  cadences: deriveCadences,
   certificates: checkCertificatesReadable,
   webhook: deriveWebhook,
 } as const satisfies Record<string, (r: Resolution, out: Findings) => unknown>;
@@ -249,9 +236,7 @@ export function buildCandidate(r: Resolution, d: Derived): ConfigCandidate {
       apiUrl: r.get("pulumi.api-url") ?? "",
       organizations: r.get("pulumi.organizations") ?? [],
       collectIntervalMs: r.get("pulumi.collect-interval") ?? 0,
-      orgIntervalMs: d.orgIntervalMs,
-      driftRefreshMs: d.driftRefreshMs,
-      runningUpdateMaxGapMs: d.runningUpdateMaxGapMs,
+      ...d.cadences,
       maxConcurrency: r.get("pulumi.max-concurrency") ?? 0,
       requestTimeoutMs: r.get("pulumi.request-timeout") ?? 0,
       maxResponseBytes: r.get("pulumi.max-response-bytes") ?? 0,

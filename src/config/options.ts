@@ -3,6 +3,7 @@
  * table are all derived from it, so they cannot drift apart.
  */
 import { FAMILIES } from "../families.ts";
+import { parseDuration } from "./duration.ts";
 import { LOG_FORMATS, LOG_LEVELS, OTLP_PROTOCOLS, TEMPORALITIES } from "./types.ts";
 
 export type OptionKind = "string" | "bool" | "int" | "bytes" | "duration" | "list" | "map" | "enum";
@@ -34,6 +35,12 @@ export interface OptionSpec {
   readonly field: string;
   /** Environment variables whose text has a format of its own instead of the option's kind. */
   readonly envFormats?: Readonly<Record<string, EnvFormat>>;
+  /**
+   * A `duration` under `pulumi.` of something done at most once per cycle: never shorter than
+   * --pulumi.collect-interval (an explicit shorter value is an error, the default follows a longer collect
+   * interval), and the demo and the benchmark keep its default's ratio to the default collect interval.
+   */
+  readonly cadence?: true;
 }
 
 /**
@@ -106,6 +113,7 @@ export const OPTIONS = [
     kind: "duration",
     default: "5m",
     field: "pulumi.orgIntervalMs",
+    cadence: true,
     description:
       "Time between reads of organization inventory; never shorter than --pulumi.collect-interval (the default is raised to it).",
   },
@@ -116,6 +124,7 @@ export const OPTIONS = [
     kind: "duration",
     default: "1h",
     field: "pulumi.driftRefreshMs",
+    cadence: true,
     description:
       "Every stack's drift status is read at least this often, the reads spread over the cycles (a stack whose drift deployment finished is read at once); never shorter than --pulumi.collect-interval (the default is raised to it; equal: every stack every cycle).",
   },
@@ -126,6 +135,7 @@ export const OPTIONS = [
     kind: "duration",
     default: "3m",
     field: "pulumi.runningUpdateMaxGapMs",
+    cadence: true,
     description:
       "The longest a stack whose update is running goes without a read: the stack list does not show an update ending, so it is read again two collect intervals after it was seen running, then one interval longer each time, up to this (the end is seen up to this less one interval later; its duration and result are exact; a resource count that moves in the stack list reads it at once). Never shorter than --pulumi.collect-interval (the default is raised to it; equal: every cycle). With webhooks, --webhook.reconcile-interval applies instead.",
   },
@@ -423,6 +433,20 @@ export const OPTIONS = [
 export type Option = (typeof OPTIONS)[number];
 export type OptionName = Option["name"];
 
+/** The cadence options (`OptionSpec.cadence`) and the `pulumi` fields they set. */
+export type CadenceOption = Extract<Option, { readonly cadence: true }>;
+type PulumiFieldOf<O> = O extends { readonly field: `pulumi.${infer F}` } ? F : never;
+export type CadenceField = PulumiFieldOf<CadenceOption>;
+
+export const CADENCES: readonly CadenceOption[] = OPTIONS.filter(
+  (o): o is CadenceOption => "cadence" in o && o.cadence === true,
+);
+
+/** The `pulumi` field a cadence option sets. */
+export function cadenceField(option: CadenceOption): CadenceField {
+  return option.field.slice("pulumi.".length) as CadenceField;
+}
+
 /** The parsed value type of each kind. */
 export interface KindValue {
   string: string;
@@ -470,3 +494,28 @@ export function describeSources(spec: OptionSpec): string {
   if (spec.yaml !== undefined) places.push(`${spec.yaml} in the config file`);
   return places.join(", ");
 }
+
+/** A duration option's default in milliseconds. */
+function defaultMs(spec: OptionSpec): number {
+  const ms = spec.default === undefined ? undefined : parseDuration(spec.default);
+  if (ms === undefined) throw new Error(`${spec.name} has no default duration (got ${spec.default})`);
+  return ms;
+}
+
+export const DEFAULT_COLLECT_INTERVAL_MS = defaultMs(option("pulumi.collect-interval"));
+
+export interface CadenceDefault {
+  readonly option: CadenceOption;
+  readonly field: CadenceField;
+  readonly defaultMs: number;
+  /** The default over the collect interval's default: 5 for 5m over 60s. */
+  readonly cycles: number;
+}
+
+/** Each cadence's default, and how many default collect intervals it spans (the demo and the bench keep it). */
+export const CADENCE_DEFAULTS: readonly CadenceDefault[] = CADENCES.map((spec) => ({
+  option: spec,
+  field: cadenceField(spec),
+  defaultMs: defaultMs(spec),
+  cycles: defaultMs(spec) / DEFAULT_COLLECT_INTERVAL_MS,
+}));

@@ -11,6 +11,7 @@ import { parseListenAddress } from "../server/listen-address.ts";
 import { ListenAddressError } from "../server/listen-address-error.ts";
 import { closest } from "./argv.ts";
 import { formatDuration } from "./duration.ts";
+import { CADENCES, type CadenceField, cadenceField } from "./options.ts";
 import {
   type Command,
   type Config,
@@ -73,6 +74,11 @@ const positiveDuration = type("number > 0").configure({
   problem: (ctx) =>
     `must be greater than 0 (got ${typeof ctx.data === "number" ? formatDuration(ctx.data) : ctx.actual})`,
 });
+
+/** Every cadence is a positive duration (and no shorter than the collect interval: `onceACycleProblems`). */
+const cadenceSchema = Object.fromEntries(
+  CADENCES.map((option) => [cadenceField(option), positiveDuration]),
+) as Record<CadenceField, typeof positiveDuration>;
 
 const concurrency = type("1 <= number.integer <= 100").configure({
   problem: (ctx) => `must be between 1 and 100 (got ${ctx.actual})`,
@@ -168,16 +174,11 @@ const disabledFamilies = type("string[]")
  * when one of its fields fails), and only between two valid durations, so it is listed with every other problem
  * and never beside a problem of either duration.
  */
-const AT_MOST_ONCE_A_CYCLE = ["orgIntervalMs", "driftRefreshMs", "runningUpdateMaxGapMs"] as const;
-
 function onceACycleProblems(candidate: ConfigCandidate): ValidationProblem[] {
-  return AT_MOST_ONCE_A_CYCLE.flatMap((field) => notShorterThanCollect(candidate, field));
+  return CADENCES.flatMap((option) => notShorterThanCollect(candidate, cadenceField(option)));
 }
 
-function notShorterThanCollect(
-  candidate: ConfigCandidate,
-  field: (typeof AT_MOST_ONCE_A_CYCLE)[number],
-): ValidationProblem[] {
+function notShorterThanCollect(candidate: ConfigCandidate, field: CadenceField): ValidationProblem[] {
   const { collectIntervalMs: collect, [field]: value } = candidate.pulumi;
   if (!(collect > 0 && value > 0) || value >= collect) return [];
   const problem = `must not be shorter than the collect interval, ${formatDuration(collect)} (got ${formatDuration(value)})`;
@@ -224,9 +225,7 @@ function schema(command: Command) {
     apiUrl: httpUrl,
     organizations: organizations(required),
     collectIntervalMs: positiveDuration,
-    orgIntervalMs: positiveDuration,
-    driftRefreshMs: positiveDuration,
-    runningUpdateMaxGapMs: positiveDuration,
+    ...cadenceSchema,
     maxConcurrency: concurrency,
     requestTimeoutMs: positiveDuration,
     maxResponseBytes: byteCount,

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { readSection, renderDocument } from "../../bench/markdown.ts";
 import { evaluateTargets, renderBenchSection } from "../../bench/report.ts";
 import { parseBenchArgs } from "../../bench/run.ts";
-import type { CycleSample, RunResult } from "../../bench/scenario.ts";
+import { type CycleSample, cadenceArgs, type RunResult } from "../../bench/scenario.ts";
 import {
   countSamples,
   MIN_SOAK_CYCLES,
@@ -312,6 +312,14 @@ describe("the generated document", () => {
 });
 
 describe("run plan", () => {
+  test("every cadence at its default's ratio to the collect interval", () => {
+    expect(cadenceArgs(8_000)).toEqual([
+      "--pulumi.org-interval=40s",
+      "--pulumi.drift-refresh=480s",
+      "--pulumi.running-update-max-gap=24s",
+    ]);
+  });
+
   test("first-cycle calls: a history page per stack, the list pages, 19 per org", () => {
     // Stack list pages of 500, as the service answers.
     expect(estimatedFirstCycleCalls(1_000, 3)).toBe(1_000 + 2 + 3 + 54);
