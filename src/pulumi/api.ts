@@ -2,6 +2,7 @@
  * What the collector needs from Pulumi Cloud. The HTTP client implements it; tests may implement it in memory.
  * List methods walk every page; items that fail validation are dropped (and reported through the client hooks).
  */
+import { OPERATION_PATHS } from "./operations.gen.ts";
 import type {
   DeploymentCounts,
   DeploymentSummary,
@@ -192,33 +193,9 @@ export interface ApiScope {
 }
 
 /** Operation names used in logs, hooks and the `operation` label of self-metrics. */
-export const OPERATIONS = [
-  "ListUserStacks",
-  "GetStackResourceCount",
-  "GetStackUpdates",
-  "ListStackDeploymentsHandlerV2",
-  "OrgDeploymentsMetadata",
-  "ListOrgDeployments",
-  "ListOrganizationMembers",
-  "ListTeams",
-  "ListOrgEnvironments_esc",
-  "ListPolicyGroups",
-  "ListPolicyPacks_orgs",
-  "ListPolicyViolationsV2",
-  "GetPolicyResultsMetadata",
-  "ListTasks",
-  "GetOrgNeoTokenBudget",
-  "GetCurrentUser",
-  "ListOrgAgentPool",
-  "GetAgentPool",
-  "GetOrganizationMetadata",
-  "ListOrgTokens",
-  "ListPersonalTokens",
-  "ListTeamTokens",
-  "StackDeploymentsMetadata",
-] as const;
-
-export type Operation = (typeof OPERATIONS)[number];
+/** The operations the exporter calls: openapi/operations.json, generated with their paths. */
+export type Operation = keyof typeof OPERATION_PATHS;
+export const OPERATIONS = Object.keys(OPERATION_PATHS) as readonly Operation[];
 
 /** Observation hooks: the exporter turns these into self-metrics. */
 export interface ClientHooks {
