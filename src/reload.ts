@@ -7,7 +7,6 @@ import type { ConfigResult } from "./config/load-config.ts";
 import { OPTIONS, type OptionName } from "./config/options.ts";
 import type { Config } from "./config/types.ts";
 import type { Logger } from "./log/logger.ts";
-import type { TimerHandle, Timers } from "./timers.ts";
 
 /** Settings read otherwise than by their option's `Config` field path. */
 const READ_AS: Partial<Record<OptionName, (c: Config) => unknown>> = {
@@ -178,23 +177,3 @@ const SECRET_FILES: readonly SecretFile[] = [
     replace: (c, secret) => (c.webhook === undefined ? c : { ...c, webhook: { ...c.webhook, secret } }),
   },
 ];
-
-/** Calls `check` every `intervalMs` on `timers` until stopped. */
-export function pollEvery(timers: Timers, intervalMs: number, check: () => void): { stop(): void } {
-  let handle: TimerHandle | undefined;
-  let stopped = false;
-  const arm = (): void => {
-    handle = timers.setTimeout(() => {
-      if (stopped) return;
-      check();
-      arm();
-    }, intervalMs);
-  };
-  arm();
-  return {
-    stop() {
-      stopped = true;
-      if (handle !== undefined) timers.clearTimeout(handle);
-    },
-  };
-}

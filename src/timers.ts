@@ -42,3 +42,23 @@ export function timeoutSignal(timers: Timers, ms: number): AbortSignal {
   timers.setTimeout(() => controller.abort(new DOMException("The operation timed out.", "TimeoutError")), ms);
   return controller.signal;
 }
+
+/** Calls `check` every `intervalMs` on `timers` until stopped. */
+export function pollEvery(timers: Timers, intervalMs: number, check: () => void): { stop(): void } {
+  let handle: TimerHandle | undefined;
+  let stopped = false;
+  const arm = (): void => {
+    handle = timers.setTimeout(() => {
+      if (stopped) return;
+      check();
+      arm();
+    }, intervalMs);
+  };
+  arm();
+  return {
+    stop() {
+      stopped = true;
+      if (handle !== undefined) timers.clearTimeout(handle);
+    },
+  };
+}

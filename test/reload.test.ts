@@ -3,8 +3,8 @@ import { describe, expect, test } from "bun:test";
 import { type ConfigFs, loadConfig } from "../src/config/load-config.ts";
 import type { Config, LogLevel } from "../src/config/types.ts";
 import { createLogger } from "../src/log/logger.ts";
-import { changedSettings, createReloader, planReload, pollEvery } from "../src/reload.ts";
-import type { Timers } from "../src/timers.ts";
+import { changedSettings, createReloader, planReload } from "../src/reload.ts";
+import { pollEvery, type Timers } from "../src/timers.ts";
 import { AT, recordingLogger } from "./support/state-fixtures.ts";
 import { testConfig } from "./support/test-config.ts";
 

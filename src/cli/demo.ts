@@ -9,6 +9,7 @@ import { moduleLoaded } from "../loaded-modules.ts";
 import type { Logger } from "../log/logger.ts";
 import { startSimulator } from "../sim/server.ts";
 import { WebhookSender } from "../sim/webhooks.ts";
+import type { Timers } from "../timers.ts";
 
 moduleLoaded("simulator");
 
@@ -19,6 +20,14 @@ export interface DemoOptions {
   readonly orgs?: number;
   readonly stacks?: number;
   readonly seed?: number;
+  /** The clock and timers of the simulator's ticks and the exporter's loop; the system's by default. */
+  readonly timers?: Timers;
+}
+
+export interface RunningDemo {
+  /** The simulator's webhook sender, when a webhook secret is set (its stats, and `flush`). */
+  readonly webhooks: WebhookSender | undefined;
+  stop(): Promise<void>;
 }
 
 /**
@@ -39,7 +48,7 @@ export async function startDemo(
   logger: Logger,
   print: (line: string) => void,
   options: DemoOptions = {},
-): Promise<{ stop(): Promise<void> }> {
+): Promise<RunningDemo> {
   const intervalMs =
     config.pulumi.collectIntervalMs === DEFAULT_COLLECT_INTERVAL_MS
       ? DEMO_INTERVAL_MS
@@ -51,6 +60,7 @@ export async function startDemo(
     // Busier than a real organization, so counters move within the first minutes of a demo.
     churn: 0.1,
     tickEveryMs: intervalMs,
+    ...(options.timers ? { timers: options.timers } : {}),
   });
   const organizations = sim.model.orgNames();
   const demoConfig: Config = {
@@ -65,7 +75,11 @@ export async function startDemo(
       ...demoCadences(config, intervalMs),
     },
   };
-  const exporter = await startExporter({ config: demoConfig, logger });
+  const exporter = await startExporter({
+    config: demoConfig,
+    logger,
+    ...(options.timers ? { timers: options.timers } : {}),
+  });
   // With a webhook secret, the simulator also sends what it simulates as signed webhooks, as Pulumi Cloud would.
   const webhooks =
     exporter.webhookUrl !== undefined && config.webhook !== undefined
@@ -84,6 +98,7 @@ export async function startDemo(
   if (webhooks) print(`  webhooks: the simulator posts signed webhooks to ${exporter.webhookUrl}`);
   print(`  collecting every ${intervalMs / 1000}s; press Ctrl+C to stop`);
   return {
+    webhooks,
     async stop() {
       await webhooks?.stop();
       await exporter.stop();

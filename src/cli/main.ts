@@ -8,8 +8,8 @@ import { configSecrets } from "../config/secrets.ts";
 import { loadedModules } from "../loaded-modules.ts";
 import { createLogger, type Logger, scrub } from "../log/logger.ts";
 import { createPulumiClient } from "../pulumi/client.ts";
-import { createReloader, pollEvery } from "../reload.ts";
-import { systemTimers } from "../timers.ts";
+import { createReloader } from "../reload.ts";
+import { pollEvery, systemTimers } from "../timers.ts";
 
 /** SIGTERM to exit: Kubernetes waits 30 s by default; we promise 10. */
 const SHUTDOWN_DEADLINE_MS = 10_000;

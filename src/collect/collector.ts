@@ -162,6 +162,11 @@ export class Collector {
     });
   }
 
+  /** Targets queued by triggers and not yet taken by a targeted read. */
+  get waitingTriggers(): number {
+    return this.#queue.size;
+  }
+
   /** Resolves once the running cycle and every trigger queued so far have been read (tests, shutdown). */
   async triggersRead(): Promise<void> {
     for (;;) {

@@ -51,8 +51,25 @@ export function isCount(value: unknown): value is number {
 export function describeValue(value: unknown): string {
   if (typeof value === "number") return String(value);
   if (value === null) return "null";
+  if (value === undefined) return "missing";
   if (Array.isArray(value)) return "an array";
   return `a ${typeof value}`;
+}
+
+/**
+ * A source state's list, `raw[field]`: undefined, noted as a dropped organization state, when `raw` is no object
+ * or the field no array.
+ */
+export function stateList(
+  raw: unknown,
+  field: string,
+  where: string,
+  tally: DropTally,
+): unknown[] | undefined {
+  const list = isRecord(raw) ? raw[field] : raw;
+  if (isRecord(raw) && Array.isArray(list)) return list;
+  tally.note("orgs", `${where}.${field} must be an array (was ${describeValue(list)})`);
+  return undefined;
 }
 
 function notCount(where: string, value: unknown): string {

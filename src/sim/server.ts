@@ -1,5 +1,6 @@
 /** Runs the simulator on a real socket (Bun.serve on 127.0.0.1, a free port by default). */
 import type { Hono } from "hono";
+import { pollEvery, systemTimers, type Timers } from "../timers.ts";
 import { createSimulator, type SimulatorOptions, type Traffic } from "./app.ts";
 import type { ActiveFault, FaultRule } from "./faults.ts";
 import type { SimModel, TickReport } from "./model.ts";
@@ -12,12 +13,12 @@ export interface StartOptions extends SimulatorOptions {
   /** Default 127.0.0.1. */
   hostname?: string;
   /**
-   * Real-time mode: one tick every this many real milliseconds. Off by default. Unless given, the simulated
-   * clock then starts at the wall clock and each tick advances it by the interval, so it keeps pace.
+   * Real-time mode: one tick every this many milliseconds of `timers`. Off by default. Unless given, the simulated
+   * clock then starts at the timers' clock and each tick advances it by the interval, so it keeps pace.
    */
   tickEveryMs?: number;
-  /** Wall clock in milliseconds, for real-time mode's start. Default Date.now. */
-  wallClock?: () => number;
+  /** The clock and timers of real-time mode; the system's by default (tests drive a manual clock). */
+  timers?: Timers;
 }
 
 export interface RunningSimulator {
@@ -46,13 +47,13 @@ export async function startSimulator(options: StartOptions = {}): Promise<Runnin
   if (tickEveryMs !== undefined && !(Number.isFinite(tickEveryMs) && tickEveryMs >= 1)) {
     throw new Error(`invalid simulator option: tickEveryMs must be at least 1 (got ${tickEveryMs})`);
   }
-  const wallClock = options.wallClock ?? Date.now;
+  const timers = options.timers ?? systemTimers;
   const sim = createSimulator(
     tickEveryMs === undefined
       ? options
       : {
           ...options,
-          startTime: options.startTime ?? Math.floor(wallClock() / 1000),
+          startTime: options.startTime ?? Math.floor(timers.now() / 1000),
           tickSeconds: options.tickSeconds ?? Math.max(1, Math.round(tickEveryMs / 1000)),
         },
   );
@@ -63,7 +64,8 @@ export async function startSimulator(options: StartOptions = {}): Promise<Runnin
     idleTimeout: 0,
     fetch: sim.app.fetch,
   });
-  const timer = tickEveryMs === undefined ? undefined : setInterval(() => sim.model.tick(1), tickEveryMs);
+  const ticking =
+    tickEveryMs === undefined ? undefined : pollEvery(timers, tickEveryMs, () => sim.model.tick(1));
   const host = server.hostname?.includes(":") ? `[${server.hostname}]` : server.hostname;
   return {
     url: `http://${host}:${server.port}`,
@@ -71,7 +73,7 @@ export async function startSimulator(options: StartOptions = {}): Promise<Runnin
     model: sim.model,
     app: sim.app,
     async stop() {
-      if (timer) clearInterval(timer);
+      ticking?.stop();
       await sim.webhooks?.stop();
       await server.stop(true);
     },

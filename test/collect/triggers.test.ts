@@ -86,6 +86,11 @@ function nextHistoryRead(api: FakeApi): Promise<void> {
   });
 }
 
+/** Resolves after the microtasks queued before it: no timer, no wall clock. */
+function nextMicrotask(): Promise<void> {
+  return new Promise((resolve) => queueMicrotask(resolve));
+}
+
 async function updatesCounted(r: Rig): Promise<number> {
   const points = (await r.metrics.collect()).get("pulumi_update_total") ?? [];
   return points.reduce((sum, p) => sum + p.value, 0);
@@ -202,7 +207,9 @@ describe("Collector.trigger", () => {
     expect(r.api.calls.get("GetStackUpdates")).toBe(1);
     r.prodStack.updates[1] = update(2, "succeeded", 2000, 2090);
     r.collector.trigger(history(prod));
-    await Bun.sleep(0);
+    // The trigger's drain runs in the microtask it queued, before this one: it declined, the target waits.
+    await nextMicrotask();
+    expect(r.collector.waitingTriggers).toBe(1);
     expect(r.api.calls.get("GetStackUpdates")).toBe(1);
     expect(r.order).toEqual([]);
 
@@ -226,7 +233,7 @@ describe("Collector.trigger", () => {
     await reading;
     expect(r.api.calls.get("GetStackUpdates")).toBe(1);
     const cycle = r.collector.collect();
-    await Bun.sleep(0);
+    await nextMicrotask();
     expect(r.api.calls.get("ListUserStacks")).toBeUndefined();
     release();
     await cycle;

@@ -94,7 +94,8 @@ describe("faulty webhook deliveries", () => {
       sink: (trigger) => target.trigger(trigger),
       record: () => {},
       logger: silentLogger,
-      now: () => Date.now(),
+      // The duplicate window runs on the exporter's clock too.
+      now,
     });
     sender = new WebhookSender(model, {
       url: "http://exporter.test/webhooks/pulumi",

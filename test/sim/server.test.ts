@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import { DEMO_TOKEN } from "../../src/sim/options.ts";
 import { startSimulator } from "../../src/sim/server.ts";
+import { ManualClock } from "../support/manual-clock.ts";
 
 describe("startSimulator", () => {
   test("listens on 127.0.0.1 with a free port and the demo token by default", async () => {
@@ -18,18 +19,27 @@ describe("startSimulator", () => {
     }
   });
 
-  test("real-time mode ticks on its own until stopped", async () => {
-    const sim = await startSimulator({ stacks: 5, tickEveryMs: 2 });
-    for (let i = 0; i < 500 && sim.model.ticks < 3; i++) await Bun.sleep(2);
+  test("real-time mode ticks once per interval of its timers until stopped", async () => {
+    const clock = new ManualClock(1_800_000_000_000);
+    const sim = await startSimulator({ stacks: 5, tickEveryMs: 2_000, timers: clock });
+    clock.advance(1_999);
+    expect(sim.model.ticks).toBe(0);
+    clock.advance(1);
+    expect(sim.model.ticks).toBe(1);
+    clock.advance(4_000);
+    expect(sim.model.ticks).toBe(3);
     await sim.stop();
-    const ticks = sim.model.ticks;
-    expect(ticks).toBeGreaterThanOrEqual(3);
-    await Bun.sleep(10);
-    expect(sim.model.ticks).toBe(ticks);
+    expect(clock.pending).toBe(0);
+    clock.advance(10_000);
+    expect(sim.model.ticks).toBe(3);
   });
 
-  test("real-time mode starts the clock at the wall clock and keeps pace with it", async () => {
-    const sim = await startSimulator({ stacks: 5, tickEveryMs: 5_000, wallClock: () => 1_800_000_123_456 });
+  test("real-time mode starts the clock at its timers' clock and keeps pace with it", async () => {
+    const sim = await startSimulator({
+      stacks: 5,
+      tickEveryMs: 5_000,
+      timers: new ManualClock(1_800_000_123_456),
+    });
     await sim.stop();
     expect(sim.model.now).toBe(1_800_000_123);
     expect(sim.model.options.tickSeconds).toBe(5);

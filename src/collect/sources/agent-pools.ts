@@ -5,7 +5,7 @@
 import type { AgentPoolItem, PulumiApi } from "../../pulumi/api.ts";
 import { AGENT_STATUSES } from "../label-values.ts";
 import type { OrgSource, StateCodec } from "../source.ts";
-import { type DropTally, describeValue, isCount, isRecord } from "../state-check.ts";
+import { type DropTally, isCount, isRecord, stateList } from "../state-check.ts";
 
 /** Pools read per organization: one call each per cycle, so the cost stays bounded whatever the API lists. */
 export const MAX_AGENT_POOLS = 100;
@@ -85,14 +85,9 @@ function checkPool(raw: unknown, where: string, tally: DropTally): AgentPoolValu
 export const agentPoolsCodec: StateCodec<AgentPoolsState> = {
   save: (state) => ({ pools: state.pools.map((pool) => ({ ...pool, agents: { ...pool.agents } })) }),
   load(raw, where, tally) {
-    if (!isRecord(raw) || !Array.isArray(raw.pools)) {
-      tally.note(
-        "orgs",
-        `${where}.pools must be an array (was ${describeValue(isRecord(raw) ? raw.pools : raw)})`,
-      );
-      return undefined;
-    }
-    const pools = raw.pools.flatMap((pool, i) => checkPool(pool, `${where}.pools[${i}]`, tally) ?? []);
+    const list = stateList(raw, "pools", where, tally);
+    if (!list) return undefined;
+    const pools = list.flatMap((pool, i) => checkPool(pool, `${where}.pools[${i}]`, tally) ?? []);
     if (pools.length > MAX_AGENT_POOLS)
       tally.note("values", `${where}.pools must hold at most ${MAX_AGENT_POOLS}`);
     return { pools: pools.slice(0, MAX_AGENT_POOLS) };

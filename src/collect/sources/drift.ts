@@ -9,7 +9,7 @@
 import type { PulumiApi, StackDrift, StackRef } from "../../pulumi/api.ts";
 import { isPathName } from "../../pulumi/validate.ts";
 import type { ItemFailure, OrgSource, SourceSettings, StateCodec } from "../source.ts";
-import { type DropTally, describeValue, isCount, isRecord } from "../state-check.ts";
+import { type DropTally, isCount, isRecord, stateList } from "../state-check.ts";
 import { type DeploymentEvent, deploymentRunsSource } from "./deployments.ts";
 
 export interface DriftStack {
@@ -136,15 +136,10 @@ export const driftCodec: StateCodec<DriftState> = {
     })),
   }),
   load(raw, where, tally) {
-    if (!isRecord(raw) || !Array.isArray(raw.stacks)) {
-      tally.note(
-        "orgs",
-        `${where}.stacks must be an array (was ${describeValue(isRecord(raw) ? raw.stacks : raw)})`,
-      );
-      return undefined;
-    }
+    const list = stateList(raw, "stacks", where, tally);
+    if (!list) return undefined;
     const stacks = new Map<string, DriftStack>();
-    raw.stacks.forEach((item, i) => {
+    list.forEach((item, i) => {
       const checked = checkStack(item, `${where}.stacks[${i}]`, tally);
       if (checked) stacks.set(keyOf(checked.project, checked.stack), checked);
     });
