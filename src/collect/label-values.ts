@@ -134,11 +134,6 @@ export const SUBSCRIPTION_STATUS = labelValues([
   "incomplete_expired",
   "paused",
 ] as const);
-/** An agent's status (`DeploymentAgentStatus`): both reported, 0 included; another is counted as neither. */
-export const AGENT_STATUSES = everyValueOf<Schemas["DeploymentAgentMetadata"]["status"]>()([
-  "online",
-  "offline",
-]);
 /** The expiry buckets of `pulumi_org_access_tokens`. */
 export const TOKEN_EXPIRY = ["never", "expired", "within_7d", "within_30d", "later"] as const;
 

@@ -2,7 +2,12 @@
  * Every metric the exporter emits, defined once. Instruments, the Prometheus endpoint, the preview page and the
  * README's metrics table all read this catalog.
  */
-import type { Family } from "../families.ts";
+import { TOKEN_EXPIRY } from "../collect/label-values.ts";
+import { AGENT_STATUSES, type AgentPoolsState } from "../collect/sources/agent-pools.ts";
+import type { DriftState } from "../collect/sources/drift.ts";
+import type { PlanState } from "../collect/sources/plan.ts";
+import type { TokensState } from "../collect/sources/tokens.ts";
+import type { GaugeRecorder } from "./recorder.ts";
 
 export type MetricKind = "gauge" | "counter" | "histogram";
 
@@ -16,8 +21,11 @@ export interface MetricDefinition {
   readonly description: string;
   readonly labels: readonly string[];
   readonly buckets?: readonly number[];
-  /** What `--metrics.disable` switches off with it; the exporter's own metrics cannot be. */
-  readonly family: Family | "exporter";
+  /**
+   * What `--metrics.disable` switches off with it; the exporter's own metrics cannot be. The families are the
+   * names used here (src/families.ts).
+   */
+  readonly family: string;
   /**
    * A state gauge (1 while a state lasts): when its series ends it is reported as 0 for a while before it is
    * dropped, because push backends keep a vanished series' last value for minutes (see `ENDED_STATE_HOLD_MS`).
@@ -501,6 +509,65 @@ export type LabelName<Id extends MetricId> = (typeof CATALOG)[Id]["labels"][numb
 export type LabelsOf<Id extends MetricId> = { readonly [K in LabelName<Id>]: string };
 
 export const METRICS: readonly MetricDefinition[] = Object.values(CATALOG);
+
+/**
+ * The gauges of the organization sources whose state is their values (src/collect/sources/), beside the entries
+ * above: for each source by name, its points from every organization's state of it. A new family's readings are
+ * one entry here, through the typed recorder (a point with a missing or extra label does not compile).
+ */
+export const SOURCE_READINGS: { readonly [source: string]: SourceReading } = {
+  "agent-pools": reading<AgentPoolsState>((add, states) => {
+    for (const [org, { pools }] of states) {
+      for (const pool of pools) {
+        const attrs = { org, pool: pool.name };
+        add("agentPoolUp", attrs, pool.online ? 1 : 0);
+        for (const status of AGENT_STATUSES)
+          add("agentPoolAgents", { ...attrs, status }, pool.agents[status]);
+        add("agentPoolLastSeen", attrs, pool.lastSeen);
+      }
+    }
+  }),
+  plan: reading<PlanState>((add, states) => {
+    for (const [org, plan] of states) {
+      add("orgStacks", { org }, plan.stacks);
+      add("orgStacksLimit", { org }, plan.stacksLimit);
+      add("orgMembersLimit", { org }, plan.membersLimit);
+      add("orgSubscriptionPeriodEnd", { org }, plan.periodEnd);
+      add("orgInfo", { org, product: plan.product, subscription_status: plan.subscriptionStatus }, 1);
+    }
+  }),
+  tokens: reading<TokensState>((add, states) => {
+    // One token, one series: the first organization (by name) whose read found it.
+    let exporterExpires: number | undefined;
+    for (const [org, read] of [...states].sort(([a], [b]) => a.localeCompare(b))) {
+      if ("offUntilMs" in read) continue;
+      for (const expiry of TOKEN_EXPIRY) add("orgAccessTokens", { org, expiry }, read.counts[expiry]);
+      exporterExpires ??= read.exporterExpires;
+    }
+    add("exporterAccessTokenExpiry", {}, exporterExpires);
+  }),
+  drift: reading<DriftState>((add, states) => {
+    for (const [org, { stacks }] of states) {
+      for (const s of stacks.values()) {
+        if (s.drifted !== undefined)
+          add("stackDriftDetected", { org, project: s.project, stack: s.stack }, s.drifted ? 1 : 0);
+      }
+    }
+  }),
+};
+
+/** A source's readings: its state in each organization (the source sets its type), recorded with `add`. */
+export type SourceReading = (
+  add: GaugeRecorder["add"],
+  states: readonly (readonly [string, unknown])[],
+) => void;
+
+function reading<S>(
+  read: (add: GaugeRecorder["add"], states: readonly (readonly [string, S])[]) => void,
+): SourceReading {
+  // The collector keeps each source's state as that source made it: `S` is its type.
+  return read as SourceReading;
+}
 
 /**
  * The name a metric gets in Prometheus, the same whether it arrives through Prometheus' OTLP translation or our

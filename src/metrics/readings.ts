@@ -1,22 +1,16 @@
 /** From the collector's snapshot to the current value of every gauge in the catalog. */
 import {
-  AGENT_STATUSES,
   DEPLOYMENT_STATUS,
   NEO_TASK_STATUS,
-  TOKEN_EXPIRY,
   UPDATE_KIND,
   VIOLATION_KIND,
   VIOLATION_LEVEL,
 } from "../collect/label-values.ts";
 import { violationKey } from "../collect/orgs.ts";
 import type { Snapshot } from "../collect/snapshot.ts";
-import type { AgentPoolsState } from "../collect/sources/agent-pools.ts";
-import type { DriftState } from "../collect/sources/drift.ts";
-import type { PlanState } from "../collect/sources/plan.ts";
-import type { TokensState } from "../collect/sources/tokens.ts";
 import type { CollectorState, OrgValues } from "../collect/state.ts";
 import type { Family } from "../families.ts";
-import { CATALOG, type MetricId } from "./catalog.ts";
+import { CATALOG, type MetricId, SOURCE_READINGS } from "./catalog.ts";
 import type { GaugePoint, GaugeReadings } from "./points.ts";
 import { type GaugeRecorder, gaugeRecorder } from "./recorder.ts";
 
@@ -28,7 +22,7 @@ export function snapshotReadings(snapshot: Snapshot, disabled?: ReadonlySet<Fami
   const recorder = gaugeRecorder(disabled);
   recordStacks(recorder, snapshot.state);
   for (const [org, values] of snapshot.state.orgs) recordOrgValues(recorder, org, values);
-  recordEstate(recorder, snapshot.state);
+  recordSources(recorder, snapshot.state);
   recordExporter(recorder, snapshot.exporter);
   return recorder.readings;
 }
@@ -87,43 +81,9 @@ function recordOrgValues({ add }: GaugeRecorder, org: string, values: OrgValues)
   }
 }
 
-/** A source's state for each organization; the source (src/collect/sources/) sets its type. */
-function sourceStates<S>(state: CollectorState, source: string): [string, S][] {
-  return [...(state.sources?.get(source) ?? new Map<string, unknown>())].map(([org, s]) => [org, s as S]);
-}
-
-/** Agent pools, the plan, access tokens and drift (src/collect/sources/agent-pools.ts, plan.ts, tokens.ts, drift.ts). */
-function recordEstate({ add }: GaugeRecorder, state: CollectorState): void {
-  for (const [org, { pools }] of sourceStates<AgentPoolsState>(state, "agent-pools")) {
-    for (const pool of pools) {
-      const attrs = { org, pool: pool.name };
-      add("agentPoolUp", attrs, pool.online ? 1 : 0);
-      for (const status of AGENT_STATUSES) add("agentPoolAgents", { ...attrs, status }, pool.agents[status]);
-      add("agentPoolLastSeen", attrs, pool.lastSeen);
-    }
-  }
-  for (const [org, plan] of sourceStates<PlanState>(state, "plan")) {
-    add("orgStacks", { org }, plan.stacks);
-    add("orgStacksLimit", { org }, plan.stacksLimit);
-    add("orgMembersLimit", { org }, plan.membersLimit);
-    add("orgSubscriptionPeriodEnd", { org }, plan.periodEnd);
-    add("orgInfo", { org, product: plan.product, subscription_status: plan.subscriptionStatus }, 1);
-  }
-  // One token, one series: the first organization (by name) whose read found it.
-  let exporterExpires: number | undefined;
-  const tokens = sourceStates<TokensState>(state, "tokens").sort(([a], [b]) => a.localeCompare(b));
-  for (const [org, read] of tokens) {
-    if ("offUntilMs" in read) continue;
-    for (const expiry of TOKEN_EXPIRY) add("orgAccessTokens", { org, expiry }, read.counts[expiry]);
-    exporterExpires ??= read.exporterExpires;
-  }
-  add("exporterAccessTokenExpiry", {}, exporterExpires);
-  for (const [org, { stacks }] of sourceStates<DriftState>(state, "drift")) {
-    for (const s of stacks.values()) {
-      if (s.drifted !== undefined)
-        add("stackDriftDetected", { org, project: s.project, stack: s.stack }, s.drifted ? 1 : 0);
-    }
-  }
+/** The organization sources' readings (the catalog's `SOURCE_READINGS`), from each one's state. */
+function recordSources({ add }: GaugeRecorder, state: CollectorState): void {
+  for (const [source, states] of state.sources ?? []) SOURCE_READINGS[source]?.(add, [...states]);
 }
 
 function recordExporter({ add }: GaugeRecorder, exporter: Snapshot["exporter"]): void {

@@ -2,7 +2,8 @@
  * What the collector needs from Pulumi Cloud. The HTTP client implements it; tests may implement it in memory.
  * List methods walk every page; items that fail validation are dropped (and reported through the client hooks).
  */
-import { OPERATION_PATHS } from "./operations.gen.ts";
+import type { SourceEndpoint } from "./endpoints.ts";
+import { PULUMI_OPERATIONS } from "./operations.gen.ts";
 import type {
   DeploymentCounts,
   DeploymentSummary,
@@ -31,10 +32,6 @@ export type PolicyGroupItem = Pick<PolicyGroup, "name">;
 export type PolicyPackItem = Pick<PolicyPack, "name">;
 export type Violation = { level: string; kind: string };
 export type NeoTaskItem = Pick<NeoTask, "id" | "createdAt" | "tokensUsed"> & { status: string };
-/** An agent pool as listed: `status` and `lastSeen` are the pool's aggregate (open string: a new status is not "online"). */
-export type AgentPoolItem = { id: string; name: string; status: string; lastSeen: number };
-/** An agent of a pool (GetAgentPool). */
-export type AgentItem = { status: string };
 /** The organization's plan and counts (GetOrganizationMetadata); optional fields are absent when unset. */
 export interface OrgMetadata {
   stackCount: number;
@@ -163,9 +160,6 @@ export interface PulumiApi {
   listNeoTasks(org: string): Promise<NeoTaskItem[]>;
   /** `null` when the organization has no Neo token budget (HTTP 404). */
   getNeoTokenBudget(org: string): Promise<NeoTokenBudget | null>;
-  listAgentPools(org: string): Promise<AgentPoolItem[]>;
-  /** The pool's agents; `null` when the pool is gone (HTTP 404). */
-  getAgentPoolAgents(org: string, poolId: string): Promise<AgentItem[] | null>;
   getOrgMetadata(org: string): Promise<OrgMetadata>;
   listOrgTokens(org: string): Promise<AccessTokenItem[]>;
   listPersonalTokens(): Promise<AccessTokenItem[]>;
@@ -174,6 +168,8 @@ export interface PulumiApi {
   getTokenInfo(): Promise<TokenInfo | undefined>;
   /** The stack's latest drift detection (StackDeploymentsMetadata); undefined when it has had none. */
   getStackDrift(ref: StackRef): Promise<StackDrift | undefined>;
+  /** A source's own endpoint (see {@link SourceEndpoint}), called with its arguments. */
+  read<A extends unknown[], R>(endpoint: SourceEndpoint<A, R>, ...args: A): Promise<R>;
   /**
    * A view of the same API for one user of it (a collection cycle): its requests, and every wait between retries,
    * are abandoned once `scope.signal` aborts, so a cycle that reaches its deadline stops its calls instead of
@@ -192,10 +188,12 @@ export interface ApiScope {
   readonly onRequest?: ClientHooks["onRequest"];
 }
 
-/** Operation names used in logs, hooks and the `operation` label of self-metrics. */
-/** The operations the exporter calls: openapi/operations.json, generated with their paths. */
-export type Operation = keyof typeof OPERATION_PATHS;
-export const OPERATIONS = Object.keys(OPERATION_PATHS) as readonly Operation[];
+/**
+ * The operations the exporter calls (openapi/operations.json, generated with their paths): the names used in logs,
+ * hooks and the `operation` label of self-metrics.
+ */
+export type Operation = keyof typeof PULUMI_OPERATIONS;
+export const OPERATIONS = Object.keys(PULUMI_OPERATIONS) as readonly Operation[];
 
 /** Observation hooks: the exporter turns these into self-metrics. */
 export interface ClientHooks {

@@ -120,10 +120,14 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi & Us
   const hooks = options.hooks ?? {};
   const logger = options.logger ?? silentLogger;
   // Every view shares the transport (its connections, its tokens to scrub); only the scope differs.
-  const view = (scope: ApiScope): PulumiApi & UserApi => ({
-    ...bindEndpoints(createReader({ transport, scope, maxPages, hooks, logger })),
-    scoped: (inner) => view(nestScope(scope, inner)),
-    withSignal: (signal) => view(nestScope(scope, { signal })),
-  });
+  const view = (scope: ApiScope): PulumiApi & UserApi => {
+    const reader = createReader({ transport, scope, maxPages, hooks, logger });
+    return {
+      ...bindEndpoints(reader),
+      read: (endpoint, ...args) => endpoint.method(reader)(...args),
+      scoped: (inner) => view(nestScope(scope, inner)),
+      withSignal: (signal) => view(nestScope(scope, { signal })),
+    };
+  };
   return view({ signal: options.signal });
 }

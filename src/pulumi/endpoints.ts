@@ -6,13 +6,12 @@
  */
 import type { Operation, PulumiApi, StackRef, UserApi } from "./api.ts";
 import { readListPage } from "./list-page.ts";
+import { PULUMI_OPERATIONS } from "./operations.gen.ts";
 import { decodeBody, listByNumber, listByToken, listOnce, type Reader, tally } from "./read.ts";
 import { timeSlicer } from "./time-slice.ts";
 import type { GetParams, GetPath } from "./transport.ts";
 import {
   accessTokenItem,
-  agentItem,
-  agentPoolItem,
   currentUser,
   deploymentCounts,
   deploymentItem,
@@ -42,75 +41,138 @@ export const NEO_TASKS_PAGE_SIZE = 1000;
 /** Deployments are listed 100 to a page, the most the API allows. */
 export const DEPLOYMENTS_PAGE_SIZE = 100;
 
-/** Every method an endpoint provides (the views, `scoped` and `withSignal`, are the client's). */
-export type Methods = Omit<PulumiApi, "scoped" | "withSignal"> & UserApi;
+/** Every method a row of the table provides (the views, `scoped` and `withSignal`, and `read` are the client's). */
+export type Methods = Omit<PulumiApi, "scoped" | "withSignal" | "read"> & UserApi;
 
 /** An endpoint: given a reader (the requests of one scope), the method. */
 export type Endpoint<K extends keyof Methods> = (read: Reader) => Methods[K];
 
+/** An operation's path, as generated from the spec. */
+type PathOf<O extends Operation> = Extract<(typeof PULUMI_OPERATIONS)[O]["path"], GetPath>;
+
+/** The operations whose response is a list: openapi/operations.json names its array (`items`). */
+export type ListOperation = {
+  [O in Operation]: (typeof PULUMI_OPERATIONS)[O] extends { items: string } ? O : never;
+}[Operation];
+
+function pathOf<O extends Operation>(operation: O): PathOf<O> {
+  return PULUMI_OPERATIONS[operation].path as PathOf<O>;
+}
+
+function itemsOf(operation: ListOperation): string {
+  return PULUMI_OPERATIONS[operation].items;
+}
+
+/** A method made of a reader: what each factory below builds. */
+type MethodOf<A extends unknown[], R> = (read: Reader) => (...args: A) => Promise<R>;
+
 /** One JSON object, validated, then mapped to what the method returns. */
-function object<P extends GetPath, A extends unknown[], T, R>(spec: {
-  operation: Operation;
-  path: P;
-  params: (...args: A) => GetParams<P>;
+export function object<O extends Operation, A extends unknown[], T, R = T>(spec: {
+  operation: O;
+  params: (...args: A) => GetParams<PathOf<O>>;
   validator: Validator<T>;
-  map: (value: T) => R;
-}): (read: Reader) => (...args: A) => Promise<R> {
+  map?: (value: T) => R;
+}): MethodOf<A, R> {
+  const map = spec.map ?? ((value: T) => value as unknown as R);
   return (read) =>
     async (...args) =>
-      spec.map(
-        await read.fetchObject(spec.operation, read.get(spec.path, spec.params(...args)), spec.validator),
+      map(
+        await read.fetchObject(
+          spec.operation,
+          read.get(pathOf(spec.operation), spec.params(...args)),
+          spec.validator,
+        ),
       );
 }
 
-/** A list that fits one response: the array at `field`, item by item. */
-function list<P extends GetPath, A extends unknown[], T>(spec: {
-  operation: Operation;
-  path: P;
-  params: (...args: A) => GetParams<P>;
-  field: string;
+/**
+ * A list that fits one response: the operation's `items`, item by item. With `goneOn404`, a 404 is an answer
+ * (what was asked for no longer exists: `null`), not a failure.
+ */
+export function list<O extends ListOperation, A extends unknown[], T>(spec: {
+  operation: O;
+  params: (...args: A) => GetParams<PathOf<O>>;
   validator: Validator<T>;
-}): (read: Reader) => (...args: A) => Promise<T[]> {
+}): MethodOf<A, T[]>;
+export function list<O extends ListOperation, A extends unknown[], T>(spec: {
+  operation: O;
+  params: (...args: A) => GetParams<PathOf<O>>;
+  validator: Validator<T>;
+  goneOn404: true;
+}): MethodOf<A, T[] | null>;
+export function list<O extends ListOperation, A extends unknown[], T>(spec: {
+  operation: O;
+  params: (...args: A) => GetParams<PathOf<O>>;
+  validator: Validator<T>;
+  goneOn404?: true;
+}): MethodOf<A, T[] | null> {
+  const { operation, validator } = spec;
   return (read) =>
-    (...args) =>
-      listOnce(read, spec.operation, spec.field, spec.validator, read.get(spec.path, spec.params(...args)));
+    async (...args) => {
+      const call = read.get(pathOf(operation), spec.params(...args));
+      if (!spec.goneOn404) return listOnce(read, operation, itemsOf(operation), validator, call);
+      const reply = await read.send(operation, call, [404]);
+      if (reply.status === 404) return null;
+      const page = read.must(
+        operation,
+        reply.status,
+        await readListPage(reply.body, itemsOf(operation), validator, timeSlicer()),
+      );
+      read.reportDropped(operation, { count: page.droppedAfter.length, reason: page.firstReason });
+      return page.valid;
+    };
 }
 
 /** A list walked by continuation token. `extraQuery` carries query parameters the spec omits. */
-function tokenPages<P extends GetPath, A, T>(spec: {
-  operation: Operation;
-  path: P;
-  params: (arg: A, token: string | undefined) => GetParams<P>;
+export function tokenPages<O extends ListOperation, A, T>(spec: {
+  operation: O;
+  params: (arg: A, token: string | undefined) => GetParams<PathOf<O>>;
   extraQuery?: (token: string | undefined) => Record<string, string | undefined>;
-  field: string;
   tokenField: string;
   validator: Validator<T>;
 }): (read: Reader) => (arg: A, onPage?: (items: readonly T[]) => void | Promise<void>) => Promise<T[]> {
+  const list = { ...spec, field: itemsOf(spec.operation) };
   return (read) => (arg, onPage) =>
     listByToken(
       read,
-      spec,
-      (token) => read.get(spec.path, spec.params(arg, token), spec.extraQuery?.(token)),
+      list,
+      (token) => read.get(pathOf(spec.operation), spec.params(arg, token), spec.extraQuery?.(token)),
       onPage,
     );
 }
 
 /** A list walked by page number, `pageSize` to a page, until the envelope's `total`. */
-function numberedPages<P extends GetPath, A, T>(spec: {
-  operation: Operation;
-  path: P;
-  params: (arg: A, page: number, pageSize: number) => GetParams<P>;
-  field: string;
+export function numberedPages<O extends ListOperation, A, T>(spec: {
+  operation: O;
+  params: (arg: A, page: number, pageSize: number) => GetParams<PathOf<O>>;
   pageSize: number;
   validator: Validator<T>;
-}): (read: Reader) => (arg: A) => Promise<T[]> {
+}): MethodOf<[A], T[]> {
+  const list = { ...spec, field: itemsOf(spec.operation) };
   return (read) => (arg) =>
     listByNumber(
       read,
-      spec,
+      list,
       (page) => read.envelopeField(spec.operation, page, readOptionalCount, "total"),
-      (page, pageSize) => read.get(spec.path, spec.params(arg, page, pageSize)),
+      (page, pageSize) => read.get(pathOf(spec.operation), spec.params(arg, page, pageSize)),
     );
+}
+
+/**
+ * An endpoint declared beside the source that calls it (src/collect/sources/), not in the table below: its
+ * operation and the method one of the factories above makes. A source calls it with `api.read(endpoint, ...args)`,
+ * so a new family adds no method to `PulumiApi`, no row here and nothing to the fakes of the tests.
+ */
+export interface SourceEndpoint<A extends unknown[], R> {
+  readonly operation: Operation;
+  readonly method: MethodOf<A, R>;
+}
+
+export function sourceEndpoint<A extends unknown[], R>(
+  operation: Operation,
+  method: MethodOf<A, R>,
+): SourceEndpoint<A, R> {
+  return { operation, method };
 }
 
 const stackPath = (ref: StackRef) => ({ orgName: ref.org, projectName: ref.project, stackName: ref.stack });
@@ -158,21 +220,6 @@ const listOrgDeploymentsPage: Endpoint<"listOrgDeploymentsPage"> = (read) => asy
   return { deployments: result.valid, received: result.valid.length + result.droppedAfter.length, total };
 };
 
-/** One pool's agents; `null` when the pool was deleted since the listing (404). */
-const getAgentPoolAgents: Endpoint<"getAgentPoolAgents"> = (read) => async (org, poolId) => {
-  const operation = "GetAgentPool";
-  const call = read.get("/api/orgs/{orgName}/agent-pools/{poolId}", { path: { orgName: org, poolId } });
-  const reply = await read.send(operation, call, [404]);
-  if (reply.status === 404) return null;
-  const page = read.must(
-    operation,
-    reply.status,
-    await readListPage(reply.body, "agents", agentItem, timeSlicer()),
-  );
-  read.reportDropped(operation, { count: page.droppedAfter.length, reason: page.firstReason });
-  return page.valid;
-};
-
 /** The exporter's own token, as GetCurrentUser names it; absent for a personal token. */
 const getTokenInfo: Endpoint<"getTokenInfo"> = (read) => async () => {
   const user = await read.fetchObject("GetCurrentUser", read.get("/api/user", {}), userTokenInfo);
@@ -203,15 +250,12 @@ const getNeoTokenBudget: Endpoint<"getNeoTokenBudget"> = (read) => async (org) =
 export const ENDPOINTS: { readonly [K in keyof Methods]: Endpoint<K> } = {
   listStacks: tokenPages({
     operation: "ListUserStacks",
-    path: "/api/user/stacks",
     params: (org: string, token) => ({ query: { organization: org, continuationToken: token } }),
-    field: "stacks",
     tokenField: "continuationToken",
     validator: stackItem,
   }),
   getStackResourceCount: object({
     operation: "GetStackResourceCount",
-    path: "/api/stacks/{orgName}/{projectName}/{stackName}/resources/count",
     params: (ref: StackRef) => ({ path: stackPath(ref) }),
     validator: resourceCount,
     map: (count) => count.resourceCount,
@@ -220,138 +264,99 @@ export const ENDPOINTS: { readonly [K in keyof Methods]: Endpoint<K> } = {
   getOrgDeploymentCounts,
   getOrgDeploymentsMetadata: object({
     operation: "OrgDeploymentsMetadata",
-    path: "/api/orgs/{orgName}/deployments/metadata",
     params: orgPath,
     validator: deploymentsMetadata,
-    map: (metadata) => metadata,
   }),
   listOrgDeploymentsPage,
   listOrgDeployments: numberedPages({
     operation: "ListOrgDeployments",
-    path: "/api/orgs/{orgName}/deployments",
     params: (org: string, page, pageSize) => ({ path: { orgName: org }, query: { page, pageSize } }),
-    field: "deployments",
     pageSize: DEPLOYMENTS_PAGE_SIZE,
     validator: deploymentItem,
   }),
   listMembers: tokenPages({
     operation: "ListOrganizationMembers",
-    path: "/api/orgs/{orgName}/members",
     params: (org: string, token) => ({ path: { orgName: org }, query: { continuationToken: token } }),
-    field: "members",
     tokenField: "continuationToken",
     validator: memberItem,
   }),
   listTeams: list({
     operation: "ListTeams",
-    path: "/api/orgs/{orgName}/teams",
     params: orgPath,
-    field: "teams",
     validator: namedItem,
   }),
   listEnvironments: tokenPages({
     operation: "ListOrgEnvironments_esc",
-    path: "/api/esc/environments/{orgName}",
     params: (org: string, token) => ({ path: { orgName: org }, query: { continuationToken: token } }),
-    field: "environments",
     tokenField: "nextToken",
     validator: namedItem,
   }),
   listPolicyGroups: list({
     operation: "ListPolicyGroups",
-    path: "/api/orgs/{orgName}/policygroups",
     params: orgPath,
-    field: "policyGroups",
     validator: namedItem,
   }),
   listPolicyPacks: list({
     operation: "ListPolicyPacks_orgs",
-    path: "/api/orgs/{orgName}/policypacks",
     params: orgPath,
-    field: "policyPacks",
     validator: namedItem,
   }),
   listPolicyViolations: tokenPages({
     operation: "ListPolicyViolationsV2",
-    path: "/api/orgs/{orgName}/policyresults/violationsv2",
     params: (org: string) => orgPath(org),
     // The spec declares no query parameters here, yet the response pages with a continuation token.
     extraQuery: (token) => ({ continuationToken: token }),
-    field: "policyViolations",
     tokenField: "continuationToken",
     validator: violationItem,
   }),
   getPolicyResultsMetadata: object({
     operation: "GetPolicyResultsMetadata",
-    path: "/api/orgs/{orgName}/policyresults/metadata",
     params: orgPath,
     validator: policyResultsMetadata,
-    map: (metadata) => metadata,
   }),
   listNeoTasks: tokenPages({
     operation: "ListTasks",
-    path: "/api/preview/agents/{orgName}/tasks",
     // The largest page the API documents (1-1000): fewer calls for organizations with many tasks.
     params: (org: string, token) => ({
       path: { orgName: org },
       query: { continuationToken: token, pageSize: NEO_TASKS_PAGE_SIZE },
     }),
-    field: "tasks",
     tokenField: "continuationToken",
     validator: neoTaskItem,
   }),
   getNeoTokenBudget,
   getCurrentUser: object({
     operation: "GetCurrentUser",
-    path: "/api/user",
     params: () => ({}),
     validator: currentUser,
     map: (user) => ({ login: user.githubLogin, organizations: user.organizations.map((o) => o.githubLogin) }),
   }),
   organizationVisible,
-  listAgentPools: list({
-    operation: "ListOrgAgentPool",
-    path: "/api/orgs/{orgName}/agent-pools",
-    params: orgPath,
-    field: "agentPools",
-    validator: agentPoolItem,
-  }),
-  getAgentPoolAgents,
   getOrgMetadata: object({
     operation: "GetOrganizationMetadata",
-    path: "/api/orgs/{orgName}/metadata",
     params: orgPath,
     validator: orgMetadata,
-    map: (metadata) => metadata,
   }),
   listOrgTokens: list({
     operation: "ListOrgTokens",
-    path: "/api/orgs/{orgName}/tokens",
     params: orgPath,
-    field: "tokens",
     validator: accessTokenItem,
   }),
   listPersonalTokens: list({
     operation: "ListPersonalTokens",
-    path: "/api/user/tokens",
     params: () => ({}),
-    field: "tokens",
     validator: accessTokenItem,
   }),
   listTeamTokens: list({
     operation: "ListTeamTokens",
-    path: "/api/orgs/{orgName}/teams/{teamName}/tokens",
     params: (org: string, team: string) => ({ path: { orgName: org, teamName: team } }),
-    field: "tokens",
     validator: accessTokenItem,
   }),
   getTokenInfo,
   getStackDrift: object({
     operation: "StackDeploymentsMetadata",
-    path: "/api/stacks/{orgName}/{projectName}/{stackName}/deployments/metadata",
     params: (ref: StackRef) => ({ path: stackPath(ref) }),
     validator: stackDrift,
-    map: (drift) => drift,
   }),
 };
 

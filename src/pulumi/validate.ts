@@ -15,7 +15,7 @@ export type Validator<T> = (data: unknown) => T | ArkErrors;
  * Builds a validator on its first call. arktype compiles a type when it is defined, and a process that never
  * reads, say, Neo tasks, or has not yet read anything when its HTTP server comes up, need not hold them.
  */
-function lazy<T>(build: () => Validator<T>): Validator<T> {
+export function lazy<T>(build: () => Validator<T>): Validator<T> {
   let built: Validator<T> | undefined;
   return (data) => {
     built ??= build();
@@ -50,7 +50,7 @@ function buildScalars() {
 
 let builtScalars: ReturnType<typeof buildScalars> | undefined;
 /** The field types the item validators share, built with the first of them. */
-function scalars(): ReturnType<typeof buildScalars> {
+export function scalars(): ReturnType<typeof buildScalars> {
   builtScalars ??= buildScalars();
   return builtScalars;
 }
@@ -228,18 +228,6 @@ export const resourceCount = lazy(() => {
   const { count } = scalars();
   return type({ resourceCount: count }).onUndeclaredKey("delete");
 });
-
-export const agentPoolItem = lazy(() => {
-  const { unixSeconds, pathName } = scalars();
-  return type({
-    id: pathName,
-    name: "string",
-    status: "string",
-    lastSeen: unixSeconds,
-  }).onUndeclaredKey("delete");
-});
-
-export const agentItem = lazy(() => type({ status: "string" }).onUndeclaredKey("delete"));
 
 export const orgMetadata = lazy(() => {
   const { count } = scalars();

@@ -1,13 +1,13 @@
 /** The Pulumi Cloud operations the simulator serves: every one the exporter calls, at the spec's path. */
 import type { Operation } from "../pulumi/api.ts";
-import { OPERATION_PATHS } from "../pulumi/operations.gen.ts";
+import { PULUMI_OPERATIONS } from "../pulumi/operations.gen.ts";
 
 export interface Route {
   operation: Operation;
   path: string;
 }
 
-export const ROUTES: readonly Route[] = Object.entries(OPERATION_PATHS).map(([operation, path]) => ({
+export const ROUTES: readonly Route[] = Object.entries(PULUMI_OPERATIONS).map(([operation, { path }]) => ({
   operation: operation as Operation,
   path,
 }));

@@ -29,7 +29,7 @@ test("an org interval and a drift refresh below the collect interval and an unkn
       "invalid configuration:",
       "  - --pulumi.org-interval: must not be shorter than the collect interval, 2m (got 1m30s)",
       "  - --pulumi.drift-refresh: must not be shorter than the collect interval, 2m (got 1m)",
-      '  - --metrics.disable: unknown family "deploymnets" (did you mean "deployments"?); families: stacks, updates, deployments, org, policy, esc, neo, agent-pools, plan, tokens, drift',
+      '  - --metrics.disable: unknown family "deploymnets" (did you mean "deployments"?); families: stacks, updates, deployments, org, esc, policy, neo, agent-pools, plan, tokens, drift',
       "",
     ].join("\n"),
   );
@@ -49,7 +49,7 @@ test("the same from the environment names the variables", async () => {
     [
       "invalid configuration:",
       "  - PULUMI_ORG_INTERVAL: must not be shorter than the collect interval, 1m (got 30s)",
-      '  - PULUMI_EXPORTER_METRICS_DISABLE: unknown family "ecs" (did you mean "esc"?); families: stacks, updates, deployments, org, policy, esc, neo, agent-pools, plan, tokens, drift',
+      '  - PULUMI_EXPORTER_METRICS_DISABLE: unknown family "ecs" (did you mean "esc"?); families: stacks, updates, deployments, org, esc, policy, neo, agent-pools, plan, tokens, drift',
       "",
     ].join("\n"),
   );

@@ -4,6 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { Collector } from "../../src/collect/collector.ts";
+import { GET_AGENT_POOL_AGENTS, LIST_AGENT_POOLS } from "../../src/collect/sources/agent-pools.ts";
 import { type CollectorState, emptyState } from "../../src/collect/state.ts";
 import { encodeState, parseState } from "../../src/collect/state-file.ts";
 import { createLogger } from "../../src/log/logger.ts";
@@ -70,15 +71,27 @@ const pool = (id: string, name: string, status: string, lastSeen: number, agents
   lastSeen,
   agents,
 });
+type FakePool = ReturnType<typeof pool>;
+
+/** Each organization's pools as listed, with their agents' statuses (GetAgentPool); a pool not listed is a 404. */
+function servePools(api: FakeApi): Map<string, FakePool[]> {
+  const pools = new Map<string, FakePool[]>();
+  api.serve(LIST_AGENT_POOLS, (org) => (pools.get(org) ?? []).map(({ agents: _agents, ...item }) => item));
+  api.serve(GET_AGENT_POOL_AGENTS, (org, id) => {
+    const found = pools.get(org)?.find((p) => p.id === id);
+    return found ? found.agents.map((status) => ({ status })) : null;
+  });
+  return pools;
+}
 
 describe("agent pools", () => {
   test("pools, agents by status and last seen, every cycle; a failed list keeps them; a deleted pool vanishes", async () => {
     const { api, cycle, read } = rig();
-    const acme = api.orgs.get("acme") ?? expect.unreachable();
-    acme.agentPools = [
+    const pools = servePools(api);
+    pools.set("acme", [
       pool("p1", "runners", "online", 1000, ["online", "online", "offline"]),
       pool("p2", "gpu", "offline", 900, ["offline"]),
-    ];
+    ]);
     api.statuses.set("ListOrgAgentPool:beta", 403);
 
     const first = await cycle(0);
@@ -102,7 +115,7 @@ describe("agent pools", () => {
 
     // The list fails twice: the previous values stay, the error is counted each cycle and logged once.
     api.failing.add("ListOrgAgentPool:acme");
-    acme.agentPools = [pool("p1", "runners", "offline", 1100, ["offline", "offline", "offline"])];
+    pools.set("acme", [pool("p1", "runners", "offline", 1100, ["offline", "offline", "offline"])]);
     const failed = await cycle(MINUTE);
     const again = await cycle(MINUTE);
     expect(failed.errors).toContainEqual({ operation: "ListOrgAgentPool", org: "acme" });
@@ -133,10 +146,8 @@ describe("agent pools", () => {
 
   test("a pool deleted between the listing and its read (404) is left out", async () => {
     const { api, cycle, read } = rig();
-    const acme = api.orgs.get("acme") ?? expect.unreachable();
-    acme.agentPools = [pool("p1", "runners", "online", 1000, ["online"])];
-    const realGet = api.getAgentPoolAgents.bind(api);
-    api.getAgentPoolAgents = async (org, id) => (id === "p1" ? null : realGet(org, id));
+    servePools(api).set("acme", [pool("p1", "runners", "online", 1000, ["online"])]);
+    api.serve(GET_AGENT_POOL_AGENTS, () => null);
     const first = await cycle(0);
     expect(first.errors).toEqual([]);
     expect(read("agentPoolUp")).toBeUndefined();
@@ -353,7 +364,7 @@ describe("a restart with the state file", () => {
     const before = rig();
     const acme = before.api.orgs.get("acme") ?? expect.unreachable();
     acme.metadata = { stackCount: 12, maxStacks: 50, product: "enterprise", subscriptionStatus: "active" };
-    acme.agentPools = [pool("p1", "runners", "online", 1000, ["online", "offline"])];
+    servePools(before.api).set("acme", [pool("p1", "runners", "online", 1000, ["online", "offline"])]);
     await before.cycle(0);
     const { text, state } = before.saved();
     expect(JSON.parse(text).sources.plan.acme).toEqual({

@@ -97,8 +97,10 @@ async function validateAll(): Promise<number> {
 
 describe("routes", () => {
   test("serve exactly the operations of openapi/operations.json at the spec's paths", async () => {
-    const { operations } = (await Bun.file("openapi/operations.json").json()) as { operations: string[] };
-    expect([...OPERATIONS].sort() as string[]).toEqual([...operations].sort());
+    const { operations } = (await Bun.file("openapi/operations.json").json()) as {
+      operations: Record<string, unknown>;
+    };
+    expect([...OPERATIONS].sort() as string[]).toEqual(Object.keys(operations).sort());
     for (const route of ROUTES)
       expect(spec.operations.get(route.operation)).toEqual({ path: route.path, method: "get" });
   });

@@ -4,8 +4,6 @@
  */
 import type {
   AccessTokenItem,
-  AgentItem,
-  AgentPoolItem,
   ApiScope,
   DeploymentRun,
   DeploymentRunsPage,
@@ -25,6 +23,8 @@ import type {
   UpdatesPage,
   Violation,
 } from "../../src/pulumi/api.ts";
+import type { SourceEndpoint } from "../../src/pulumi/endpoints.ts";
+import { PULUMI_OPERATIONS } from "../../src/pulumi/operations.gen.ts";
 import { describeStatus, PulumiApiError } from "../../src/pulumi/pulumi-api-error.ts";
 import type {
   DeploymentCounts,
@@ -63,8 +63,6 @@ export interface FakeOrg {
   policyResults: PolicyResultsMetadata;
   neoTasks: NeoTaskItem[];
   budget: NeoTokenBudget | null;
-  /** Each pool as listed, with its agents' statuses (GetAgentPool). */
-  agentPools: (AgentPoolItem & { agents: string[] })[];
   metadata: OrgMetadata;
   tokens: AccessTokenItem[];
   /** Team name → its tokens. */
@@ -103,7 +101,6 @@ export function fakeOrg(overrides: Partial<FakeOrg> = {}): FakeOrg {
     },
     neoTasks: [],
     budget: null,
-    agentPools: [],
     metadata: { stackCount: 0 },
     tokens: [],
     teamTokens: {},
@@ -148,6 +145,31 @@ export class FakeApi implements PulumiApi {
    * the page and reported.
    */
   readonly malformed = new Set<string>();
+
+  /** What each source endpoint (`api.read`) answers: set by the tests of its source with {@link FakeApi.serve}. */
+  readonly #served = new Map<object, (...args: readonly unknown[]) => unknown>();
+
+  /**
+   * Answers `api.read(endpoint, ...)` with `handler`; the call is counted and fails as any other. A list endpoint
+   * not served answers an empty list.
+   */
+  serve<A extends unknown[], R>(
+    endpoint: SourceEndpoint<A, R>,
+    handler: (...args: A) => R | Promise<R>,
+  ): void {
+    this.#served.set(endpoint, handler as unknown as (...args: readonly unknown[]) => unknown);
+  }
+
+  async read<A extends unknown[], R>(endpoint: SourceEndpoint<A, R>, ...args: A): Promise<R> {
+    const first: unknown = args[0];
+    const org = typeof first === "string" ? first : ((first as Partial<StackRef> | undefined)?.org ?? "");
+    this.#call(endpoint.operation, org);
+    const handler = this.#served.get(endpoint);
+    if (handler) return (await handler(...args)) as R;
+    // An organization without any: what a list the test did not serve answers.
+    if ("items" in PULUMI_OPERATIONS[endpoint.operation]) return [] as R;
+    throw new Error(`${endpoint.operation}: no answer served (FakeApi.serve)`);
+  }
 
   get totalCalls(): number {
     let total = 0;
@@ -308,17 +330,6 @@ export class FakeApi implements PulumiApi {
   async getNeoTokenBudget(org: string): Promise<NeoTokenBudget | null> {
     this.#call("GetOrgNeoTokenBudget", org);
     return this.#org(org).budget;
-  }
-
-  async listAgentPools(org: string): Promise<AgentPoolItem[]> {
-    this.#call("ListOrgAgentPool", org);
-    return this.#org(org).agentPools.map(({ agents: _agents, ...pool }) => ({ ...pool }));
-  }
-
-  async getAgentPoolAgents(org: string, poolId: string): Promise<AgentItem[] | null> {
-    this.#call("GetAgentPool", org);
-    const pool = this.#org(org).agentPools.find((p) => p.id === poolId);
-    return pool ? pool.agents.map((status) => ({ status })) : null;
   }
 
   async getOrgMetadata(org: string): Promise<OrgMetadata> {

@@ -2,15 +2,62 @@
  * Self-hosted deployment agent pools: `ListOrgAgentPool` every cycle, then `GetAgentPool` for each pool (pools are
  * few) for its agents by status. A pool deleted since the last read is gone from the state, so its series vanish.
  */
-import type { AgentPoolItem, PulumiApi } from "../../pulumi/api.ts";
-import { AGENT_STATUSES } from "../label-values.ts";
+import { type } from "arktype";
+import type { PulumiApi } from "../../pulumi/api.ts";
+import { list, sourceEndpoint } from "../../pulumi/endpoints.ts";
+import type { components } from "../../pulumi/schema.gen.ts";
+import { lazy, scalars } from "../../pulumi/validate.ts";
+import { everyValueOf } from "../label-values.ts";
 import type { OrgSource, StateCodec } from "../source.ts";
 import { type DropTally, isCount, isRecord, stateList } from "../state-check.ts";
 
 /** Pools read per organization: one call each per cycle, so the cost stays bounded whatever the API lists. */
 export const MAX_AGENT_POOLS = 100;
 
+/** An agent's status (`DeploymentAgentStatus`): both reported, 0 included; another is counted as neither. */
+export const AGENT_STATUSES = everyValueOf<components["schemas"]["DeploymentAgentMetadata"]["status"]>()([
+  "online",
+  "offline",
+]);
+
 export type AgentStatus = (typeof AGENT_STATUSES)[number];
+
+/** An agent pool as listed: `status` and `lastSeen` are the pool's aggregate (open string: a new status is not "online"). */
+export interface AgentPoolItem {
+  readonly id: string;
+  readonly name: string;
+  readonly status: string;
+  /** Unix seconds. */
+  readonly lastSeen: number;
+}
+
+const agentPoolItem = lazy<AgentPoolItem>(() => {
+  const { unixSeconds, pathName } = scalars();
+  return type({ id: pathName, name: "string", status: "string", lastSeen: unixSeconds }).onUndeclaredKey(
+    "delete",
+  );
+});
+
+/** The organization's pools. */
+export const LIST_AGENT_POOLS = sourceEndpoint(
+  "ListOrgAgentPool",
+  list({
+    operation: "ListOrgAgentPool",
+    params: (org: string) => ({ path: { orgName: org } }),
+    validator: agentPoolItem,
+  }),
+);
+
+/** A pool's agents (only their status is read); `null` when the pool was deleted since the listing (404). */
+export const GET_AGENT_POOL_AGENTS = sourceEndpoint(
+  "GetAgentPool",
+  list({
+    operation: "GetAgentPool",
+    params: (org: string, poolId: string) => ({ path: { orgName: org, poolId } }),
+    validator: lazy(() => type({ status: "string" }).onUndeclaredKey("delete")),
+    goneOn404: true,
+  }),
+);
 
 export interface AgentPoolValues {
   /** The pool's name: the `pool` label. */
@@ -48,7 +95,7 @@ async function readPool(
   org: string,
   pool: AgentPoolItem,
 ): Promise<AgentPoolValues | undefined> {
-  const agents = await api.getAgentPoolAgents(org, pool.id);
+  const agents = await api.read(GET_AGENT_POOL_AGENTS, org, pool.id);
   // Deleted between the listing and this read: gone, like a pool no longer listed.
   if (agents === null) return undefined;
   return {
@@ -108,7 +155,7 @@ export const agentPoolsSource: OrgSource<AgentPoolsState, never> = {
   ],
   persist: agentPoolsCodec,
   async run({ api, org }) {
-    const pools = boundedPools(await api.listAgentPools(org));
+    const pools = boundedPools(await api.read(LIST_AGENT_POOLS, org));
     const read = await Promise.all(pools.map((pool) => readPool(api, org, pool)));
     return { state: { pools: read.filter((pool) => pool !== undefined) } };
   },
