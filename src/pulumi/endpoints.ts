@@ -1,8 +1,10 @@
 /**
- * The table of Pulumi Cloud endpoints: for each method of the API, its operation, path, parameters, validation and
- * paging. Most entries are one of four shapes (an object, a list in one response, token pages, numbered pages);
- * the few with rules of their own are written out. Adding an endpoint is adding a row: its path and parameters are
- * checked against the generated `paths`, its result against the method in api.ts.
+ * The Pulumi Cloud endpoints: for each method of the API, its operation, parameters, validation and paging; the
+ * path and a list's array come from the generated operation table. Most are one of four shapes (an object, a list
+ * in one response, token pages, numbered pages), made by the factories below; the few with rules of their own are
+ * written out. The older families' endpoints are the rows of `ENDPOINTS`, methods of `PulumiApi`; a new family
+ * declares its endpoints in its source file with `sourceEndpoint` and calls them with `api.read`. Parameters are
+ * checked against the generated `paths` either way.
  */
 import type { Operation, PulumiApi, StackRef, UserApi } from "./api.ts";
 import { readListPage } from "./list-page.ts";
