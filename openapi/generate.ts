@@ -9,7 +9,7 @@
  */
 import { resolve } from "node:path";
 import openapiTS, { astToString } from "openapi-typescript";
-import { cutSubset, mergePatch, type OpenApiDocument } from "./subset.ts";
+import { checkEntry, cutSubset, mergePatch, type OpenApiDocument, type OperationEntry } from "./subset.ts";
 
 const SPEC_URL = "https://api.pulumi.com/api/openapi/pulumi-spec.json";
 const here = import.meta.dir;
@@ -27,42 +27,6 @@ async function loadSpec(args: string[]): Promise<OpenApiDocument> {
   return (await Bun.file(path).json()) as OpenApiDocument;
 }
 
-/** An operation as openapi/operations.json declares it. */
-interface OperationEntry {
-  /** The array of a list response. */
-  items?: string;
-  /** A field the exporter cannot do without: the simulator's invalid-item fault removes it. */
-  invalidWithout: string;
-}
-
-type Schema = { $ref?: string; type?: string; properties?: Record<string, Schema>; items?: Schema };
-
-/** A schema with its `$ref`s followed. */
-function resolved(subset: OpenApiDocument, schema: Schema | undefined): Schema | undefined {
-  let at = schema;
-  for (let depth = 0; at?.$ref !== undefined && depth < 32; depth++) {
-    const name = at.$ref.split("/").at(-1) ?? "";
-    at = (subset.components?.schemas as Record<string, Schema> | undefined)?.[name];
-  }
-  return at;
-}
-
-/** The JSON body of the operation's 200 answer. */
-function responseSchema(subset: OpenApiDocument, operation: unknown): Schema | undefined {
-  const responses = (
-    operation as { responses?: Record<string, { content?: Record<string, { schema?: Schema }> }> }
-  ).responses;
-  return resolved(subset, responses?.["200"]?.content?.["application/json"]?.schema);
-}
-
-/** `items` must name an array of the response, so a typo fails the generation, not a test of the simulator. */
-function checkItems(subset: OpenApiDocument, id: string, operation: unknown, entry: OperationEntry): void {
-  if (entry.items === undefined) return;
-  const body = responseSchema(subset, operation);
-  const field = resolved(subset, body?.properties?.[entry.items]);
-  if (field?.type !== "array") throw new Error(`${id}: its response has no array "${entry.items}"`);
-}
-
 /** `PULUMI_OPERATIONS`: each operation, in operations.json's order, with its path; every one is a GET. */
 function operationTable(
   subset: OpenApiDocument,
@@ -76,7 +40,7 @@ function operationTable(
       if (typeof id !== "string" || entry === undefined) continue;
       if (method !== "get")
         throw new Error(`${id} is ${method.toUpperCase()} ${path}: the exporter only reads`);
-      checkItems(subset, id, operation, entry);
+      checkEntry(subset, id, operation, entry);
       pathOf.set(id, path);
     }
   }

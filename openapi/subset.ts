@@ -107,3 +107,71 @@ export function cutSubset(doc: OpenApiDocument, operationIds: readonly string[])
     components: sorted,
   };
 }
+
+/** An operation as openapi/operations.json declares it. */
+export interface OperationEntry {
+  /** The array of a list response. */
+  items?: string;
+  /** A field the exporter cannot do without: the simulator's invalid-item fault removes it. */
+  invalidWithout: string;
+}
+
+type Schema = {
+  $ref?: string;
+  type?: string;
+  properties?: Record<string, Schema>;
+  items?: Schema;
+  allOf?: Schema[];
+};
+
+/** A schema with its `$ref`s followed. */
+function resolved(subset: OpenApiDocument, schema: Schema | undefined): Schema | undefined {
+  let at = schema;
+  for (let depth = 0; at?.$ref !== undefined && depth < 32; depth++) {
+    const name = at.$ref.split("/").at(-1) ?? "";
+    at = (subset.components?.schemas as Record<string, Schema> | undefined)?.[name];
+  }
+  return at;
+}
+
+/** A schema's properties, its `allOf` parts' included. */
+function propertiesOf(
+  subset: OpenApiDocument,
+  schema: Schema | undefined,
+  depth = 0,
+): Record<string, Schema> {
+  const at = resolved(subset, schema);
+  if (at === undefined || depth > 8) return {};
+  const parts = (at.allOf ?? []).map((part) => propertiesOf(subset, part, depth + 1));
+  return Object.assign({}, ...parts, at.properties);
+}
+
+/** The JSON body of the operation's 200 answer. */
+function responseSchema(subset: OpenApiDocument, operation: unknown): Schema | undefined {
+  const responses = (
+    operation as { responses?: Record<string, { content?: Record<string, { schema?: Schema }> }> }
+  ).responses;
+  return resolved(subset, responses?.["200"]?.content?.["application/json"]?.schema);
+}
+
+/**
+ * `items` must name an array of the response and `invalidWithout` a field of its items (or of the object), so a
+ * typo fails the generation, not a test of the simulator.
+ */
+export function checkEntry(
+  subset: OpenApiDocument,
+  id: string,
+  operation: unknown,
+  entry: OperationEntry,
+): void {
+  let fields = propertiesOf(subset, responseSchema(subset, operation));
+  if (entry.items !== undefined) {
+    const field = resolved(subset, fields[entry.items]);
+    if (field?.type !== "array") throw new Error(`${id}: its response has no array "${entry.items}"`);
+    fields = propertiesOf(subset, field.items);
+  }
+  if (fields[entry.invalidWithout] === undefined)
+    throw new Error(
+      `${id}: its ${entry.items === undefined ? "response has" : "items have"} no "${entry.invalidWithout}"`,
+    );
+}

@@ -557,13 +557,10 @@ export const SOURCE_READINGS: { readonly [source: string]: SourceReading } = {
 };
 
 /** A source's readings: its state in each organization (the source sets its type), recorded with `add`. */
-export type SourceReading = (
-  add: GaugeRecorder["add"],
-  states: readonly (readonly [string, unknown])[],
-) => void;
+export type SourceReading = (add: GaugeRecorder["add"], states: ReadonlyMap<string, unknown>) => void;
 
 function reading<S>(
-  read: (add: GaugeRecorder["add"], states: readonly (readonly [string, S])[]) => void,
+  read: (add: GaugeRecorder["add"], states: ReadonlyMap<string, S>) => void,
 ): SourceReading {
   // The collector keeps each source's state as that source made it: `S` is its type.
   return read as SourceReading;

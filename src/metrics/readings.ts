@@ -83,7 +83,7 @@ function recordOrgValues({ add }: GaugeRecorder, org: string, values: OrgValues)
 
 /** The organization sources' readings (the catalog's `SOURCE_READINGS`), from each one's state. */
 function recordSources({ add }: GaugeRecorder, state: CollectorState): void {
-  for (const [source, states] of state.sources ?? []) SOURCE_READINGS[source]?.(add, [...states]);
+  for (const [source, states] of state.sources ?? []) SOURCE_READINGS[source]?.(add, states);
 }
 
 function recordExporter({ add }: GaugeRecorder, exporter: Snapshot["exporter"]): void {

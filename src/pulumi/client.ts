@@ -124,7 +124,7 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiApi & Us
     const reader = createReader({ transport, scope, maxPages, hooks, logger });
     return {
       ...bindEndpoints(reader),
-      read: (endpoint, ...args) => endpoint.method(reader)(...args),
+      read: (endpoint, ...args) => endpoint(reader)(...args),
       scoped: (inner) => view(nestScope(scope, inner)),
       withSignal: (signal) => view(nestScope(scope, { signal })),
     };

@@ -3,14 +3,12 @@
  * path and a list's array come from the generated operation table. Most are one of four shapes (an object, a list
  * in one response, token pages, numbered pages), made by the factories below; the few with rules of their own are
  * written out. The older families' endpoints are the rows of `ENDPOINTS`, methods of `PulumiApi`; a new family
- * declares its endpoints in its source file with `sourceEndpoint` and calls them with `api.read`. Parameters are
+ * declares its endpoints in its source file with the same factories and calls them with `api.read`. Parameters are
  * checked against the generated `paths` either way.
  */
 import type { Operation, PulumiApi, StackRef, UserApi } from "./api.ts";
-import { readListPage } from "./list-page.ts";
 import { PULUMI_OPERATIONS } from "./operations.gen.ts";
 import { decodeBody, listByNumber, listByToken, listOnce, type Reader, tally } from "./read.ts";
-import { timeSlicer } from "./time-slice.ts";
 import type { GetParams, GetPath } from "./transport.ts";
 import {
   accessTokenItem,
@@ -65,8 +63,22 @@ function itemsOf(operation: ListOperation): string {
   return PULUMI_OPERATIONS[operation].items;
 }
 
-/** A method made of a reader: what each factory below builds. */
-type MethodOf<A extends unknown[], R> = (read: Reader) => (...args: A) => Promise<R>;
+/**
+ * A method made of a reader, with the operation it calls: what each factory below builds. The table's rows are
+ * these, and so is a source's own endpoint (src/collect/sources/), declared beside the source and called with
+ * `api.read(endpoint, ...args)`: a new family adds no method to `PulumiApi`, no row here and nothing to the fakes
+ * of the tests.
+ */
+export type SourceEndpoint<A extends unknown[], R> = ((read: Reader) => (...args: A) => Promise<R>) & {
+  readonly operation: Operation;
+};
+
+function endpoint<A extends unknown[], R>(
+  operation: Operation,
+  method: (read: Reader) => (...args: A) => Promise<R>,
+): SourceEndpoint<A, R> {
+  return Object.assign(method, { operation });
+}
 
 /** One JSON object, validated, then mapped to what the method returns. */
 export function object<O extends Operation, A extends unknown[], T, R = T>(spec: {
@@ -74,55 +86,49 @@ export function object<O extends Operation, A extends unknown[], T, R = T>(spec:
   params: (...args: A) => GetParams<PathOf<O>>;
   validator: Validator<T>;
   map?: (value: T) => R;
-}): MethodOf<A, R> {
+}): SourceEndpoint<A, R> {
+  const { operation, validator } = spec;
+  // Without `map` the method returns the validated value itself: `R` is then its default, `T`.
   const map = spec.map ?? ((value: T) => value as unknown as R);
-  return (read) =>
-    async (...args) =>
-      map(
-        await read.fetchObject(
-          spec.operation,
-          read.get(pathOf(spec.operation), spec.params(...args)),
-          spec.validator,
-        ),
-      );
+  return endpoint(
+    operation,
+    (read) =>
+      async (...args) =>
+        map(await read.fetchObject(operation, read.get(pathOf(operation), spec.params(...args)), validator)),
+  );
+}
+
+interface ListSpec<O extends ListOperation, A extends unknown[], T> {
+  operation: O;
+  params: (...args: A) => GetParams<PathOf<O>>;
+  validator: Validator<T>;
 }
 
 /**
  * A list that fits one response: the operation's `items`, item by item. With `goneOn404`, a 404 is an answer
  * (what was asked for no longer exists: `null`), not a failure.
  */
-export function list<O extends ListOperation, A extends unknown[], T>(spec: {
-  operation: O;
-  params: (...args: A) => GetParams<PathOf<O>>;
-  validator: Validator<T>;
-}): MethodOf<A, T[]>;
-export function list<O extends ListOperation, A extends unknown[], T>(spec: {
-  operation: O;
-  params: (...args: A) => GetParams<PathOf<O>>;
-  validator: Validator<T>;
-  goneOn404: true;
-}): MethodOf<A, T[] | null>;
-export function list<O extends ListOperation, A extends unknown[], T>(spec: {
-  operation: O;
-  params: (...args: A) => GetParams<PathOf<O>>;
-  validator: Validator<T>;
-  goneOn404?: true;
-}): MethodOf<A, T[] | null> {
+export function list<O extends ListOperation, A extends unknown[], T>(
+  spec: ListSpec<O, A, T>,
+): SourceEndpoint<A, T[]>;
+export function list<O extends ListOperation, A extends unknown[], T>(
+  spec: ListSpec<O, A, T> & { goneOn404: true },
+): SourceEndpoint<A, T[] | null>;
+export function list<O extends ListOperation, A extends unknown[], T>(
+  spec: ListSpec<O, A, T> & { goneOn404?: true },
+): SourceEndpoint<A, T[] | null> {
   const { operation, validator } = spec;
-  return (read) =>
-    async (...args) => {
-      const call = read.get(pathOf(operation), spec.params(...args));
-      if (!spec.goneOn404) return listOnce(read, operation, itemsOf(operation), validator, call);
-      const reply = await read.send(operation, call, [404]);
-      if (reply.status === 404) return null;
-      const page = read.must(
-        operation,
-        reply.status,
-        await readListPage(reply.body, itemsOf(operation), validator, timeSlicer()),
-      );
-      read.reportDropped(operation, { count: page.droppedAfter.length, reason: page.firstReason });
-      return page.valid;
-    };
+  const field = itemsOf(operation);
+  return endpoint(operation, (read) => async (...args) => {
+    const call = read.get(pathOf(operation), spec.params(...args));
+    if (!spec.goneOn404) return listOnce(read, operation, field, validator, call);
+    const reply = await read.send(operation, call, [404]);
+    if (reply.status === 404) return null;
+    const dropped = tally();
+    const page = await read.readPage(operation, reply, field, validator, dropped);
+    read.reportDropped(operation, dropped);
+    return page.valid;
+  });
 }
 
 /** A list walked by continuation token. `extraQuery` carries query parameters the spec omits. */
@@ -132,15 +138,19 @@ export function tokenPages<O extends ListOperation, A, T>(spec: {
   extraQuery?: (token: string | undefined) => Record<string, string | undefined>;
   tokenField: string;
   validator: Validator<T>;
-}): (read: Reader) => (arg: A, onPage?: (items: readonly T[]) => void | Promise<void>) => Promise<T[]> {
-  const list = { ...spec, field: itemsOf(spec.operation) };
-  return (read) => (arg, onPage) =>
-    listByToken(
-      read,
-      list,
-      (token) => read.get(pathOf(spec.operation), spec.params(arg, token), spec.extraQuery?.(token)),
-      onPage,
-    );
+}): SourceEndpoint<[arg: A, onPage?: (items: readonly T[]) => void | Promise<void>], T[]> {
+  const { operation } = spec;
+  const paging = { ...spec, field: itemsOf(operation) };
+  return endpoint(
+    operation,
+    (read) => (arg, onPage) =>
+      listByToken(
+        read,
+        paging,
+        (token) => read.get(pathOf(operation), spec.params(arg, token), spec.extraQuery?.(token)),
+        onPage,
+      ),
+  );
 }
 
 /** A list walked by page number, `pageSize` to a page, until the envelope's `total`. */
@@ -149,32 +159,19 @@ export function numberedPages<O extends ListOperation, A, T>(spec: {
   params: (arg: A, page: number, pageSize: number) => GetParams<PathOf<O>>;
   pageSize: number;
   validator: Validator<T>;
-}): MethodOf<[A], T[]> {
-  const list = { ...spec, field: itemsOf(spec.operation) };
-  return (read) => (arg) =>
-    listByNumber(
-      read,
-      list,
-      (page) => read.envelopeField(spec.operation, page, readOptionalCount, "total"),
-      (page, pageSize) => read.get(pathOf(spec.operation), spec.params(arg, page, pageSize)),
-    );
-}
-
-/**
- * An endpoint declared beside the source that calls it (src/collect/sources/), not in the table below: its
- * operation and the method one of the factories above makes. A source calls it with `api.read(endpoint, ...args)`,
- * so a new family adds no method to `PulumiApi`, no row here and nothing to the fakes of the tests.
- */
-export interface SourceEndpoint<A extends unknown[], R> {
-  readonly operation: Operation;
-  readonly method: MethodOf<A, R>;
-}
-
-export function sourceEndpoint<A extends unknown[], R>(
-  operation: Operation,
-  method: MethodOf<A, R>,
-): SourceEndpoint<A, R> {
-  return { operation, method };
+}): SourceEndpoint<[A], T[]> {
+  const { operation } = spec;
+  const paging = { ...spec, field: itemsOf(operation) };
+  return endpoint(
+    operation,
+    (read) => (arg) =>
+      listByNumber(
+        read,
+        paging,
+        (page) => read.envelopeField(operation, page, readOptionalCount, "total"),
+        (page, pageSize) => read.get(pathOf(operation), spec.params(arg, page, pageSize)),
+      ),
+  );
 }
 
 const stackPath = (ref: StackRef) => ({ orgName: ref.org, projectName: ref.project, stackName: ref.stack });

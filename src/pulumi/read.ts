@@ -35,6 +35,14 @@ export interface Reader {
   send(operation: Operation, call: Call, accept?: readonly number[]): Promise<Reply>;
   fetchJson(operation: Operation, call: Call): Promise<{ status: number; body: unknown }>;
   fetchObject<T>(operation: Operation, call: Call, validator: Validator<T>): Promise<T>;
+  /** One page of a list from a reply already received, validated item by item; its drops added to `into`. */
+  readPage<T>(
+    operation: Operation,
+    reply: Reply,
+    field: string,
+    validator: Validator<T>,
+    into: DropTally,
+  ): Promise<StatusPage<T>>;
   /** One page of a list, read and validated item by item with the event loop free in between. */
   fetchPage<T>(
     operation: Operation,
@@ -85,6 +93,16 @@ export function createReader(options: ReaderOptions): Reader {
     const reply = await send(operation, call);
     return { status: reply.status, body: must(operation, reply.status, parseJson(decodeBody(reply.body))) };
   };
+  const readPage: Reader["readPage"] = async (operation, reply, field, validator, into) => {
+    const page = must(
+      operation,
+      reply.status,
+      await readListPage(reply.body, field, validator, timeSlicer()),
+    );
+    into.count += page.droppedAfter.length;
+    into.reason ??= page.firstReason;
+    return { ...page, status: reply.status };
+  };
   return {
     get: transport.get,
     maxPages: options.maxPages,
@@ -94,17 +112,9 @@ export function createReader(options: ReaderOptions): Reader {
       const { status, body } = await fetchJson(operation, call);
       return must(operation, status, validateValue(body, validator));
     },
-    fetchPage: async (operation, call, field, validator, into) => {
-      const reply = await send(operation, call);
-      const page = must(
-        operation,
-        reply.status,
-        await readListPage(reply.body, field, validator, timeSlicer()),
-      );
-      into.count += page.droppedAfter.length;
-      into.reason ??= page.firstReason;
-      return { ...page, status: reply.status };
-    },
+    readPage,
+    fetchPage: async (operation, call, field, validator, into) =>
+      readPage(operation, await send(operation, call), field, validator, into),
     envelopeField: (operation, page, read, field) => must(operation, page.status, read(page.envelope, field)),
     reportDropped: (operation, dropped) => {
       if (dropped.count === 0) return;

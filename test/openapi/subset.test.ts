@@ -1,5 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { collectRefs, cutSubset, mergePatch, type OpenApiDocument } from "../../openapi/subset.ts";
+import {
+  checkEntry,
+  collectRefs,
+  cutSubset,
+  mergePatch,
+  type OpenApiDocument,
+} from "../../openapi/subset.ts";
 
 const doc: OpenApiDocument = {
   openapi: "3.0.3",
@@ -62,5 +68,55 @@ describe("cutSubset", () => {
       "#/components/schemas/Cat",
       "#/components/schemas/Dog",
     ]);
+  });
+});
+
+describe("checkEntry: openapi/operations.json's fields are checked against the spec", () => {
+  const spec: OpenApiDocument = {
+    openapi: "3.0.3",
+    info: { title: "Test", version: "1" },
+    paths: {},
+    components: {
+      schemas: {
+        Page: {
+          type: "object",
+          properties: { pets: { type: "array", items: { $ref: "#/components/schemas/Pet" } } },
+        },
+        Base: { type: "object", properties: { id: { type: "string" } } },
+        Pet: {
+          allOf: [
+            { $ref: "#/components/schemas/Base" },
+            { type: "object", properties: { name: { type: "string" } } },
+          ],
+        },
+      },
+    },
+  };
+  const listing = {
+    responses: {
+      "200": { content: { "application/json": { schema: { $ref: "#/components/schemas/Page" } } } },
+    },
+  };
+
+  test("an array of the response and a field of its items, own or through allOf, pass", () => {
+    expect(() =>
+      checkEntry(spec, "ListPets", listing, { items: "pets", invalidWithout: "name" }),
+    ).not.toThrow();
+    expect(() =>
+      checkEntry(spec, "ListPets", listing, { items: "pets", invalidWithout: "id" }),
+    ).not.toThrow();
+    expect(() => checkEntry(spec, "ListPets", listing, { invalidWithout: "pets" })).not.toThrow();
+  });
+
+  test("a misspelt array or field fails the generation, naming the operation", () => {
+    expect(() => checkEntry(spec, "ListPets", listing, { items: "pet", invalidWithout: "name" })).toThrow(
+      'ListPets: its response has no array "pet"',
+    );
+    expect(() => checkEntry(spec, "ListPets", listing, { items: "pets", invalidWithout: "nmae" })).toThrow(
+      'ListPets: its items have no "nmae"',
+    );
+    expect(() => checkEntry(spec, "GetPage", listing, { invalidWithout: "total" })).toThrow(
+      'GetPage: its response has no "total"',
+    );
   });
 });

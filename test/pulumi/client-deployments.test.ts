@@ -1,19 +1,8 @@
-import { afterEach, describe, expect, test } from "bun:test";
-import type { Hono } from "hono";
+import { describe, expect, test } from "bun:test";
 import { parseDbTime, parseRfc3339 } from "../../src/pulumi/times.ts";
-import { type LocalApi, observedClient, rejectionOf, startLocalApi } from "./support.ts";
+import { localApiPerTest, observedClient, rejectionOf } from "./support.ts";
 
-let api: LocalApi | undefined;
-
-afterEach(async () => {
-  await api?.stop();
-  api = undefined;
-});
-
-function serve(setup: (app: Hono) => void): LocalApi {
-  api = startLocalApi(setup);
-  return api;
-}
+const serve = localApiPerTest();
 
 const COUNTS = { accepted: 1, failed: 2, notStarted: 3, running: 4, skipped: 5, succeeded: 6, total: 21 };
 

@@ -1,19 +1,9 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import type { Hono } from "hono";
 import { PulumiApiError } from "../../src/pulumi/pulumi-api-error.ts";
-import { type LocalApi, observedClient, rejectionOf, startLocalApi, TOKEN } from "./support.ts";
+import { localApiPerTest, observedClient, rejectionOf, TOKEN } from "./support.ts";
 
-let api: LocalApi | undefined;
-
-afterEach(async () => {
-  await api?.stop();
-  api = undefined;
-});
-
-function serve(setup: (app: Hono) => void): LocalApi {
-  api = startLocalApi(setup);
-  return api;
-}
+const serve = localApiPerTest();
 
 const ref = { org: "acme", project: "web", stack: "prod" };
 

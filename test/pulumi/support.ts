@@ -1,4 +1,5 @@
 /** A local stand-in for Pulumi Cloud (hono on Bun.serve) that records every request, and a client wired to it. */
+import { afterEach } from "bun:test";
 import { Hono } from "hono";
 import { createLogger, type Logger } from "../../src/log/logger.ts";
 import type { Operation } from "../../src/pulumi/api.ts";
@@ -22,6 +23,19 @@ export interface LocalApi {
   app: Hono;
   requests: RecordedRequest[];
   stop(): Promise<void>;
+}
+
+/** `serve(setup)`: a local API for one test ({@link startLocalApi}), stopped after it. */
+export function localApiPerTest(): (setup: (app: Hono) => void) => LocalApi {
+  let api: LocalApi | undefined;
+  afterEach(async () => {
+    await api?.stop();
+    api = undefined;
+  });
+  return (setup) => {
+    api = startLocalApi(setup);
+    return api;
+  };
 }
 
 /** Starts a server whose routes the test adds to `app`; unknown paths answer 418 so a wrong path never passes. */

@@ -4,7 +4,7 @@
  */
 import { type } from "arktype";
 import type { PulumiApi } from "../../pulumi/api.ts";
-import { list, sourceEndpoint } from "../../pulumi/endpoints.ts";
+import { list } from "../../pulumi/endpoints.ts";
 import type { components } from "../../pulumi/schema.gen.ts";
 import { lazy, scalars } from "../../pulumi/validate.ts";
 import { everyValueOf } from "../label-values.ts";
@@ -39,25 +39,19 @@ const agentPoolItem = lazy<AgentPoolItem>(() => {
 });
 
 /** The organization's pools. */
-export const LIST_AGENT_POOLS = sourceEndpoint(
-  "ListOrgAgentPool",
-  list({
-    operation: "ListOrgAgentPool",
-    params: (org: string) => ({ path: { orgName: org } }),
-    validator: agentPoolItem,
-  }),
-);
+export const LIST_AGENT_POOLS = list({
+  operation: "ListOrgAgentPool",
+  params: (org: string) => ({ path: { orgName: org } }),
+  validator: agentPoolItem,
+});
 
 /** A pool's agents (only their status is read); `null` when the pool was deleted since the listing (404). */
-export const GET_AGENT_POOL_AGENTS = sourceEndpoint(
-  "GetAgentPool",
-  list({
-    operation: "GetAgentPool",
-    params: (org: string, poolId: string) => ({ path: { orgName: org, poolId } }),
-    validator: lazy(() => type({ status: "string" }).onUndeclaredKey("delete")),
-    goneOn404: true,
-  }),
-);
+export const GET_AGENT_POOL_AGENTS = list({
+  operation: "GetAgentPool",
+  params: (org: string, poolId: string) => ({ path: { orgName: org, poolId } }),
+  validator: lazy(() => type({ status: "string" }).onUndeclaredKey("delete")),
+  goneOn404: true,
+});
 
 export interface AgentPoolValues {
   /** The pool's name: the `pool` label. */
